@@ -1,0 +1,19 @@
+//! One module per `taskpilot` subcommand.
+
+pub mod bench;
+pub mod config;
+pub mod cost_report;
+pub mod decisions;
+pub mod doctor;
+pub mod golden_signals;
+pub mod guard;
+pub mod init;
+pub mod metrics;
+pub mod policy;
+pub mod prompts;
+pub mod review;
+pub mod run;
+pub mod serve;
+pub mod store;
+pub mod tasks;
+pub mod traces;

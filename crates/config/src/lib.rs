@@ -1,0 +1,13 @@
+//! TaskPilot's settings (SPEC section 2): every value from the process environment, else from
+//! the `.env` file in the base directory (or the file named by `ENV_FILE_PATH`), else a default,
+//! and each one remembers where it came from so `taskpilot config` can say so.
+//!
+//! This crate only resolves values; it never creates directories or files. Checking that a
+//! location is usable is [`Settings::path_status`], and making it is the caller's job.
+
+mod dotenv;
+mod settings;
+mod source;
+
+pub use settings::{Entry, PathStatus, Settings, StoreLocation};
+pub use source::{ConfigError, Secret, Source, Sourced};

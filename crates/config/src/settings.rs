@@ -1,0 +1,534 @@
+//! The resolved settings of SPEC section 2 and the table `taskpilot config` prints.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::{ConfigError, Secret, Source, Sourced, dotenv};
+
+/// The Docker logs directory used when neither `LOGS_DIR` nor `DOCKER_LOGS_DIR` is set.
+pub const DEFAULT_DOCKER_LOGS_DIR: &str = "/var/log/taskpilot";
+
+/// Every setting TaskPilot reads, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub base_dir: Sourced<PathBuf>,
+    pub env_file_path: Sourced<PathBuf>,
+    pub tasks_file: Sourced<PathBuf>,
+    pub metrics_file: Sourced<PathBuf>,
+    pub traces_file: Sourced<PathBuf>,
+    pub decision_logs_file: Sourced<PathBuf>,
+    pub logs_dir: Sourced<PathBuf>,
+    pub docker_logs_dir: Sourced<PathBuf>,
+    pub prompts_dir: Sourced<PathBuf>,
+    pub policies_dir: Sourced<PathBuf>,
+    pub guardrails_config_dir: Sourced<PathBuf>,
+    pub observability_dir: Sourced<PathBuf>,
+    /// `TASK_STORE_URL`; unset means the JSON file at `tasks_file`.
+    pub task_store_url: Sourced<Option<Secret>>,
+    pub task_store_prefix: Sourced<String>,
+    /// `LLM_PROVIDER`: `openai`, `offline`, or unset (offline unless a key is set).
+    pub llm_provider: Sourced<Option<String>>,
+    pub openai_api_key: Sourced<Option<Secret>>,
+    pub openai_model_id: Sourced<String>,
+    pub openai_base_url: Sourced<String>,
+    pub port: Sourced<u16>,
+    pub host: Sourced<String>,
+    pub grafana_url: Sourced<String>,
+    pub prometheus_url: Sourced<String>,
+    pub jaeger_url: Sourced<String>,
+    pub kibana_url: Sourced<String>,
+    pub otel_enabled: Sourced<bool>,
+    pub otel_exporter_otlp_endpoint: Sourced<Option<String>>,
+    pub otel_service_name: Sourced<String>,
+    pub workflow_interval_seconds: Sourced<u64>,
+    pub tool_timeout_seconds: Sourced<f64>,
+    pub retry_max_attempts: Sourced<u32>,
+    pub retry_initial_delay: Sourced<f64>,
+    pub retry_backoff_factor: Sourced<f64>,
+    pub retry_max_delay: Sourced<f64>,
+    /// `TASKPILOT_API_TOKENS`: `token:role,…` for the HTTP API.
+    pub api_tokens: Sourced<Option<Secret>>,
+    pub api_tokens_file: Sourced<Option<PathBuf>>,
+}
+
+/// Where the tasks live: the JSON file, or another backend's URL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreLocation {
+    File(PathBuf),
+    Url(Secret),
+}
+
+/// Whether a path exists and whether this process could write it (or create it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathStatus {
+    pub exists: bool,
+    pub writable: bool,
+}
+
+/// One row of `taskpilot config`.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The lower-case variable name (`tasks_file`).
+    pub key: &'static str,
+    /// The value as shown: secrets redacted, paths absolute.
+    pub value: Value,
+    pub source: Source,
+    /// For paths: whether they exist and are writable.
+    pub path: Option<PathStatus>,
+}
+
+/// Looks a variable up in the environment, then the `.env` file.
+struct Lookup<'a> {
+    env: &'a HashMap<String, String>,
+    dotenv: HashMap<String, String>,
+    base: PathBuf,
+}
+
+impl Lookup<'_> {
+    fn raw(&self, name: &str) -> Option<(String, Source)> {
+        let non_empty = |v: &String| !v.trim().is_empty();
+        if let Some(v) = self.env.get(name).filter(|v| non_empty(v)) {
+            return Some((v.clone(), Source::Env));
+        }
+        self.dotenv.get(name).filter(|v| non_empty(v)).map(|v| (v.clone(), Source::Dotenv))
+    }
+
+    fn string(&self, name: &str, default: &str) -> Sourced<String> {
+        match self.raw(name) {
+            Some((v, source)) => Sourced::new(v, source),
+            None => Sourced::new(default.to_owned(), Source::Default),
+        }
+    }
+
+    fn optional(&self, name: &str) -> Sourced<Option<String>> {
+        match self.raw(name) {
+            Some((v, source)) => Sourced::new(Some(v), source),
+            None => Sourced::new(None, Source::Default),
+        }
+    }
+
+    fn secret(&self, name: &str) -> Sourced<Option<Secret>> {
+        let s = self.optional(name);
+        Sourced::new(s.value.map(Secret::new), s.source)
+    }
+
+    fn path(&self, name: &str, default: &str) -> Sourced<PathBuf> {
+        match self.raw(name) {
+            Some((v, source)) => Sourced::new(absolute(&self.base, Path::new(v.trim())), source),
+            None => Sourced::new(self.base.join(default), Source::Default),
+        }
+    }
+
+    fn optional_path(&self, name: &str) -> Sourced<Option<PathBuf>> {
+        let s = self.optional(name);
+        Sourced::new(s.value.map(|v| absolute(&self.base, Path::new(v.trim()))), s.source)
+    }
+
+    fn parsed<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &'static str,
+        valid: impl Fn(&T) -> bool,
+    ) -> Result<Sourced<T>, ConfigError> {
+        match self.raw(name) {
+            None => Ok(Sourced::new(default, Source::Default)),
+            Some((v, source)) => match v.trim().parse::<T>() {
+                Ok(parsed) if valid(&parsed) => Ok(Sourced::new(parsed, source)),
+                _ => Err(ConfigError::Invalid { name, value: v, origin: source, expected }),
+            },
+        }
+    }
+
+    fn boolean(&self, name: &'static str, default: bool) -> Result<Sourced<bool>, ConfigError> {
+        match self.raw(name) {
+            None => Ok(Sourced::new(default, Source::Default)),
+            Some((v, source)) => match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(Sourced::new(true, source)),
+                "0" | "false" | "no" | "off" => Ok(Sourced::new(false, source)),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    value: v,
+                    origin: source,
+                    expected: "true or false",
+                }),
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// Resolves the settings of this process: its environment and current directory.
+    pub fn from_process() -> Result<Settings, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let cwd = std::env::current_dir().map_err(ConfigError::NoCurrentDir)?;
+        Settings::resolve(&env, &cwd)
+    }
+
+    /// Resolves the settings from an explicit environment and working directory.
+    pub fn resolve(env: &HashMap<String, String>, cwd: &Path) -> Result<Settings, ConfigError> {
+        let base_dir = match env.get("BASE_DIR").filter(|v| !v.trim().is_empty()) {
+            Some(v) => Sourced::new(absolute(cwd, Path::new(v.trim())), Source::Env),
+            None => Sourced::new(cwd.to_owned(), Source::Default),
+        };
+        let base = base_dir.value.clone();
+        let env_file_path = match env.get("ENV_FILE_PATH").filter(|v| !v.trim().is_empty()) {
+            Some(v) => Sourced::new(absolute(&base, Path::new(v.trim())), Source::Env),
+            None => Sourced::new(base.join(".env"), Source::Default),
+        };
+        let dotenv = dotenv::read(&env_file_path.value)?;
+        let l = Lookup { env, dotenv, base };
+
+        let docker_logs_dir = l.path("DOCKER_LOGS_DIR", "");
+        let docker_logs_dir = if docker_logs_dir.source == Source::Default {
+            Sourced::new(PathBuf::from(DEFAULT_DOCKER_LOGS_DIR), Source::Default)
+        } else {
+            docker_logs_dir
+        };
+        let logs_dir = match l.raw("LOGS_DIR") {
+            Some(_) => l.path("LOGS_DIR", "logs"),
+            None if is_writable_dir(&docker_logs_dir.value) => {
+                Sourced::new(docker_logs_dir.value.clone(), Source::DockerLogsDir)
+            }
+            None => Sourced::new(l.base.join("logs"), Source::Default),
+        };
+
+        Ok(Settings {
+            tasks_file: l.path("TASKS_FILE", ".tasks.json"),
+            metrics_file: l.path("METRICS_FILE", "metrics.json"),
+            traces_file: l.path("TRACES_FILE", "traces.jsonl"),
+            decision_logs_file: l.path("DECISION_LOGS_FILE", "decision_logs.jsonl"),
+            logs_dir,
+            docker_logs_dir,
+            prompts_dir: l.path("PROMPTS_DIR", "prompts"),
+            policies_dir: l.path("POLICIES_DIR", "policies"),
+            guardrails_config_dir: l.path("GUARDRAILS_CONFIG_DIR", "guardrails"),
+            observability_dir: l.path("OBSERVABILITY_DIR", "observability"),
+            task_store_url: l.secret("TASK_STORE_URL"),
+            task_store_prefix: l.string("TASK_STORE_PREFIX", "taskpilot"),
+            llm_provider: {
+                let p = l.optional("LLM_PROVIDER");
+                match p.value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
+                    None => p,
+                    Some(v) if v == "openai" || v == "offline" => Sourced::new(Some(v), p.source),
+                    Some(_) => {
+                        return Err(ConfigError::Invalid {
+                            name: "LLM_PROVIDER",
+                            value: p.value.unwrap_or_default(),
+                            origin: p.source,
+                            expected: "openai or offline",
+                        });
+                    }
+                }
+            },
+            openai_api_key: l.secret("OPENAI_API_KEY"),
+            openai_model_id: l.string("OPENAI_MODEL_ID", "gpt-4o-mini"),
+            openai_base_url: l.string("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+            port: l.parsed("PORT", 8000, "a port number from 1 to 65535", |p| *p > 0)?,
+            host: l.string("HOST", "0.0.0.0"),
+            grafana_url: l.string("GRAFANA_URL", "http://localhost:3000"),
+            prometheus_url: l.string("PROMETHEUS_URL", "http://localhost:9090"),
+            jaeger_url: l.string("JAEGER_URL", "http://localhost:16686"),
+            kibana_url: l.string("KIBANA_URL", "http://localhost:5601"),
+            otel_enabled: l.boolean("OTEL_ENABLED", true)?,
+            otel_exporter_otlp_endpoint: l.optional("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            otel_service_name: l.string("OTEL_SERVICE_NAME", "taskpilot"),
+            workflow_interval_seconds: l.parsed(
+                "WORKFLOW_INTERVAL_SECONDS",
+                60,
+                "a whole number of seconds of at least 1",
+                |s| *s >= 1,
+            )?,
+            tool_timeout_seconds: l.parsed(
+                "TOOL_TIMEOUT_SECONDS",
+                30.0,
+                "a positive number of seconds",
+                |s: &f64| s.is_finite() && *s > 0.0,
+            )?,
+            retry_max_attempts: l.parsed(
+                "RETRY_MAX_ATTEMPTS",
+                3,
+                "a whole number from 1 to 100",
+                |n| (1..=100).contains(n),
+            )?,
+            retry_initial_delay: l.parsed(
+                "RETRY_INITIAL_DELAY",
+                1.0,
+                "a number of seconds of at least 0",
+                |s: &f64| s.is_finite() && *s >= 0.0,
+            )?,
+            retry_backoff_factor: l.parsed(
+                "RETRY_BACKOFF_FACTOR",
+                2.0,
+                "a number of at least 1",
+                |s: &f64| s.is_finite() && *s >= 1.0,
+            )?,
+            retry_max_delay: l.parsed(
+                "RETRY_MAX_DELAY",
+                60.0,
+                "a number of seconds of at least 0",
+                |s: &f64| s.is_finite() && *s >= 0.0,
+            )?,
+            api_tokens: l.secret("TASKPILOT_API_TOKENS"),
+            api_tokens_file: l.optional_path("TASKPILOT_API_TOKENS_FILE"),
+            env_file_path,
+            base_dir,
+        })
+    }
+
+    /// Where the tasks are stored.
+    pub fn store_location(&self) -> StoreLocation {
+        match &self.task_store_url.value {
+            Some(url) => StoreLocation::Url(url.clone()),
+            None => StoreLocation::File(self.tasks_file.value.clone()),
+        }
+    }
+
+    /// The store as shown to people: the file path, or the URL with its password hidden.
+    pub fn store_display(&self) -> String {
+        match self.store_location() {
+            StoreLocation::File(path) => format!("file://{}", path.display()),
+            StoreLocation::Url(url) => redact_url(url.expose()),
+        }
+    }
+
+    /// The name of the active store backend (`file`, `sqlite`, `postgres`, …).
+    pub fn store_backend(&self) -> String {
+        match self.store_location() {
+            StoreLocation::File(_) => "file".to_owned(),
+            StoreLocation::Url(url) => {
+                url.expose().split_once("://").map_or("unknown", |(scheme, _)| scheme).to_owned()
+            }
+        }
+    }
+
+    /// Every setting as a row of `taskpilot config`, in a stable order.
+    pub fn entries(&self) -> Vec<Entry> {
+        let mut rows = Vec::new();
+        let mut path = |key, s: &Sourced<PathBuf>| {
+            rows.push(Entry {
+                key,
+                value: json!(s.value.display().to_string()),
+                source: s.source,
+                path: Some(path_status(&s.value)),
+            })
+        };
+        path("base_dir", &self.base_dir);
+        path("env_file_path", &self.env_file_path);
+        path("tasks_file", &self.tasks_file);
+        path("metrics_file", &self.metrics_file);
+        path("traces_file", &self.traces_file);
+        path("decision_logs_file", &self.decision_logs_file);
+        path("logs_dir", &self.logs_dir);
+        path("docker_logs_dir", &self.docker_logs_dir);
+        path("prompts_dir", &self.prompts_dir);
+        path("policies_dir", &self.policies_dir);
+        path("guardrails_config_dir", &self.guardrails_config_dir);
+        path("observability_dir", &self.observability_dir);
+        let value = |key, value: Value, source| Entry { key, value, source, path: None };
+        let secret = |s: &Option<Secret>| s.as_ref().map_or(Value::Null, |s| json!(s.redacted()));
+        rows.extend([
+            value(
+                "task_store_url",
+                self.task_store_url.value.as_ref().map_or(Value::Null, |u| json!(redact_url(u.expose()))),
+                self.task_store_url.source,
+            ),
+            value("task_store_backend", json!(self.store_backend()), self.task_store_url.source),
+            value("task_store_prefix", json!(self.task_store_prefix.value), self.task_store_prefix.source),
+            value("llm_provider", json!(self.llm_provider.value), self.llm_provider.source),
+            value("openai_api_key", secret(&self.openai_api_key.value), self.openai_api_key.source),
+            value("openai_model_id", json!(self.openai_model_id.value), self.openai_model_id.source),
+            value("openai_base_url", json!(self.openai_base_url.value), self.openai_base_url.source),
+            value("port", json!(self.port.value), self.port.source),
+            value("host", json!(self.host.value), self.host.source),
+            value("grafana_url", json!(self.grafana_url.value), self.grafana_url.source),
+            value("prometheus_url", json!(self.prometheus_url.value), self.prometheus_url.source),
+            value("jaeger_url", json!(self.jaeger_url.value), self.jaeger_url.source),
+            value("kibana_url", json!(self.kibana_url.value), self.kibana_url.source),
+            value("otel_enabled", json!(self.otel_enabled.value), self.otel_enabled.source),
+            value(
+                "otel_exporter_otlp_endpoint",
+                json!(self.otel_exporter_otlp_endpoint.value),
+                self.otel_exporter_otlp_endpoint.source,
+            ),
+            value("otel_service_name", json!(self.otel_service_name.value), self.otel_service_name.source),
+            value(
+                "workflow_interval_seconds",
+                json!(self.workflow_interval_seconds.value),
+                self.workflow_interval_seconds.source,
+            ),
+            value("tool_timeout_seconds", json!(self.tool_timeout_seconds.value), self.tool_timeout_seconds.source),
+            value("retry_max_attempts", json!(self.retry_max_attempts.value), self.retry_max_attempts.source),
+            value("retry_initial_delay", json!(self.retry_initial_delay.value), self.retry_initial_delay.source),
+            value("retry_backoff_factor", json!(self.retry_backoff_factor.value), self.retry_backoff_factor.source),
+            value("retry_max_delay", json!(self.retry_max_delay.value), self.retry_max_delay.source),
+            value("taskpilot_api_tokens", secret(&self.api_tokens.value), self.api_tokens.source),
+            value(
+                "taskpilot_api_tokens_file",
+                json!(self.api_tokens_file.value.as_ref().map(|p| p.display().to_string())),
+                self.api_tokens_file.source,
+            ),
+        ]);
+        rows
+    }
+
+    /// `taskpilot config --json`: one object keyed by the lower-case variable name.
+    pub fn to_json(&self) -> Value {
+        let mut object = serde_json::Map::new();
+        for entry in self.entries() {
+            let mut item = json!({ "value": entry.value, "source": entry.source });
+            if let Some(status) = entry.path {
+                item["exists"] = json!(status.exists);
+                item["writable"] = json!(status.writable);
+            }
+            object.insert(entry.key.to_owned(), item);
+        }
+        Value::Object(object)
+    }
+}
+
+/// `path` made absolute against `base` (an absolute path is used as is).
+fn absolute(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() { path.to_owned() } else { base.join(path) }
+}
+
+/// Whether `path` exists, and whether it (or, when it does not exist yet, the nearest existing
+/// directory above it, where it would be created) is writable by this process.
+pub fn path_status(path: &Path) -> PathStatus {
+    let exists = path.exists();
+    let probe = if exists {
+        Some(path)
+    } else {
+        path.ancestors().skip(1).find(|p| p.exists())
+    };
+    let writable = probe.is_some_and(|p| {
+        rustix::fs::access(p, rustix::fs::Access::WRITE_OK).is_ok()
+            && (p == path || p.is_dir())
+    });
+    PathStatus { exists, writable }
+}
+
+fn is_writable_dir(path: &Path) -> bool {
+    path.is_dir() && rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_ok()
+}
+
+/// `scheme://user:password@host/db` → `scheme://user:***@host/db`; other URLs unchanged.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_live_under_the_current_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings::resolve(&env(&[("DOCKER_LOGS_DIR", "/nonexistent/x")]), dir.path()).unwrap();
+        assert_eq!(s.base_dir.value, dir.path());
+        assert_eq!(s.tasks_file.value, dir.path().join(".tasks.json"));
+        assert_eq!(s.tasks_file.source, Source::Default);
+        assert_eq!(s.logs_dir.value, dir.path().join("logs"));
+        assert_eq!(s.port.value, 8000);
+        assert_eq!(s.openai_model_id.value, "gpt-4o-mini");
+        assert_eq!(s.store_backend(), "file");
+    }
+
+    #[test]
+    fn env_beats_dotenv_beats_default_and_relative_paths_use_the_base() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), "TASKS_FILE=data/t.json\nPORT=9000\nHOST=127.0.0.1\n").unwrap();
+        let s = Settings::resolve(&env(&[("PORT", "9100"), ("BASE_DIR", dir.path().to_str().unwrap())]), Path::new("/")).unwrap();
+        assert_eq!(s.port, Sourced::new(9100, Source::Env));
+        assert_eq!(s.host, Sourced::new("127.0.0.1".to_owned(), Source::Dotenv));
+        assert_eq!(s.tasks_file, Sourced::new(dir.path().join("data/t.json"), Source::Dotenv));
+        assert_eq!(s.metrics_file.value, dir.path().join("metrics.json"));
+    }
+
+    #[test]
+    fn env_file_path_names_another_dotenv_and_absolute_paths_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("prod.env"), "TRACES_FILE=/data/traces.jsonl\n").unwrap();
+        let s = Settings::resolve(&env(&[("ENV_FILE_PATH", "prod.env")]), dir.path()).unwrap();
+        assert_eq!(s.traces_file, Sourced::new(PathBuf::from("/data/traces.jsonl"), Source::Dotenv));
+    }
+
+    #[test]
+    fn logs_dir_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let docker = dir.path().join("docker-logs");
+        std::fs::create_dir(&docker).unwrap();
+        let docker_str = docker.to_str().unwrap();
+        let s = Settings::resolve(&env(&[("DOCKER_LOGS_DIR", docker_str)]), dir.path()).unwrap();
+        assert_eq!(s.logs_dir, Sourced::new(docker.clone(), Source::DockerLogsDir));
+        let s = Settings::resolve(&env(&[("DOCKER_LOGS_DIR", docker_str), ("LOGS_DIR", "mine")]), dir.path()).unwrap();
+        assert_eq!(s.logs_dir, Sourced::new(dir.path().join("mine"), Source::Env));
+        std::fs::remove_dir(&docker).unwrap();
+        let s = Settings::resolve(&env(&[("DOCKER_LOGS_DIR", docker_str)]), dir.path()).unwrap();
+        assert_eq!(s.logs_dir, Sourced::new(dir.path().join("logs"), Source::Default));
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, value) in [("PORT", "abc"), ("PORT", "70000"), ("RETRY_MAX_ATTEMPTS", "-1"), ("OTEL_ENABLED", "maybe"), ("TOOL_TIMEOUT_SECONDS", "nan"), ("LLM_PROVIDER", "claude")] {
+            let err = Settings::resolve(&env(&[(name, value)]), dir.path()).unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains(value), "{err}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_every_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "sk-test-1234567890abcdef";
+        let s = Settings::resolve(
+            &env(&[("OPENAI_API_KEY", key), ("TASK_STORE_URL", "postgres://app:hunter2@db:5432/tasks")]),
+            dir.path(),
+        )
+        .unwrap();
+        let json = s.to_json().to_string();
+        assert!(!json.contains(key) && !json.contains("hunter2"), "{json}");
+        assert!(json.contains("postgres://app:***@db:5432/tasks"), "{json}");
+        assert!(!format!("{s:?}").contains(key));
+        assert_eq!(s.store_backend(), "postgres");
+    }
+
+    #[test]
+    fn json_has_every_setting_with_value_and_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = Settings::resolve(&env(&[]), dir.path()).unwrap().to_json();
+        for key in ["base_dir", "tasks_file", "metrics_file", "traces_file", "decision_logs_file", "logs_dir", "prompts_dir", "policies_dir", "guardrails_config_dir", "observability_dir", "port", "host", "openai_api_key", "openai_model_id", "otel_service_name", "workflow_interval_seconds", "retry_max_delay"] {
+            assert!(json[key].get("value").is_some(), "{key} missing");
+            assert!(json[key]["source"].is_string(), "{key} source");
+        }
+        assert_eq!(json["tasks_file"]["exists"], false);
+        assert_eq!(json["tasks_file"]["writable"], true);
+    }
+
+    #[test]
+    fn url_redaction() {
+        assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
+        assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+        assert_eq!(redact_url("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
+    }
+}

@@ -1,0 +1,42 @@
+//! The errors of the domain layer: invalid fields and impossible transitions.
+
+use crate::{Status, TaskId};
+
+/// What is wrong with a task or a requested change. Each message names the field or the task
+/// and says what would be accepted instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    /// A field's value breaks the record's rules (length, enum, format).
+    #[error("invalid {field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+
+    /// The requested status change is not one of the allowed transitions.
+    #[error(
+        "task {id} cannot go from '{from}' to '{to}'; allowed from '{from}': {}",
+        allowed_list(*from)
+    )]
+    ForbiddenTransition { id: TaskId, from: Status, to: Status },
+
+    /// The task was not in a status the caller required (someone else decided first).
+    #[error("task {id} is '{found}', expected {}", expected_list(expected))]
+    UnexpectedStatus { id: TaskId, found: Status, expected: Vec<Status> },
+}
+
+impl CoreError {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        CoreError::InvalidField { field, reason: reason.into() }
+    }
+}
+
+fn allowed_list(from: Status) -> String {
+    let next = from.allowed_next();
+    if next.is_empty() {
+        format!("none ('{from}' is final)")
+    } else {
+        next.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn expected_list(expected: &[Status]) -> String {
+    expected.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(" or ")
+}

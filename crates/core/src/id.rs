@@ -1,0 +1,150 @@
+//! Task ids: `task_YYYYMMDD_HHMMSS_ffffff`, the creation time in UTC to the microsecond.
+//!
+//! Ids sort in creation order as plain strings. Within one process [`TaskId::generate`] never
+//! hands out the same id twice, even for many tasks in one microsecond: it moves to the next
+//! free microsecond. Across processes and instances the store settles collisions by asking
+//! for [`TaskId::successor`] until the id is free, under its lock or unique constraint.
+
+use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::CoreError;
+
+const FORMAT: &str = "task_%Y%m%d_%H%M%S_%6f";
+const EXAMPLE: &str = "task_20251220_100404_305973";
+
+/// The last microsecond handed out by this process.
+static LAST_MICROS: AtomicI64 = AtomicI64::new(0);
+
+/// A task's identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(String);
+
+impl TaskId {
+    /// A fresh id for a task created now, unique within this process.
+    pub fn generate() -> Self {
+        let now = Utc::now().timestamp_micros();
+        let mut last = LAST_MICROS.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last + 1);
+            match LAST_MICROS.compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return Self::from_micros(next),
+                Err(seen) => last = seen,
+            }
+        }
+    }
+
+    /// The id one microsecond later: what a store tries when this id is taken.
+    pub fn successor(&self) -> Self {
+        let micros = self.micros().unwrap_or_else(|| Utc::now().timestamp_micros());
+        // Keep this process's generator ahead of ids it has seen taken.
+        LAST_MICROS.fetch_max(micros + 1, Ordering::AcqRel);
+        Self::from_micros(micros + 1)
+    }
+
+    /// Validates an id given by a user or read from a file.
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        let valid = s.len() == EXAMPLE.len()
+            && s.starts_with("task_")
+            && NaiveDateTime::parse_from_str(s, FORMAT).is_ok();
+        if valid {
+            Ok(TaskId(s.to_owned()))
+        } else {
+            Err(CoreError::invalid(
+                "id",
+                format!(
+                    "'{}' is not a task id (expected the form {EXAMPLE})",
+                    s.escape_debug()
+                ),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The creation time the id encodes, in microseconds since the Unix epoch.
+    pub fn micros(&self) -> Option<i64> {
+        NaiveDateTime::parse_from_str(&self.0, FORMAT)
+            .ok()
+            .map(|t| t.and_utc().timestamp_micros())
+    }
+
+    fn from_micros(micros: i64) -> Self {
+        let t = DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or_else(Utc::now);
+        TaskId(t.format(FORMAT).to_string())
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for TaskId {
+    type Err = CoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TaskId::parse(s)
+    }
+}
+
+impl Serialize for TaskId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        TaskId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn generated_ids_have_the_seed_format() {
+        let id = TaskId::generate();
+        assert_eq!(id.as_str().len(), EXAMPLE.len());
+        assert_eq!(TaskId::parse(id.as_str()), Ok(id));
+    }
+
+    #[test]
+    fn many_ids_in_one_microsecond_stay_unique_across_threads() {
+        let handles: Vec<_> = (0..8)
+            .map(|_| std::thread::spawn(|| (0..5_000).map(|_| TaskId::generate()).collect::<Vec<_>>()))
+            .collect();
+        let mut seen = HashSet::new();
+        for handle in handles {
+            for id in handle.join().unwrap() {
+                assert!(seen.insert(id.clone()), "duplicate id {id}");
+            }
+        }
+        assert_eq!(seen.len(), 40_000);
+    }
+
+    #[test]
+    fn successor_is_one_microsecond_later() {
+        let id = TaskId::parse("task_20251220_235959_999999").unwrap();
+        assert_eq!(id.successor().as_str(), "task_20251221_000000_000000");
+    }
+
+    #[test]
+    fn rejects_other_shapes() {
+        for bad in ["", "task_1", "task_20251320_100404_305973", "TASK_20251220_100404_305973", "task_20251220_100404_305973x"] {
+            assert!(TaskId::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The six task statuses and the only transitions allowed between them (SPEC section 1).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::CoreError;
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+    Review,
+    Executed,
+    Failed,
+}
+
+impl Status {
+    /// Every status, in the order reports show them.
+    pub const ALL: [Status; 6] = [
+        Status::Pending,
+        Status::Review,
+        Status::Approved,
+        Status::Executed,
+        Status::Failed,
+        Status::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Review => "review",
+            Status::Executed => "executed",
+            Status::Failed => "failed",
+        }
+    }
+
+    /// The statuses this one may move to. Empty for the final statuses.
+    pub fn allowed_next(self) -> &'static [Status] {
+        match self {
+            Status::Pending => &[Status::Approved, Status::Rejected, Status::Review],
+            Status::Approved => &[Status::Executed, Status::Failed],
+            Status::Review => &[Status::Approved, Status::Rejected],
+            Status::Failed => &[Status::Approved],
+            Status::Rejected | Status::Executed => &[],
+        }
+    }
+
+    pub fn can_move_to(self, next: Status) -> bool {
+        self.allowed_next().contains(&next)
+    }
+
+    pub fn is_final(self) -> bool {
+        self.allowed_next().is_empty()
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = CoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "status",
+                    format!(
+                        "'{}' is not one of pending, review, approved, executed, failed, rejected",
+                        s.escape_debug()
+                    ),
+                )
+            })
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_table_is_the_spec() {
+        use Status::*;
+        let allowed = [
+            (Pending, Approved),
+            (Pending, Rejected),
+            (Pending, Review),
+            (Approved, Executed),
+            (Approved, Failed),
+            (Review, Approved),
+            (Review, Rejected),
+            (Failed, Approved),
+        ];
+        for from in Status::ALL {
+            for to in Status::ALL {
+                assert_eq!(
+                    from.can_move_to(to),
+                    allowed.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
+            }
+        }
+        assert!(Rejected.is_final() && Executed.is_final() && !Failed.is_final());
+    }
+
+    #[test]
+    fn parses_known_names_only() {
+        assert_eq!("Review".parse::<Status>(), Ok(Status::Review));
+        assert!("done".parse::<Status>().is_err());
+    }
+}
