@@ -1,0 +1,577 @@
+//! The decision log: one JSON object per governance decision per line in
+//! `DECISION_LOGS_FILE`, with the fields of SPEC 4.
+//!
+//! [`DecisionLog::record`] returns only once the line is on disk (`fdatasync`), so a decision
+//! is durable before it takes effect. A dedicated writer thread drains a channel and syncs once
+//! per batch (group commit): concurrent callers share one sync and each waits for its
+//! acknowledgement. Dropping the last handle drains the queue before the thread ends.
+//!
+//! Not for: making decisions (that is `taskpilot-govern`).
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ObserveError;
+use crate::fsutil::ensure_parent;
+use crate::metrics::percentile;
+use crate::redact::redact_value;
+
+/// What kind of decision this was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionType {
+    GuardrailsInput,
+    GuardrailsOutput,
+    ToolCall,
+    Review,
+    HumanApproval,
+}
+
+impl DecisionType {
+    pub const ALL: [DecisionType; 5] = [
+        DecisionType::GuardrailsInput,
+        DecisionType::GuardrailsOutput,
+        DecisionType::ToolCall,
+        DecisionType::Review,
+        DecisionType::HumanApproval,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionType::GuardrailsInput => "guardrails_input",
+            DecisionType::GuardrailsOutput => "guardrails_output",
+            DecisionType::ToolCall => "tool_call",
+            DecisionType::Review => "review",
+            DecisionType::HumanApproval => "human_approval",
+        }
+    }
+}
+
+impl std::str::FromStr for DecisionType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        DecisionType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = DecisionType::ALL.iter().map(|t| t.as_str()).collect();
+                format!(
+                    "unknown decision type `{s}`; expected one of {}",
+                    all.join(", ")
+                )
+            })
+    }
+}
+
+/// The outcome of a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionResult {
+    Allow,
+    Deny,
+    RequireApproval,
+}
+
+impl DecisionResult {
+    pub const ALL: [DecisionResult; 3] = [
+        DecisionResult::Allow,
+        DecisionResult::Deny,
+        DecisionResult::RequireApproval,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionResult::Allow => "allow",
+            DecisionResult::Deny => "deny",
+            DecisionResult::RequireApproval => "require_approval",
+        }
+    }
+}
+
+impl std::str::FromStr for DecisionResult {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        DecisionResult::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown decision result `{s}`; expected allow, deny or require_approval")
+            })
+    }
+}
+
+/// One decision: exactly the fields of SPEC 4.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub decision_id: String,
+    /// RFC 3339, UTC.
+    pub timestamp: DateTime<Utc>,
+    pub decision_type: DecisionType,
+    pub result: DecisionResult,
+    pub reason: String,
+    /// Free-form JSON (the policy input, the guardrails flow…). Secret-looking keys are redacted.
+    pub context: Value,
+    pub user_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub tool_name: Option<String>,
+    pub policy_version: Option<String>,
+    pub latency_ms: f64,
+    pub request_id: Option<String>,
+    pub trace_id: Option<String>,
+}
+
+impl Decision {
+    /// A decision made now with a fresh id; fill in the optional fields as needed.
+    pub fn new(
+        decision_type: DecisionType,
+        result: DecisionResult,
+        reason: impl Into<String>,
+    ) -> Decision {
+        let id: u128 = rand::random();
+        Decision {
+            decision_id: format!("dec_{id:032x}"),
+            timestamp: Utc::now(),
+            decision_type,
+            result,
+            reason: reason.into(),
+            context: Value::Object(Default::default()),
+            user_id: None,
+            agent_id: None,
+            tool_name: None,
+            policy_version: None,
+            latency_ms: 0.0,
+            request_id: None,
+            trace_id: None,
+        }
+    }
+}
+
+type Ack = mpsc::SyncSender<Result<(), String>>;
+type AsyncAck = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+enum Reply {
+    Sync(Ack),
+    Async(AsyncAck),
+}
+
+impl Reply {
+    fn send(self, result: Result<(), String>) {
+        match self {
+            Reply::Sync(tx) => {
+                let _ = tx.send(result);
+            }
+            Reply::Async(tx) => {
+                let _ = tx.send(result);
+            }
+        }
+    }
+}
+
+struct Job {
+    line: Vec<u8>,
+    reply: Reply,
+}
+
+/// A handle to the decision log writer. Cheap to clone; the writer thread stops (after writing
+/// everything queued) when the last handle is dropped.
+#[derive(Clone, Debug)]
+pub struct DecisionLog {
+    inner: Arc<LogInner>,
+}
+
+#[derive(Debug)]
+struct LogInner {
+    path: PathBuf,
+    tx: Mutex<Option<Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
+}
+
+impl DecisionLog {
+    /// Opens (creating it and its directory if needed) `DECISION_LOGS_FILE` for appending and
+    /// starts the writer thread. A torn last line left by a crash is terminated first, so the
+    /// next decision starts on its own line.
+    pub fn open(path: impl Into<PathBuf>) -> Result<DecisionLog, ObserveError> {
+        let path = path.into();
+        ensure_parent(&path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| ObserveError::io("cannot open DECISION_LOGS_FILE", &path, e))?;
+        terminate_torn_line(&mut file)
+            .map_err(|e| ObserveError::io("cannot repair the last line of", &path, e))?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread_path = path.clone();
+        let thread = std::thread::Builder::new()
+            .name("taskpilot-decisions".into())
+            .spawn(move || writer(file, rx, &thread_path))
+            .map_err(|e| ObserveError::io("cannot start the writer thread for", &path, e))?;
+        Ok(DecisionLog {
+            inner: Arc::new(LogInner {
+                path,
+                tx: Mutex::new(Some(tx)),
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    /// The file this log appends to.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn enqueue(&self, decision: &Decision, reply: Reply) -> Result<(), ObserveError> {
+        let mut decision = decision.clone();
+        redact_value(&mut decision.context);
+        let mut line = serde_json::to_vec(&decision).map_err(|e| ObserveError::Parse {
+            path: self.inner.path.clone(),
+            message: e.to_string(),
+        })?;
+        line.push(b'\n');
+        let guard = self.inner.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let sent = guard
+            .as_ref()
+            .map(|tx| tx.send(Job { line, reply }).is_ok())
+            .unwrap_or(false);
+        if sent {
+            Ok(())
+        } else {
+            Err(self.stopped("the writer thread is gone"))
+        }
+    }
+
+    fn stopped(&self, message: &str) -> ObserveError {
+        ObserveError::WriterStopped {
+            path: self.inner.path.clone(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// Appends `decision` and returns once it is on disk. Blocking: from async code use
+    /// [`DecisionLog::record_async`].
+    pub fn record(&self, decision: &Decision) -> Result<(), ObserveError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.enqueue(decision, Reply::Sync(tx))?;
+        match rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(self.stopped(&message)),
+            Err(_) => Err(self.stopped("the writer thread stopped before acknowledging")),
+        }
+    }
+
+    /// Appends `decision` and resolves once it is on disk, without blocking the runtime.
+    pub async fn record_async(&self, decision: &Decision) -> Result<(), ObserveError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.enqueue(decision, Reply::Async(tx))?;
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(self.stopped(&message)),
+            Err(_) => Err(self.stopped("the writer thread stopped before acknowledging")),
+        }
+    }
+}
+
+impl Drop for LogInner {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer drain what is queued and stop.
+        self.tx.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = self
+            .thread
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn terminate_torn_line(file: &mut File) -> std::io::Result<()> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    file.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")?;
+        file.sync_data()?;
+    }
+    Ok(())
+}
+
+/// The group-commit loop: wait for one job, take every job already queued, write them all,
+/// `fdatasync` once, acknowledge them all.
+fn writer(mut file: File, rx: Receiver<Job>, path: &Path) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        let mut buf = Vec::with_capacity(batch.iter().map(|j| j.line.len()).sum());
+        for job in &batch {
+            buf.extend_from_slice(&job.line);
+        }
+        let result = file
+            .write_all(&buf)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| format!("cannot append to {}: {e}", path.display()));
+        for job in batch {
+            job.reply.send(result.clone());
+        }
+    }
+}
+
+/// A line of a JSON-lines file that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BadLine {
+    /// 1-based line number.
+    pub line: usize,
+    pub error: String,
+}
+
+/// Reads `DECISION_LOGS_FILE` in file order (oldest first): the decisions, and the lines that
+/// could not be parsed (a torn last line included). A missing file is empty.
+pub fn read_decisions(path: &Path) -> Result<(Vec<Decision>, Vec<BadLine>), ObserveError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(e) => return Err(ObserveError::io("cannot read DECISION_LOGS_FILE", path, e)),
+    };
+    let mut decisions = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let line = line.map_err(|e| ObserveError::io("cannot read DECISION_LOGS_FILE", path, e))?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Decision>(&line) {
+            Ok(d) => decisions.push(d),
+            Err(e) => bad.push(BadLine {
+                line: i + 1,
+                error: e.to_string(),
+            }),
+        }
+    }
+    Ok((decisions, bad))
+}
+
+/// Counts and latency statistics over a set of decisions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionSummary {
+    pub total: usize,
+    /// result → (count, percent of total, 2 decimals).
+    pub by_result: BTreeMap<String, CountShare>,
+    /// decision_type → (count, percent of total).
+    pub by_type: BTreeMap<String, CountShare>,
+    pub latency_ms: LatencyStats,
+}
+
+/// A count and its share of the total, in percent (2 decimals).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CountShare {
+    pub count: usize,
+    pub percent: f64,
+}
+
+/// Latency statistics in milliseconds (0 when there are no decisions).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LatencyStats {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub max: f64,
+}
+
+impl DecisionSummary {
+    pub fn from_decisions(decisions: &[Decision]) -> DecisionSummary {
+        let total = decisions.len();
+        let share = |count: usize| CountShare {
+            count,
+            percent: if total == 0 {
+                0.0
+            } else {
+                round2(count as f64 * 100.0 / total as f64)
+            },
+        };
+        let mut by_result: BTreeMap<String, usize> = BTreeMap::new();
+        let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
+        for d in decisions {
+            *by_result.entry(d.result.as_str().to_owned()).or_default() += 1;
+            *by_type
+                .entry(d.decision_type.as_str().to_owned())
+                .or_default() += 1;
+        }
+        let latencies: Vec<f64> = decisions.iter().map(|d| d.latency_ms).collect();
+        let mean = if total == 0 {
+            0.0
+        } else {
+            latencies.iter().sum::<f64>() / total as f64
+        };
+        DecisionSummary {
+            total,
+            by_result: by_result.into_iter().map(|(k, c)| (k, share(c))).collect(),
+            by_type: by_type.into_iter().map(|(k, c)| (k, share(c))).collect(),
+            latency_ms: LatencyStats {
+                mean: round2(mean),
+                p50: round2(percentile(&latencies, 0.5)),
+                p95: round2(percentile(&latencies, 0.95)),
+                max: round2(latencies.iter().copied().fold(0.0, f64::max)),
+            },
+        }
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full_decision() -> Decision {
+        let mut d = Decision::new(
+            DecisionType::ToolCall,
+            DecisionResult::Deny,
+            "delete_task is not allowed",
+        );
+        d.context = serde_json::json!({"tool": "delete_task", "api_key": "secret-value"});
+        d.user_id = Some("alice".into());
+        d.agent_id = Some("ExecutorAgent".into());
+        d.tool_name = Some("delete_task".into());
+        d.policy_version = Some("sha256:abc".into());
+        d.latency_ms = 0.42;
+        d.request_id = Some("req-1".into());
+        d.trace_id = Some("0af7651916cd43dd8448eb211c80319c".into());
+        d
+    }
+
+    #[test]
+    fn decision_log_lines_carry_every_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/decision_logs.jsonl");
+        let log = DecisionLog::open(&path).unwrap();
+        log.record(&full_decision()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: Value = serde_json::from_str(text.trim_end()).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        for field in [
+            "decision_id",
+            "timestamp",
+            "decision_type",
+            "result",
+            "reason",
+            "context",
+            "user_id",
+            "agent_id",
+            "tool_name",
+            "policy_version",
+            "latency_ms",
+            "request_id",
+            "trace_id",
+        ] {
+            assert!(keys.contains(&field), "missing {field} in {text}");
+        }
+        assert_eq!(keys.len(), 13);
+        assert_eq!(v["decision_type"], "tool_call");
+        assert_eq!(v["result"], "deny");
+        assert!(v["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(v["context"]["api_key"], crate::redact::REDACTED);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_reported_and_the_next_record_starts_a_new_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decision_logs.jsonl");
+        let good = serde_json::to_string(&full_decision()).unwrap();
+        std::fs::write(&path, format!("{good}\n{}", &good[..good.len() / 2])).unwrap();
+        let (ok, bad) = read_decisions(&path).unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].line, 2);
+        let log = DecisionLog::open(&path).unwrap();
+        log.record(&full_decision()).unwrap();
+        drop(log);
+        let (ok, bad) = read_decisions(&path).unwrap();
+        assert_eq!((ok.len(), bad.len()), (2, 1));
+    }
+
+    #[test]
+    fn group_commit_under_concurrent_writers_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decision_logs.jsonl");
+        let log = DecisionLog::open(&path).unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        let mut d =
+                            Decision::new(DecisionType::Review, DecisionResult::Allow, "ok");
+                        d.request_id = Some(format!("{t}-{i}"));
+                        log.record(&d).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        drop(log);
+        let (ok, bad) = read_decisions(&path).unwrap();
+        assert!(bad.is_empty());
+        let ids: std::collections::HashSet<_> = ok.iter().map(|d| d.request_id.clone()).collect();
+        assert_eq!(ids.len(), 400);
+    }
+
+    #[tokio::test]
+    async fn record_async_is_durable_when_it_resolves() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        let log = DecisionLog::open(&path).unwrap();
+        log.record_async(&full_decision()).await.unwrap();
+        assert_eq!(read_decisions(&path).unwrap().0.len(), 1);
+    }
+
+    #[test]
+    fn summary_counts_with_percentages_and_latency() {
+        let mut ds = Vec::new();
+        for (i, r) in [
+            DecisionResult::Allow,
+            DecisionResult::Allow,
+            DecisionResult::Deny,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut d = Decision::new(DecisionType::ToolCall, r, "");
+            d.latency_ms = (i + 1) as f64;
+            ds.push(d);
+        }
+        let s = DecisionSummary::from_decisions(&ds);
+        assert_eq!(s.by_result["allow"].count, 2);
+        assert_eq!(s.by_result["allow"].percent, 66.67);
+        assert_eq!(s.by_result["deny"].percent, 33.33);
+        assert_eq!(s.latency_ms.mean, 2.0);
+        assert_eq!(s.latency_ms.p50, 2.0);
+        assert_eq!(s.latency_ms.max, 3.0);
+    }
+}
