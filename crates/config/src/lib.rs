@@ -9,5 +9,5 @@ mod dotenv;
 mod settings;
 mod source;
 
-pub use settings::{Entry, PathStatus, Settings, StoreLocation};
+pub use settings::{Entry, PathStatus, Settings, StoreLocation, path_status, redact_url};
 pub use source::{ConfigError, Secret, Source, Sourced};

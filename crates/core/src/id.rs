@@ -46,6 +46,11 @@ impl TaskId {
         Self::from_micros(micros + 1)
     }
 
+    /// The id one microsecond earlier (to scan from just before this id).
+    pub fn predecessor(&self) -> Self {
+        Self::from_micros(self.micros().unwrap_or(1) - 1)
+    }
+
     /// Validates an id given by a user or read from a file.
     pub fn parse(s: &str) -> Result<Self, CoreError> {
         let valid = s.len() == EXAMPLE.len()

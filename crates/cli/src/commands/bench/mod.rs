@@ -1,12 +1,23 @@
 //! `taskpilot bench`: side-by-side measurements (SPEC section 11), run on demand, never in CI.
 
+mod policy;
+mod store;
+
 use std::process::ExitCode;
 
 use crate::context::Context;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum BenchCommand {}
+pub enum BenchCommand {
+    /// Durable creates/s of the file store against fdatasync, the Python strategy and SQLite.
+    Store(store::BenchStoreArgs),
+    /// Median and p99 time of one evaluation of the default policy.
+    Policy(policy::BenchPolicyArgs),
+}
 
-pub async fn run(command: BenchCommand, _ctx: &Context) -> anyhow::Result<ExitCode> {
-    match command {}
+pub async fn run(command: BenchCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+    match command {
+        BenchCommand::Store(args) => store::run(args, ctx).await,
+        BenchCommand::Policy(args) => policy::run(args, ctx).await,
+    }
 }

@@ -1,0 +1,42 @@
+//! `taskpilot config`: every setting, its value, where it came from, and for paths whether they
+//! exist and are writable.
+
+use std::process::ExitCode;
+
+use crate::context::Context;
+use crate::output::{print_json, table};
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// Print one JSON object keyed by the lower-case variable name.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: ConfigArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let settings = &ctx.settings;
+    if args.json {
+        print_json(&settings.to_json())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = table(&["setting", "value", "source", "exists", "writable"]);
+    for entry in settings.entries() {
+        let value = match &entry.value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "(unset)".to_owned(),
+            other => other.to_string(),
+        };
+        let (exists, writable) = match entry.path {
+            Some(p) => (yes_no(p.exists), yes_no(p.writable)),
+            None => (String::new(), String::new()),
+        };
+        t.add_row(vec![entry.key.to_uppercase(), value, entry.source.to_string(), exists, writable]);
+    }
+    println!("{t}");
+    println!("task store: {} ({})", settings.store_display(), settings.store_backend());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_owned()
+}
