@@ -10,6 +10,8 @@ pub mod conformance;
 mod error;
 pub mod file;
 mod seed;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod sql;
 
 use std::collections::BTreeMap;
 
@@ -138,6 +140,12 @@ async fn open_url(url: &str) -> Result<std::sync::Arc<dyn TaskStore>, StoreError
             }
             Ok(std::sync::Arc::new(FileStore::open(path).await?))
         }
+        #[cfg(feature = "sqlite")]
+        "sqlite" => Ok(std::sync::Arc::new(sql::sqlite::open(url).await?)),
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => Ok(std::sync::Arc::new(sql::postgres::open(url).await?)),
+        #[cfg(feature = "mysql")]
+        "mysql" | "mariadb" => Ok(std::sync::Arc::new(sql::mysql::open(url).await?)),
         other => Err(StoreError::Unsupported {
             url: shown,
             reason: format!("the '{other}' backend is not part of this build"),

@@ -1,0 +1,67 @@
+//! The schema migrations, compiled into the binary from `crates/store/migrations/<backend>/`,
+//! and handed to sqlx's `Migrator`, which applies the missing ones under the database's lock
+//! (`pg_advisory_lock` on PostgreSQL, `GET_LOCK` on MySQL/MariaDB; SQLite's own write lock), so
+//! several replicas may start at once.
+//!
+//! To change the schema, add `NNNN_description.sql` for every backend and list it below; never
+//! edit a file that has shipped (sqlx checks each applied migration's checksum).
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+use super::Dialect;
+
+/// (version, description, SQL) of each migration, per backend.
+fn files(dialect: Dialect) -> &'static [(i64, &'static str, &'static str)] {
+    match dialect {
+        Dialect::Sqlite => &[(
+            1,
+            "tasks",
+            include_str!("../../migrations/sqlite/0001_tasks.sql"),
+        )],
+        Dialect::Postgres => &[(
+            1,
+            "tasks",
+            include_str!("../../migrations/postgres/0001_tasks.sql"),
+        )],
+        Dialect::Mysql => &[(
+            1,
+            "tasks",
+            include_str!("../../migrations/mysql/0001_tasks.sql"),
+        )],
+    }
+}
+
+/// The embedded migrations of one backend, as a sqlx migration source.
+#[derive(Debug, Clone, Copy)]
+struct Embedded(Dialect);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+        Box::pin(async move {
+            Ok(files(self.0)
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// The migrator for one backend (locking on, as sqlx's default).
+pub(crate) async fn migrator(dialect: Dialect) -> Result<Migrator, sqlx::migrate::MigrateError> {
+    Migrator::new(Embedded(dialect)).await
+}
