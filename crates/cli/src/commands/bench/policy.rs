@@ -1,0 +1,107 @@
+//! `taskpilot bench policy`: the time of one evaluation of the built-in policy (SPEC section
+//! 11), over a mix of allowed, denied and approval-requiring tool calls.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde_json::json;
+use taskpilot_govern::{PolicyEngine, PolicyInput};
+
+use crate::context::Context;
+use crate::output::print_json;
+
+/// Evaluations measured (after a warm-up of a tenth as many).
+const EVALUATIONS: usize = 20_000;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchPolicyArgs {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: BenchPolicyArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
+    let engine = PolicyEngine::built_in()?;
+    let times = tokio::task::spawn_blocking(move || measure(&engine)).await?;
+    let median = percentile(&times, 50.0);
+    let p99 = percentile(&times, 99.0);
+    if args.json {
+        print_json(&json!({ "median_us": median, "p99_us": p99, "evaluations": times.len() }))?;
+    } else {
+        println!(
+            "policy evaluation (built-in taskpilot.tool_calls, {} evaluations)",
+            times.len()
+        );
+        println!("  median  {median:>8.2} µs");
+        println!("  p99     {p99:>8.2} µs");
+        println!("  target  {:>8.2} µs median", 50.0);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inputs() -> Vec<PolicyInput> {
+    let call = |tool: &str, agent: &str, parameters: serde_json::Value| PolicyInput {
+        tool_name: tool.to_owned(),
+        parameters,
+        agent_type: agent.to_owned(),
+        agent_id: format!("{agent}-1"),
+        request_id: "bench".to_owned(),
+    };
+    vec![
+        call(
+            "create_task",
+            "PlannerAgent",
+            json!({"title": "Prepare the board deck", "priority": "medium", "description": "Q3 numbers"}),
+        ),
+        call(
+            "create_task",
+            "PlannerAgent",
+            json!({"title": "Move the sensitive payroll files", "priority": "high"}),
+        ),
+        call(
+            "create_task",
+            "PlannerAgent",
+            json!({"title": "", "priority": "urgent"}),
+        ),
+        call(
+            "notify_external_system",
+            "ExecutorAgent",
+            json!({"message": "Task task_1 is ready"}),
+        ),
+        call(
+            "notify_external_system",
+            "ExecutorAgent",
+            json!({"message": "Please DELETE the records"}),
+        ),
+        call("delete_task", "PlannerAgent", json!({"task_id": "task_1"})),
+    ]
+}
+
+/// Microseconds per evaluation, sorted.
+fn measure(engine: &PolicyEngine) -> Vec<f64> {
+    let inputs = inputs();
+    for input in inputs.iter().cycle().take(EVALUATIONS / 10) {
+        std::hint::black_box(engine.evaluate(input));
+    }
+    let mut times: Vec<f64> = inputs
+        .iter()
+        .cycle()
+        .take(EVALUATIONS)
+        .map(|input| {
+            let start = Instant::now();
+            std::hint::black_box(engine.evaluate(input));
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    let value = sorted[rank.min(sorted.len() - 1)];
+    (value * 100.0).round() / 100.0
+}
