@@ -37,11 +37,27 @@ pub fn print_task(task: &Task) {
         ("title", task.title.clone()),
         ("priority", task.priority.to_string()),
         ("status", task.status.to_string()),
-        ("description", if task.description.is_empty() { none() } else { task.description.clone() }),
+        (
+            "description",
+            if task.description.is_empty() {
+                none()
+            } else {
+                task.description.clone()
+            },
+        ),
         ("created_at", task.created_at.to_string()),
-        ("reviewed_at", task.reviewed_at.map_or_else(none, |t| t.to_string())),
-        ("executed_at", task.executed_at.map_or_else(none, |t| t.to_string())),
-        ("reviewer_response", task.reviewer_response.clone().unwrap_or_else(none)),
+        (
+            "reviewed_at",
+            task.reviewed_at.map_or_else(none, |t| t.to_string()),
+        ),
+        (
+            "executed_at",
+            task.executed_at.map_or_else(none, |t| t.to_string()),
+        ),
+        (
+            "reviewer_response",
+            task.reviewer_response.clone().unwrap_or_else(none),
+        ),
         ("error", task.error.clone().unwrap_or_else(none)),
     ];
     for (name, value) in rows {
@@ -57,7 +73,10 @@ pub fn print_task_table(tasks: &[Task]) {
             task.id.to_string(),
             task.status.to_string(),
             task.priority.to_string(),
-            task.created_at.naive_local().format("%Y-%m-%d %H:%M").to_string(),
+            task.created_at
+                .naive_local()
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
             clip(&task.title, 60),
         ]);
     }

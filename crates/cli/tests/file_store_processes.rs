@@ -41,7 +41,10 @@ fn crash_trial(writers: usize, max_life_ms: u64) -> usize {
         let mut child = stress_writer(base);
         let stdout = child.stdout.take().unwrap();
         let reader = thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>()
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<String>>()
         });
         readers.push((child, reader, rng.random_range(20..max_life_ms)));
     }
@@ -73,7 +76,9 @@ fn crash_trial(writers: usize, max_life_ms: u64) -> usize {
         })
         .collect();
     for (id, status) in &acknowledged {
-        let found = stored.get(id.as_str()).unwrap_or_else(|| panic!("acknowledged task {id} lost"));
+        let found = stored
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("acknowledged task {id} lost"));
         if *status == "approved" {
             assert_eq!(*found, "approved", "acknowledged approval of {id} lost");
         }
@@ -88,7 +93,10 @@ fn crash_harness_short() {
     for _ in 0..4 {
         checked += crash_trial(3, 900);
     }
-    assert!(checked > 0, "the writers acknowledged nothing; the harness tested nothing");
+    assert!(
+        checked > 0,
+        "the writers acknowledged nothing; the harness tested nothing"
+    );
 }
 
 #[test]
@@ -135,9 +143,17 @@ fn several_processes_share_one_file_without_lost_updates() {
         assert!(child.wait().unwrap().success());
     }
     let stats = json(base, &["tasks", "stats", "--json"]);
-    assert_eq!(stats["approved"], 480, "12 writers × 40 tasks, every one approved: {stats}");
+    assert_eq!(
+        stats["approved"], 480,
+        "12 writers × 40 tasks, every one approved: {stats}"
+    );
     let list = json(base, &["tasks", "list", "--json"]);
-    let ids: HashSet<&str> = list.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    let ids: HashSet<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 480, "no duplicate ids");
 }
 
@@ -160,13 +176,19 @@ fn contested_decisions_from_many_processes_have_one_winner() {
                     .unwrap()
             })
             .collect();
-        let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+        let outputs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
         let winners = outputs.iter().filter(|o| o.status.success()).count();
         assert_eq!(winners, 1, "exactly one decision wins");
         for loser in outputs.iter().filter(|o| !o.status.success()) {
             assert_eq!(loser.status.code(), Some(2));
             let err = String::from_utf8_lossy(&loser.stderr);
-            assert!(err.contains("expected 'pending' or 'review'"), "loser names the status it found: {err}");
+            assert!(
+                err.contains("expected 'pending' or 'review'"),
+                "loser names the status it found: {err}"
+            );
         }
     }
 }

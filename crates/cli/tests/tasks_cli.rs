@@ -15,10 +15,26 @@ fn add_list_show_stats_round_trip() {
     let first = add(base, "  First task ", "HIGH");
     let second = add(base, "Second task", "low");
     let list = json(base, &["tasks", "list", "--json"]);
-    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [second.as_str(), first.as_str()], "newest first");
     let task = &list[1];
-    for field in ["id", "title", "priority", "description", "status", "created_at", "reviewed_at", "executed_at", "reviewer_response", "error"] {
+    for field in [
+        "id",
+        "title",
+        "priority",
+        "description",
+        "status",
+        "created_at",
+        "reviewed_at",
+        "executed_at",
+        "reviewer_response",
+        "error",
+    ] {
         assert!(task.get(field).is_some(), "field {field} missing: {task}");
     }
     assert_eq!(task["title"], "First task");
@@ -27,13 +43,24 @@ fn add_list_show_stats_round_trip() {
 
     let shown = json(base, &["tasks", "show", &first, "--json"]);
     assert_eq!(shown, *task);
-    taskpilot(base).args(["tasks", "show", &first]).assert().success().stdout(predicate::str::contains("First task"));
+    taskpilot(base)
+        .args(["tasks", "show", &first])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("First task"));
 
     let limited = json(base, &["tasks", "list", "--limit", "1", "--json"]);
     assert_eq!(limited.as_array().unwrap().len(), 1);
     let stats = json(base, &["tasks", "stats", "--json"]);
-    assert_eq!(stats, serde_json::json!({"pending": 2, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0}));
-    taskpilot(base).args(["tasks", "list"]).assert().success().stdout(predicate::str::contains("Second task"));
+    assert_eq!(
+        stats,
+        serde_json::json!({"pending": 2, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0})
+    );
+    taskpilot(base)
+        .args(["tasks", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Second task"));
 }
 
 #[test]
@@ -42,17 +69,43 @@ fn invalid_input_exits_2_and_stores_nothing() {
     let base = dir.path();
     let long = "x".repeat(501);
     let cases: [(&[&str], &str); 5] = [
-        (&["tasks", "add", "--title", "ok", "--priority", "urgent"], "priority"),
-        (&["tasks", "add", "--title", &long, "--priority", "low"], "title"),
-        (&["tasks", "add", "--title", "   ", "--priority", "low"], "title"),
-        (&["tasks", "add", "--title", "bell\u{7}", "--priority", "low"], "title"),
+        (
+            &["tasks", "add", "--title", "ok", "--priority", "urgent"],
+            "priority",
+        ),
+        (
+            &["tasks", "add", "--title", &long, "--priority", "low"],
+            "title",
+        ),
+        (
+            &["tasks", "add", "--title", "   ", "--priority", "low"],
+            "title",
+        ),
+        (
+            &["tasks", "add", "--title", "bell\u{7}", "--priority", "low"],
+            "title",
+        ),
         (&["tasks", "list", "--status", "done"], "status"),
     ];
     for (args, field) in cases {
-        taskpilot(base).args(args).assert().code(2).stderr(predicate::str::contains(field));
+        taskpilot(base)
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(field));
     }
     assert_eq!(json(base, &["tasks", "stats", "--json"])["pending"], 0);
-    taskpilot(base).args(["tasks", "add", "--title", &"é".repeat(500), "--priority", "Low"]).assert().success();
+    taskpilot(base)
+        .args([
+            "tasks",
+            "add",
+            "--title",
+            &"é".repeat(500),
+            "--priority",
+            "Low",
+        ])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -64,9 +117,17 @@ fn unknown_ids_exit_3_and_malformed_ids_exit_2() {
         vec!["tasks", "approve", "task_20000101_000000_000000"],
         vec!["tasks", "delete", "task_20000101_000000_000000"],
     ] {
-        taskpilot(base).args(&args).assert().code(3).stderr(predicate::str::contains("not found"));
+        taskpilot(base)
+            .args(&args)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("not found"));
     }
-    taskpilot(base).args(["tasks", "show", "../../etc/passwd"]).assert().code(2).stderr(predicate::str::contains("not a task id"));
+    taskpilot(base)
+        .args(["tasks", "show", "../../etc/passwd"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a task id"));
 }
 
 #[test]
@@ -74,19 +135,39 @@ fn human_decisions_and_forbidden_transitions() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
     let id = add(base, "Decide me", "medium");
-    let task = json(base, &["tasks", "approve", &id, "--reason", "looks fine", "--json"]);
+    let task = json(
+        base,
+        &["tasks", "approve", &id, "--reason", "looks fine", "--json"],
+    );
     assert_eq!(task["status"], "approved");
     assert_eq!(task["reviewer_response"], "Human approved: looks fine");
     assert!(task["reviewed_at"].is_string());
     // Approving again, or rejecting an approved task, is refused and names the status found.
-    taskpilot(base).args(["tasks", "approve", &id]).assert().code(2).stderr(predicate::str::contains("'approved'"));
-    taskpilot(base).args(["tasks", "reject", &id]).assert().code(2).stderr(predicate::str::contains("'approved'"));
+    taskpilot(base)
+        .args(["tasks", "approve", &id])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("'approved'"));
+    taskpilot(base)
+        .args(["tasks", "reject", &id])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("'approved'"));
 
     let other = add(base, "Reject me", "low");
     let task = json(base, &["tasks", "reject", &other, "--json"]);
     assert_eq!(task["status"], "rejected");
-    assert!(task["reviewer_response"].as_str().unwrap().starts_with("Human rejected: "));
-    taskpilot(base).args(["tasks", "approve", &other]).assert().code(2).stderr(predicate::str::contains("'rejected'"));
+    assert!(
+        task["reviewer_response"]
+            .as_str()
+            .unwrap()
+            .starts_with("Human rejected: ")
+    );
+    taskpilot(base)
+        .args(["tasks", "approve", &other])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("'rejected'"));
 }
 
 #[test]
@@ -94,20 +175,60 @@ fn bulk_deletes_need_confirmation_off_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
     let ids: Vec<String> = (0..5).map(|i| add(base, &format!("t{i}"), "low")).collect();
-    for args in [vec!["tasks", "clear"], vec!["tasks", "prune", "--keep", "1"], vec!["tasks", "delete", "--status", "pending"]] {
-        taskpilot(base).args(&args).assert().code(2).stderr(predicate::str::contains("--yes"));
+    for args in [
+        vec!["tasks", "clear"],
+        vec!["tasks", "prune", "--keep", "1"],
+        vec!["tasks", "delete", "--status", "pending"],
+    ] {
+        taskpilot(base)
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--yes"));
     }
-    assert_eq!(json(base, &["tasks", "stats", "--json"])["pending"], 5, "nothing deleted without --yes");
+    assert_eq!(
+        json(base, &["tasks", "stats", "--json"])["pending"],
+        5,
+        "nothing deleted without --yes"
+    );
 
-    taskpilot(base).args(["tasks", "delete", &ids[0]]).assert().success();
-    taskpilot(base).args(["tasks", "reject", &ids[1]]).assert().success();
-    taskpilot(base).args(["tasks", "delete", "--status", "rejected", "--yes"]).assert().success().stdout(predicate::str::contains("Deleted 1"));
-    taskpilot(base).args(["tasks", "prune", "--keep", "2", "--yes"]).assert().success();
+    taskpilot(base)
+        .args(["tasks", "delete", &ids[0]])
+        .assert()
+        .success();
+    taskpilot(base)
+        .args(["tasks", "reject", &ids[1]])
+        .assert()
+        .success();
+    taskpilot(base)
+        .args(["tasks", "delete", "--status", "rejected", "--yes"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Deleted 1"));
+    taskpilot(base)
+        .args(["tasks", "prune", "--keep", "2", "--yes"])
+        .assert()
+        .success();
     let left = json(base, &["tasks", "list", "--json"]);
-    let left: Vec<&str> = left.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
-    assert_eq!(left, [ids[4].as_str(), ids[3].as_str()], "prune keeps the newest");
-    taskpilot(base).args(["tasks", "clear", "--yes"]).assert().success();
-    assert_eq!(json(base, &["tasks", "list", "--json"]), serde_json::json!([]));
+    let left: Vec<&str> = left
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        left,
+        [ids[4].as_str(), ids[3].as_str()],
+        "prune keeps the newest"
+    );
+    taskpilot(base)
+        .args(["tasks", "clear", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(
+        json(base, &["tasks", "list", "--json"]),
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -124,24 +245,43 @@ fn config_json_shows_values_sources_and_redacts_secrets() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(!text.contains("sk-secret-abcdefghijklmnop"), "the key is printed in clear: {text}");
+    assert!(
+        !text.contains("sk-secret-abcdefghijklmnop"),
+        "the key is printed in clear: {text}"
+    );
     let cfg: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(cfg["port"], serde_json::json!({"value": 9100, "source": "env"}));
-    assert_eq!(cfg["metrics_file"]["value"], base.join("data/m.json").display().to_string());
+    assert_eq!(
+        cfg["port"],
+        serde_json::json!({"value": 9100, "source": "env"})
+    );
+    assert_eq!(
+        cfg["metrics_file"]["value"],
+        base.join("data/m.json").display().to_string()
+    );
     assert_eq!(cfg["metrics_file"]["source"], "dotenv");
     assert_eq!(cfg["tasks_file"]["value"], "/srv/tasks/.tasks.json");
     assert_eq!(cfg["traces_file"]["source"], "default");
-    assert_eq!(cfg["logs_dir"]["value"], base.join("logs").display().to_string());
+    assert_eq!(
+        cfg["logs_dir"]["value"],
+        base.join("logs").display().to_string()
+    );
     for (key, entry) in cfg.as_object().unwrap() {
         let source = entry["source"].as_str().unwrap_or_default();
-        assert!(["env", "dotenv", "default", "docker-logs-dir"].contains(&source), "{key}: {entry}");
-        if key.ends_with("_file") || key.ends_with("_dir") {
-            if let Some(path) = entry["value"].as_str() {
-                assert!(Path::new(path).is_absolute(), "{key} not absolute: {path}");
-            }
+        assert!(
+            ["env", "dotenv", "default", "docker-logs-dir"].contains(&source),
+            "{key}: {entry}"
+        );
+        if (key.ends_with("_file") || key.ends_with("_dir"))
+            && let Some(path) = entry["value"].as_str()
+        {
+            assert!(Path::new(path).is_absolute(), "{key} not absolute: {path}");
         }
     }
-    taskpilot(base).arg("config").assert().success().stdout(predicate::str::contains("TASKS_FILE").and(predicate::str::contains("dotenv")));
+    taskpilot(base)
+        .arg("config")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("TASKS_FILE").and(predicate::str::contains("dotenv")));
 }
 
 #[test]
@@ -152,7 +292,11 @@ fn docker_logs_dir_rule_is_reported() {
     std::fs::create_dir(&docker).unwrap();
     let cfg = json(base, &["config", "--json"]);
     assert_eq!(cfg["logs_dir"]["source"], "default");
-    let out = taskpilot(base).env("DOCKER_LOGS_DIR", &docker).args(["config", "--json"]).output().unwrap();
+    let out = taskpilot(base)
+        .env("DOCKER_LOGS_DIR", &docker)
+        .args(["config", "--json"])
+        .output()
+        .unwrap();
     let cfg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cfg["logs_dir"]["value"], docker.display().to_string());
     assert_eq!(cfg["logs_dir"]["source"], "docker-logs-dir");
@@ -162,9 +306,18 @@ fn docker_logs_dir_rule_is_reported() {
 fn malformed_configuration_names_the_variable_or_line() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
-    taskpilot(base).env("PORT", "abc").args(["tasks", "list"]).assert().code(2).stderr(predicate::str::contains("PORT").and(predicate::str::contains("abc")));
+    taskpilot(base)
+        .env("PORT", "abc")
+        .args(["tasks", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("PORT").and(predicate::str::contains("abc")));
     std::fs::write(base.join(".env"), "HOST=127.0.0.1\nthis line is broken\n").unwrap();
-    taskpilot(base).args(["config"]).assert().code(2).stderr(predicate::str::contains(".env:2"));
+    taskpilot(base)
+        .args(["config"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(".env:2"));
 }
 
 #[test]
@@ -172,7 +325,10 @@ fn corrupt_task_file_recovers_from_bak_and_keeps_the_corrupt_copy() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
     let id = add(base, "Keep me", "high");
-    taskpilot(base).args(["store", "compact"]).assert().success();
+    taskpilot(base)
+        .args(["store", "compact"])
+        .assert()
+        .success();
     std::fs::write(base.join(".tasks.json"), "{ corrupt").unwrap();
     taskpilot(base)
         .args(["tasks", "show", &id])
@@ -183,10 +339,17 @@ fn corrupt_task_file_recovers_from_bak_and_keeps_the_corrupt_copy() {
     let aside: Vec<_> = std::fs::read_dir(base)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".tasks.json.corrupt-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".tasks.json.corrupt-")
+        })
         .collect();
     assert_eq!(aside.len(), 1);
-    assert_eq!(std::fs::read_to_string(aside[0].path()).unwrap(), "{ corrupt");
+    assert_eq!(
+        std::fs::read_to_string(aside[0].path()).unwrap(),
+        "{ corrupt"
+    );
 }
 
 #[test]
@@ -199,9 +362,17 @@ fn corrupt_task_file_and_bak_fail_without_starting_empty() {
         .args(["tasks", "add", "--title", "x", "--priority", "low"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains(".tasks.json.bak").and(predicate::str::contains("TASKS_FILE")));
-    assert_eq!(std::fs::read_to_string(base.join(".tasks.json")).unwrap(), "not json");
-    assert_eq!(std::fs::read_to_string(base.join(".tasks.json.bak")).unwrap(), "not json either");
+        .stderr(
+            predicate::str::contains(".tasks.json.bak").and(predicate::str::contains("TASKS_FILE")),
+        );
+    assert_eq!(
+        std::fs::read_to_string(base.join(".tasks.json")).unwrap(),
+        "not json"
+    );
+    assert_eq!(
+        std::fs::read_to_string(base.join(".tasks.json.bak")).unwrap(),
+        "not json either"
+    );
 }
 
 #[test]
@@ -214,7 +385,12 @@ fn reference_fixture_loads_with_its_counts() {
     assert_eq!(stats["executed"], 1006);
     assert_eq!(stats["review"], 436);
     assert_eq!(stats["pending"], 187);
-    let pending = json(base, &["tasks", "list", "--status", "pending", "--limit", "3", "--json"]);
+    let pending = json(
+        base,
+        &[
+            "tasks", "list", "--status", "pending", "--limit", "3", "--json",
+        ],
+    );
     assert_eq!(pending.as_array().unwrap().len(), 3);
 }
 
@@ -225,7 +401,8 @@ fn as_unprivileged(base: &Path, args: &[&str]) -> std::process::Output {
     std::fs::copy(common::binary(), &bin).unwrap();
     let mut cmd = if is_root {
         let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&bin);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
         c
     } else {
         std::process::Command::new(&bin)
@@ -242,7 +419,11 @@ fn as_unprivileged(base: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn rustix_is_root() -> bool {
-    std::process::Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
 }
 
 #[test]
@@ -256,12 +437,23 @@ fn read_only_data_directory_is_a_clear_error_and_data_stays() {
     std::fs::copy(common::reference_fixture(), data.join(".tasks.json")).unwrap();
     let before = std::fs::read(data.join(".tasks.json")).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
-    std::fs::set_permissions(data.join(".tasks.json"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(
+        data.join(".tasks.json"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .unwrap();
 
     let out = as_unprivileged(base, &["tasks", "add", "--title", "x", "--priority", "low"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("TASKS_FILE") && stderr.contains(&data.display().to_string()), "{stderr}");
+    assert!(
+        stderr.contains("TASKS_FILE") && stderr.contains(&data.display().to_string()),
+        "{stderr}"
+    );
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert_eq!(std::fs::read(data.join(".tasks.json")).unwrap(), before, "existing data untouched");
+    assert_eq!(
+        std::fs::read(data.join(".tasks.json")).unwrap(),
+        before,
+        "existing data untouched"
+    );
 }

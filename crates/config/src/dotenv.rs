@@ -60,7 +60,11 @@ mod tests {
     fn reads_quoted_values_comments_and_export() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
-        std::fs::write(&path, "# comment\nPORT=9000\nexport HOST=127.0.0.1\nTITLE=\"a b\"\n\n").unwrap();
+        std::fs::write(
+            &path,
+            "# comment\nPORT=9000\nexport HOST=127.0.0.1\nTITLE=\"a b\"\n\n",
+        )
+        .unwrap();
         let vars = read(&path).unwrap();
         assert_eq!(vars["PORT"], "9000");
         assert_eq!(vars["HOST"], "127.0.0.1");

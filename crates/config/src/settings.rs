@@ -92,7 +92,10 @@ impl Lookup<'_> {
         if let Some(v) = self.env.get(name).filter(|v| non_empty(v)) {
             return Some((v.clone(), Source::Env));
         }
-        self.dotenv.get(name).filter(|v| non_empty(v)).map(|v| (v.clone(), Source::Dotenv))
+        self.dotenv
+            .get(name)
+            .filter(|v| non_empty(v))
+            .map(|v| (v.clone(), Source::Dotenv))
     }
 
     fn string(&self, name: &str, default: &str) -> Sourced<String> {
@@ -123,7 +126,10 @@ impl Lookup<'_> {
 
     fn optional_path(&self, name: &str) -> Sourced<Option<PathBuf>> {
         let s = self.optional(name);
-        Sourced::new(s.value.map(|v| absolute(&self.base, Path::new(v.trim()))), s.source)
+        Sourced::new(
+            s.value.map(|v| absolute(&self.base, Path::new(v.trim()))),
+            s.source,
+        )
     }
 
     fn parsed<T: std::str::FromStr>(
@@ -137,7 +143,12 @@ impl Lookup<'_> {
             None => Ok(Sourced::new(default, Source::Default)),
             Some((v, source)) => match v.trim().parse::<T>() {
                 Ok(parsed) if valid(&parsed) => Ok(Sourced::new(parsed, source)),
-                _ => Err(ConfigError::Invalid { name, value: v, origin: source, expected }),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    value: v,
+                    origin: source,
+                    expected,
+                }),
             },
         }
     }
@@ -300,9 +311,11 @@ impl Settings {
     pub fn store_backend(&self) -> String {
         match self.store_location() {
             StoreLocation::File(_) => "file".to_owned(),
-            StoreLocation::Url(url) => {
-                url.expose().split_once("://").map_or("unknown", |(scheme, _)| scheme).to_owned()
-            }
+            StoreLocation::Url(url) => url
+                .expose()
+                .split_once("://")
+                .map_or("unknown", |(scheme, _)| scheme)
+                .to_owned(),
         }
     }
 
@@ -329,47 +342,132 @@ impl Settings {
         path("policies_dir", &self.policies_dir);
         path("guardrails_config_dir", &self.guardrails_config_dir);
         path("observability_dir", &self.observability_dir);
-        let value = |key, value: Value, source| Entry { key, value, source, path: None };
+        let value = |key, value: Value, source| Entry {
+            key,
+            value,
+            source,
+            path: None,
+        };
         let secret = |s: &Option<Secret>| s.as_ref().map_or(Value::Null, |s| json!(s.redacted()));
         rows.extend([
             value(
                 "task_store_url",
-                self.task_store_url.value.as_ref().map_or(Value::Null, |u| json!(redact_url(u.expose()))),
+                self.task_store_url
+                    .value
+                    .as_ref()
+                    .map_or(Value::Null, |u| json!(redact_url(u.expose()))),
                 self.task_store_url.source,
             ),
-            value("task_store_backend", json!(self.store_backend()), self.task_store_url.source),
-            value("task_store_prefix", json!(self.task_store_prefix.value), self.task_store_prefix.source),
-            value("llm_provider", json!(self.llm_provider.value), self.llm_provider.source),
-            value("openai_api_key", secret(&self.openai_api_key.value), self.openai_api_key.source),
-            value("openai_model_id", json!(self.openai_model_id.value), self.openai_model_id.source),
-            value("openai_base_url", json!(self.openai_base_url.value), self.openai_base_url.source),
+            value(
+                "task_store_backend",
+                json!(self.store_backend()),
+                self.task_store_url.source,
+            ),
+            value(
+                "task_store_prefix",
+                json!(self.task_store_prefix.value),
+                self.task_store_prefix.source,
+            ),
+            value(
+                "llm_provider",
+                json!(self.llm_provider.value),
+                self.llm_provider.source,
+            ),
+            value(
+                "openai_api_key",
+                secret(&self.openai_api_key.value),
+                self.openai_api_key.source,
+            ),
+            value(
+                "openai_model_id",
+                json!(self.openai_model_id.value),
+                self.openai_model_id.source,
+            ),
+            value(
+                "openai_base_url",
+                json!(self.openai_base_url.value),
+                self.openai_base_url.source,
+            ),
             value("port", json!(self.port.value), self.port.source),
             value("host", json!(self.host.value), self.host.source),
-            value("grafana_url", json!(self.grafana_url.value), self.grafana_url.source),
-            value("prometheus_url", json!(self.prometheus_url.value), self.prometheus_url.source),
-            value("jaeger_url", json!(self.jaeger_url.value), self.jaeger_url.source),
-            value("kibana_url", json!(self.kibana_url.value), self.kibana_url.source),
-            value("otel_enabled", json!(self.otel_enabled.value), self.otel_enabled.source),
+            value(
+                "grafana_url",
+                json!(self.grafana_url.value),
+                self.grafana_url.source,
+            ),
+            value(
+                "prometheus_url",
+                json!(self.prometheus_url.value),
+                self.prometheus_url.source,
+            ),
+            value(
+                "jaeger_url",
+                json!(self.jaeger_url.value),
+                self.jaeger_url.source,
+            ),
+            value(
+                "kibana_url",
+                json!(self.kibana_url.value),
+                self.kibana_url.source,
+            ),
+            value(
+                "otel_enabled",
+                json!(self.otel_enabled.value),
+                self.otel_enabled.source,
+            ),
             value(
                 "otel_exporter_otlp_endpoint",
                 json!(self.otel_exporter_otlp_endpoint.value),
                 self.otel_exporter_otlp_endpoint.source,
             ),
-            value("otel_service_name", json!(self.otel_service_name.value), self.otel_service_name.source),
+            value(
+                "otel_service_name",
+                json!(self.otel_service_name.value),
+                self.otel_service_name.source,
+            ),
             value(
                 "workflow_interval_seconds",
                 json!(self.workflow_interval_seconds.value),
                 self.workflow_interval_seconds.source,
             ),
-            value("tool_timeout_seconds", json!(self.tool_timeout_seconds.value), self.tool_timeout_seconds.source),
-            value("retry_max_attempts", json!(self.retry_max_attempts.value), self.retry_max_attempts.source),
-            value("retry_initial_delay", json!(self.retry_initial_delay.value), self.retry_initial_delay.source),
-            value("retry_backoff_factor", json!(self.retry_backoff_factor.value), self.retry_backoff_factor.source),
-            value("retry_max_delay", json!(self.retry_max_delay.value), self.retry_max_delay.source),
-            value("taskpilot_api_tokens", secret(&self.api_tokens.value), self.api_tokens.source),
+            value(
+                "tool_timeout_seconds",
+                json!(self.tool_timeout_seconds.value),
+                self.tool_timeout_seconds.source,
+            ),
+            value(
+                "retry_max_attempts",
+                json!(self.retry_max_attempts.value),
+                self.retry_max_attempts.source,
+            ),
+            value(
+                "retry_initial_delay",
+                json!(self.retry_initial_delay.value),
+                self.retry_initial_delay.source,
+            ),
+            value(
+                "retry_backoff_factor",
+                json!(self.retry_backoff_factor.value),
+                self.retry_backoff_factor.source,
+            ),
+            value(
+                "retry_max_delay",
+                json!(self.retry_max_delay.value),
+                self.retry_max_delay.source,
+            ),
+            value(
+                "taskpilot_api_tokens",
+                secret(&self.api_tokens.value),
+                self.api_tokens.source,
+            ),
             value(
                 "taskpilot_api_tokens_file",
-                json!(self.api_tokens_file.value.as_ref().map(|p| p.display().to_string())),
+                json!(
+                    self.api_tokens_file
+                        .value
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                ),
                 self.api_tokens_file.source,
             ),
         ]);
@@ -393,7 +491,11 @@ impl Settings {
 
 /// `path` made absolute against `base` (an absolute path is used as is).
 fn absolute(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() { path.to_owned() } else { base.join(path) }
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base.join(path)
+    }
 }
 
 /// Whether `path` exists, and whether it (or, when it does not exist yet, the nearest existing
@@ -406,8 +508,7 @@ pub fn path_status(path: &Path) -> PathStatus {
         path.ancestors().skip(1).find(|p| p.exists())
     };
     let writable = probe.is_some_and(|p| {
-        rustix::fs::access(p, rustix::fs::Access::WRITE_OK).is_ok()
-            && (p == path || p.is_dir())
+        rustix::fs::access(p, rustix::fs::Access::WRITE_OK).is_ok() && (p == path || p.is_dir())
     });
     PathStatus { exists, writable }
 }
@@ -438,13 +539,17 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_live_under_the_current_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Settings::resolve(&env(&[("DOCKER_LOGS_DIR", "/nonexistent/x")]), dir.path()).unwrap();
+        let s =
+            Settings::resolve(&env(&[("DOCKER_LOGS_DIR", "/nonexistent/x")]), dir.path()).unwrap();
         assert_eq!(s.base_dir.value, dir.path());
         assert_eq!(s.tasks_file.value, dir.path().join(".tasks.json"));
         assert_eq!(s.tasks_file.source, Source::Default);
@@ -457,20 +562,38 @@ mod tests {
     #[test]
     fn env_beats_dotenv_beats_default_and_relative_paths_use_the_base() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(".env"), "TASKS_FILE=data/t.json\nPORT=9000\nHOST=127.0.0.1\n").unwrap();
-        let s = Settings::resolve(&env(&[("PORT", "9100"), ("BASE_DIR", dir.path().to_str().unwrap())]), Path::new("/")).unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "TASKS_FILE=data/t.json\nPORT=9000\nHOST=127.0.0.1\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(
+            &env(&[("PORT", "9100"), ("BASE_DIR", dir.path().to_str().unwrap())]),
+            Path::new("/"),
+        )
+        .unwrap();
         assert_eq!(s.port, Sourced::new(9100, Source::Env));
         assert_eq!(s.host, Sourced::new("127.0.0.1".to_owned(), Source::Dotenv));
-        assert_eq!(s.tasks_file, Sourced::new(dir.path().join("data/t.json"), Source::Dotenv));
+        assert_eq!(
+            s.tasks_file,
+            Sourced::new(dir.path().join("data/t.json"), Source::Dotenv)
+        );
         assert_eq!(s.metrics_file.value, dir.path().join("metrics.json"));
     }
 
     #[test]
     fn env_file_path_names_another_dotenv_and_absolute_paths_stay() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("prod.env"), "TRACES_FILE=/data/traces.jsonl\n").unwrap();
+        std::fs::write(
+            dir.path().join("prod.env"),
+            "TRACES_FILE=/data/traces.jsonl\n",
+        )
+        .unwrap();
         let s = Settings::resolve(&env(&[("ENV_FILE_PATH", "prod.env")]), dir.path()).unwrap();
-        assert_eq!(s.traces_file, Sourced::new(PathBuf::from("/data/traces.jsonl"), Source::Dotenv));
+        assert_eq!(
+            s.traces_file,
+            Sourced::new(PathBuf::from("/data/traces.jsonl"), Source::Dotenv)
+        );
     }
 
     #[test]
@@ -480,19 +603,41 @@ mod tests {
         std::fs::create_dir(&docker).unwrap();
         let docker_str = docker.to_str().unwrap();
         let s = Settings::resolve(&env(&[("DOCKER_LOGS_DIR", docker_str)]), dir.path()).unwrap();
-        assert_eq!(s.logs_dir, Sourced::new(docker.clone(), Source::DockerLogsDir));
-        let s = Settings::resolve(&env(&[("DOCKER_LOGS_DIR", docker_str), ("LOGS_DIR", "mine")]), dir.path()).unwrap();
-        assert_eq!(s.logs_dir, Sourced::new(dir.path().join("mine"), Source::Env));
+        assert_eq!(
+            s.logs_dir,
+            Sourced::new(docker.clone(), Source::DockerLogsDir)
+        );
+        let s = Settings::resolve(
+            &env(&[("DOCKER_LOGS_DIR", docker_str), ("LOGS_DIR", "mine")]),
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.logs_dir,
+            Sourced::new(dir.path().join("mine"), Source::Env)
+        );
         std::fs::remove_dir(&docker).unwrap();
         let s = Settings::resolve(&env(&[("DOCKER_LOGS_DIR", docker_str)]), dir.path()).unwrap();
-        assert_eq!(s.logs_dir, Sourced::new(dir.path().join("logs"), Source::Default));
+        assert_eq!(
+            s.logs_dir,
+            Sourced::new(dir.path().join("logs"), Source::Default)
+        );
     }
 
     #[test]
     fn malformed_values_name_the_variable() {
         let dir = tempfile::tempdir().unwrap();
-        for (name, value) in [("PORT", "abc"), ("PORT", "70000"), ("RETRY_MAX_ATTEMPTS", "-1"), ("OTEL_ENABLED", "maybe"), ("TOOL_TIMEOUT_SECONDS", "nan"), ("LLM_PROVIDER", "claude")] {
-            let err = Settings::resolve(&env(&[(name, value)]), dir.path()).unwrap_err().to_string();
+        for (name, value) in [
+            ("PORT", "abc"),
+            ("PORT", "70000"),
+            ("RETRY_MAX_ATTEMPTS", "-1"),
+            ("OTEL_ENABLED", "maybe"),
+            ("TOOL_TIMEOUT_SECONDS", "nan"),
+            ("LLM_PROVIDER", "claude"),
+        ] {
+            let err = Settings::resolve(&env(&[(name, value)]), dir.path())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(name) && err.contains(value), "{err}");
         }
     }
@@ -502,7 +647,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = "sk-test-1234567890abcdef";
         let s = Settings::resolve(
-            &env(&[("OPENAI_API_KEY", key), ("TASK_STORE_URL", "postgres://app:hunter2@db:5432/tasks")]),
+            &env(&[
+                ("OPENAI_API_KEY", key),
+                ("TASK_STORE_URL", "postgres://app:hunter2@db:5432/tasks"),
+            ]),
             dir.path(),
         )
         .unwrap();
@@ -517,7 +665,25 @@ mod tests {
     fn json_has_every_setting_with_value_and_source() {
         let dir = tempfile::tempdir().unwrap();
         let json = Settings::resolve(&env(&[]), dir.path()).unwrap().to_json();
-        for key in ["base_dir", "tasks_file", "metrics_file", "traces_file", "decision_logs_file", "logs_dir", "prompts_dir", "policies_dir", "guardrails_config_dir", "observability_dir", "port", "host", "openai_api_key", "openai_model_id", "otel_service_name", "workflow_interval_seconds", "retry_max_delay"] {
+        for key in [
+            "base_dir",
+            "tasks_file",
+            "metrics_file",
+            "traces_file",
+            "decision_logs_file",
+            "logs_dir",
+            "prompts_dir",
+            "policies_dir",
+            "guardrails_config_dir",
+            "observability_dir",
+            "port",
+            "host",
+            "openai_api_key",
+            "openai_model_id",
+            "otel_service_name",
+            "workflow_interval_seconds",
+            "retry_max_delay",
+        ] {
             assert!(json[key].get("value").is_some(), "{key} missing");
             assert!(json[key]["source"].is_string(), "{key} source");
         }
@@ -529,6 +695,9 @@ mod tests {
     fn url_redaction() {
         assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
-        assert_eq!(redact_url("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
+        assert_eq!(
+            redact_url("mysql://root@127.0.0.1/test"),
+            "mysql://root@127.0.0.1/test"
+        );
     }
 }

@@ -85,7 +85,12 @@ impl fmt::Display for Secret {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name}={value:?} (from {origin}) is not valid: expected {expected}")]
-    Invalid { name: &'static str, value: String, origin: Source, expected: &'static str },
+    Invalid {
+        name: &'static str,
+        value: String,
+        origin: Source,
+        expected: &'static str,
+    },
 
     #[error("cannot read the .env file {}: {reason}", path.display())]
     DotenvUnreadable { path: PathBuf, reason: String },
@@ -95,7 +100,11 @@ pub enum ConfigError {
          write it as NAME=value, quote values with spaces, or comment it out with #",
         path.display()
     )]
-    DotenvLine { path: PathBuf, line: usize, reason: String },
+    DotenvLine {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
 
     #[error("cannot determine the current directory for BASE_DIR: {0}; set BASE_DIR explicitly")]
     NoCurrentDir(std::io::Error),

@@ -15,16 +15,27 @@ pub enum CoreError {
         "task {id} cannot go from '{from}' to '{to}'; allowed from '{from}': {}",
         allowed_list(*from)
     )]
-    ForbiddenTransition { id: TaskId, from: Status, to: Status },
+    ForbiddenTransition {
+        id: TaskId,
+        from: Status,
+        to: Status,
+    },
 
     /// The task was not in a status the caller required (someone else decided first).
     #[error("task {id} is '{found}', expected {}", expected_list(expected))]
-    UnexpectedStatus { id: TaskId, found: Status, expected: Vec<Status> },
+    UnexpectedStatus {
+        id: TaskId,
+        found: Status,
+        expected: Vec<Status>,
+    },
 }
 
 impl CoreError {
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        CoreError::InvalidField { field, reason: reason.into() }
+        CoreError::InvalidField {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -33,10 +44,17 @@ fn allowed_list(from: Status) -> String {
     if next.is_empty() {
         format!("none ('{from}' is final)")
     } else {
-        next.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+        next.iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
 fn expected_list(expected: &[Status]) -> String {
-    expected.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(" or ")
+    expected
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }

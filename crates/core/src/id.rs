@@ -40,7 +40,9 @@ impl TaskId {
 
     /// The id one microsecond later: what a store tries when this id is taken.
     pub fn successor(&self) -> Self {
-        let micros = self.micros().unwrap_or_else(|| Utc::now().timestamp_micros());
+        let micros = self
+            .micros()
+            .unwrap_or_else(|| Utc::now().timestamp_micros());
         // Keep this process's generator ahead of ids it has seen taken.
         LAST_MICROS.fetch_max(micros + 1, Ordering::AcqRel);
         Self::from_micros(micros + 1)
@@ -129,7 +131,9 @@ mod tests {
     #[test]
     fn many_ids_in_one_microsecond_stay_unique_across_threads() {
         let handles: Vec<_> = (0..8)
-            .map(|_| std::thread::spawn(|| (0..5_000).map(|_| TaskId::generate()).collect::<Vec<_>>()))
+            .map(|_| {
+                std::thread::spawn(|| (0..5_000).map(|_| TaskId::generate()).collect::<Vec<_>>())
+            })
             .collect();
         let mut seen = HashSet::new();
         for handle in handles {
@@ -148,7 +152,13 @@ mod tests {
 
     #[test]
     fn rejects_other_shapes() {
-        for bad in ["", "task_1", "task_20251320_100404_305973", "TASK_20251220_100404_305973", "task_20251220_100404_305973x"] {
+        for bad in [
+            "",
+            "task_1",
+            "task_20251320_100404_305973",
+            "TASK_20251220_100404_305973",
+            "task_20251220_100404_305973x",
+        ] {
             assert!(TaskId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -65,7 +65,11 @@ pub enum TransitionOutcome {
 
 impl NewTask {
     pub fn new(title: impl Into<String>, priority: impl Into<String>) -> Self {
-        NewTask { title: title.into(), priority: priority.into(), description: String::new() }
+        NewTask {
+            title: title.into(),
+            priority: priority.into(),
+            description: String::new(),
+        }
     }
 
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
@@ -153,7 +157,12 @@ impl Task {
 
 impl Transition {
     pub fn to(status: Status) -> Self {
-        Transition { to: status, expected_from: None, reviewer_response: None, error: None }
+        Transition {
+            to: status,
+            expected_from: None,
+            reviewer_response: None,
+            error: None,
+        }
     }
 
     pub fn expecting(mut self, from: &[Status]) -> Self {
@@ -201,7 +210,10 @@ fn validate_description(description: &str) -> Result<(), CoreError> {
             format!("is {chars} characters long; the limit is {DESCRIPTION_MAX_CHARS}"),
         ));
     }
-    if let Some(c) = description.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if let Some(c) = description
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return Err(CoreError::invalid(
             "description",
             format!("contains the control character {c:?}"),
@@ -239,7 +251,10 @@ mod tests {
             (NewTask::new("   ", "low"), "title"),
             (NewTask::new("x".repeat(501), "low"), "title"),
             (NewTask::new("ok", "urgent"), "priority"),
-            (NewTask::new("ok", "low").with_description("d".repeat(10_001)), "description"),
+            (
+                NewTask::new("ok", "low").with_description("d".repeat(10_001)),
+                "description",
+            ),
             (NewTask::new("bell\u{7}", "low"), "title"),
             (NewTask::new("esc \u{1b}[31m red", "low"), "title"),
         ];
@@ -250,18 +265,25 @@ mod tests {
             }
         }
         // Exactly at the limits is fine, counted in characters, not bytes.
-        assert!(NewTask::new("é".repeat(500), "low").with_description("ü".repeat(10_000)).validate().is_ok());
+        assert!(
+            NewTask::new("é".repeat(500), "low")
+                .with_description("ü".repeat(10_000))
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]
     fn transitions_set_their_timestamps() {
         let mut t = task();
         let now = Timestamp::now();
-        t.apply(&Transition::to(Status::Review).with_response("REVIEW"), now).unwrap();
+        t.apply(&Transition::to(Status::Review).with_response("REVIEW"), now)
+            .unwrap();
         assert_eq!(t.reviewed_at, Some(now));
         assert_eq!(t.reviewer_response.as_deref(), Some("REVIEW"));
         t.apply(&Transition::to(Status::Approved), now).unwrap();
-        t.apply(&Transition::to(Status::Failed).with_error("timeout"), now).unwrap();
+        t.apply(&Transition::to(Status::Failed).with_error("timeout"), now)
+            .unwrap();
         assert_eq!(t.error.as_deref(), Some("timeout"));
         t.apply(&Transition::to(Status::Approved), now).unwrap();
         t.apply(&Transition::to(Status::Executed), now).unwrap();
@@ -272,22 +294,42 @@ mod tests {
     fn same_status_is_a_no_op_and_forbidden_moves_name_the_allowed_ones() {
         let mut t = task();
         let before = t.clone();
-        assert_eq!(t.apply(&Transition::to(Status::Pending), Timestamp::now()), Ok(TransitionOutcome::Unchanged));
+        assert_eq!(
+            t.apply(&Transition::to(Status::Pending), Timestamp::now()),
+            Ok(TransitionOutcome::Unchanged)
+        );
         assert_eq!(t, before);
-        let err = t.apply(&Transition::to(Status::Executed), Timestamp::now()).unwrap_err().to_string();
-        assert!(err.contains("'pending'") && err.contains("'approved', 'rejected', 'review'"), "{err}");
-        t.apply(&Transition::to(Status::Rejected), Timestamp::now()).unwrap();
-        let err = t.apply(&Transition::to(Status::Approved), Timestamp::now()).unwrap_err().to_string();
+        let err = t
+            .apply(&Transition::to(Status::Executed), Timestamp::now())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'pending'") && err.contains("'approved', 'rejected', 'review'"),
+            "{err}"
+        );
+        t.apply(&Transition::to(Status::Rejected), Timestamp::now())
+            .unwrap();
+        let err = t
+            .apply(&Transition::to(Status::Approved), Timestamp::now())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("final"), "{err}");
     }
 
     #[test]
     fn expected_status_makes_the_second_decider_lose() {
         let mut t = task();
-        let approve = Transition::to(Status::Approved).expecting(&[Status::Pending, Status::Review]);
+        let approve =
+            Transition::to(Status::Approved).expecting(&[Status::Pending, Status::Review]);
         t.apply(&approve, Timestamp::now()).unwrap();
         let err = t.apply(&approve, Timestamp::now()).unwrap_err();
-        assert!(matches!(err, CoreError::UnexpectedStatus { found: Status::Approved, .. }));
+        assert!(matches!(
+            err,
+            CoreError::UnexpectedStatus {
+                found: Status::Approved,
+                ..
+            }
+        ));
     }
 
     #[test]

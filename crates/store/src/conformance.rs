@@ -30,9 +30,17 @@ pub async fn run_all(store: Arc<dyn TaskStore>) {
 pub async fn contested_across_handles(a: Arc<dyn TaskStore>, b: Arc<dyn TaskStore>) {
     a.clear().await.expect("clear");
     contested_transitions_have_one_winner(a.clone(), b.clone()).await;
-    let created = a.create(NewTask::new("seen by both", "low")).await.expect("create on a");
+    let created = a
+        .create(NewTask::new("seen by both", "low"))
+        .await
+        .expect("create on a");
     let seen = b.get(&created.id).await.expect("b sees what a created");
-    assert_eq!(seen, created, "{}: the second handle sees the task as created", b.describe());
+    assert_eq!(
+        seen,
+        created,
+        "{}: the second handle sees the task as created",
+        b.describe()
+    );
     a.clear().await.expect("clear");
 }
 
@@ -41,7 +49,10 @@ fn ctx(store: &dyn TaskStore) -> String {
 }
 
 async fn reset(store: &dyn TaskStore) {
-    store.clear().await.unwrap_or_else(|e| panic!("{}: clear failed: {e}", ctx(store)));
+    store
+        .clear()
+        .await
+        .unwrap_or_else(|e| panic!("{}: clear failed: {e}", ctx(store)));
 }
 
 async fn create_get_and_validation(store: &dyn TaskStore) {
@@ -51,11 +62,25 @@ async fn create_get_and_validation(store: &dyn TaskStore) {
         .create(NewTask::new("  Prepare the board deck  ", "HIGH").with_description("Q3 numbers"))
         .await
         .unwrap_or_else(|e| panic!("{name}: create failed: {e}"));
-    assert_eq!(task.title, "Prepare the board deck", "{name}: title trimmed");
-    assert_eq!(task.priority, Priority::High, "{name}: priority lower-cased");
-    assert_eq!(task.status, Status::Pending, "{name}: new tasks are pending");
+    assert_eq!(
+        task.title, "Prepare the board deck",
+        "{name}: title trimmed"
+    );
+    assert_eq!(
+        task.priority,
+        Priority::High,
+        "{name}: priority lower-cased"
+    );
+    assert_eq!(
+        task.status,
+        Status::Pending,
+        "{name}: new tasks are pending"
+    );
     assert!(TaskId::parse(task.id.as_str()).is_ok(), "{name}: id format");
-    let got = store.get(&task.id).await.unwrap_or_else(|e| panic!("{name}: get failed: {e}"));
+    let got = store
+        .get(&task.id)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: get failed: {e}"));
     assert_eq!(got, task, "{name}: get returns what create returned");
 
     for bad in [
@@ -69,7 +94,11 @@ async fn create_get_and_validation(store: &dyn TaskStore) {
             other => panic!("{name}: invalid task accepted or wrong error: {other:?}"),
         }
     }
-    assert_eq!(store.stats().await.expect("stats").total(), 1, "{name}: nothing stored on bad input");
+    assert_eq!(
+        store.stats().await.expect("stats").total(),
+        1,
+        "{name}: nothing stored on bad input"
+    );
 
     let missing = TaskId::parse("task_20000101_000000_000000").expect("id");
     assert!(
@@ -77,10 +106,15 @@ async fn create_get_and_validation(store: &dyn TaskStore) {
         "{name}: unknown id is NotFound"
     );
     assert!(matches!(
-        store.transition(&missing, &Transition::to(Status::Approved)).await,
+        store
+            .transition(&missing, &Transition::to(Status::Approved))
+            .await,
         Err(StoreError::NotFound { .. })
     ));
-    assert!(matches!(store.delete(&missing).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.delete(&missing).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn list_order_filter_limit_and_stats(store: &dyn TaskStore) {
@@ -88,12 +122,23 @@ async fn list_order_filter_limit_and_stats(store: &dyn TaskStore) {
     let name = ctx(store);
     let mut created = Vec::new();
     for i in 0..12 {
-        created.push(store.create(NewTask::new(format!("task {i}"), "medium")).await.expect("create"));
+        created.push(
+            store
+                .create(NewTask::new(format!("task {i}"), "medium"))
+                .await
+                .expect("create"),
+        );
     }
     for task in &created[..3] {
-        store.transition(&task.id, &Transition::to(Status::Review)).await.expect("to review");
+        store
+            .transition(&task.id, &Transition::to(Status::Review))
+            .await
+            .expect("to review");
     }
-    store.transition(&created[3].id, &Transition::to(Status::Rejected)).await.expect("reject");
+    store
+        .transition(&created[3].id, &Transition::to(Status::Rejected))
+        .await
+        .expect("reject");
 
     let all = store.list(&ListQuery::default()).await.expect("list");
     let ids: Vec<_> = all.iter().map(|t| t.id.clone()).collect();
@@ -102,14 +147,26 @@ async fn list_order_filter_limit_and_stats(store: &dyn TaskStore) {
     assert_eq!(ids, expected, "{name}: list is newest first");
 
     let review = store
-        .list(&ListQuery { status: Some(Status::Review), limit: None })
+        .list(&ListQuery {
+            status: Some(Status::Review),
+            limit: None,
+        })
         .await
         .expect("list review");
     assert_eq!(review.len(), 3, "{name}: status filter");
     assert!(review.iter().all(|t| t.status == Status::Review));
-    assert_eq!(review[0].id, created[2].id, "{name}: filtered list is newest first");
+    assert_eq!(
+        review[0].id, created[2].id,
+        "{name}: filtered list is newest first"
+    );
 
-    let limited = store.list(&ListQuery { status: None, limit: Some(5) }).await.expect("limit");
+    let limited = store
+        .list(&ListQuery {
+            status: None,
+            limit: Some(5),
+        })
+        .await
+        .expect("limit");
     assert_eq!(limited.len(), 5, "{name}: limit");
     assert_eq!(limited[0].id, created[11].id);
 
@@ -127,9 +184,12 @@ async fn every_allowed_and_forbidden_transition(store: &dyn TaskStore) {
         for to in Status::ALL {
             reset(store).await;
             let task = task_in(store, from).await;
-            let result = store.transition(&task.id, &Transition::to(to).with_error("e")).await;
+            let result = store
+                .transition(&task.id, &Transition::to(to).with_error("e"))
+                .await;
             if from == to {
-                let same = result.unwrap_or_else(|e| panic!("{name}: {from}->{to} no-op failed: {e}"));
+                let same =
+                    result.unwrap_or_else(|e| panic!("{name}: {from}->{to} no-op failed: {e}"));
                 assert_eq!(same, task, "{name}: same-status transition changes nothing");
             } else if from.can_move_to(to) {
                 let moved = result.unwrap_or_else(|e| panic!("{name}: {from}->{to} failed: {e}"));
@@ -146,7 +206,9 @@ async fn every_allowed_and_forbidden_transition(store: &dyn TaskStore) {
                 }
             } else {
                 match result {
-                    Err(StoreError::Invalid(CoreError::ForbiddenTransition { from: f, .. })) => {
+                    Err(StoreError::Invalid(CoreError::ForbiddenTransition {
+                        from: f, ..
+                    })) => {
                         assert_eq!(f, from)
                     }
                     other => panic!("{name}: forbidden {from}->{to} gave {other:?}"),
@@ -160,7 +222,10 @@ async fn every_allowed_and_forbidden_transition(store: &dyn TaskStore) {
 
 /// A task brought to `status` through allowed transitions.
 async fn task_in(store: &dyn TaskStore, status: Status) -> Task {
-    let task = store.create(NewTask::new(format!("to {status}"), "low")).await.expect("create");
+    let task = store
+        .create(NewTask::new(format!("to {status}"), "low"))
+        .await
+        .expect("create");
     let path: &[Status] = match status {
         Status::Pending => &[],
         Status::Review => &[Status::Review],
@@ -171,7 +236,10 @@ async fn task_in(store: &dyn TaskStore, status: Status) -> Task {
     };
     let mut task = task;
     for step in path {
-        task = store.transition(&task.id, &Transition::to(*step)).await.expect("step");
+        task = store
+            .transition(&task.id, &Transition::to(*step))
+            .await
+            .expect("step");
     }
     task
 }
@@ -181,18 +249,50 @@ async fn delete_variants_and_prune(store: &dyn TaskStore) {
     let name = ctx(store);
     let mut ids = Vec::new();
     for i in 0..10 {
-        ids.push(store.create(NewTask::new(format!("d{i}"), "low")).await.expect("create").id);
+        ids.push(
+            store
+                .create(NewTask::new(format!("d{i}"), "low"))
+                .await
+                .expect("create")
+                .id,
+        );
     }
     for id in &ids[..4] {
-        store.transition(id, &Transition::to(Status::Rejected)).await.expect("reject");
+        store
+            .transition(id, &Transition::to(Status::Rejected))
+            .await
+            .expect("reject");
     }
     store.delete(&ids[9]).await.expect("delete one");
-    assert!(matches!(store.get(&ids[9]).await, Err(StoreError::NotFound { .. })), "{name}: deleted");
-    assert_eq!(store.delete_status(Status::Rejected).await.expect("delete status"), 4);
+    assert!(
+        matches!(store.get(&ids[9]).await, Err(StoreError::NotFound { .. })),
+        "{name}: deleted"
+    );
+    assert_eq!(
+        store
+            .delete_status(Status::Rejected)
+            .await
+            .expect("delete status"),
+        4
+    );
     assert_eq!(store.stats().await.expect("stats").total(), 5);
-    assert_eq!(store.prune(2).await.expect("prune"), 3, "{name}: prune deletes the oldest");
-    let left: Vec<_> = store.list(&ListQuery::default()).await.expect("list").into_iter().map(|t| t.id).collect();
-    assert_eq!(left, vec![ids[8].clone(), ids[7].clone()], "{name}: prune keeps the newest");
+    assert_eq!(
+        store.prune(2).await.expect("prune"),
+        3,
+        "{name}: prune deletes the oldest"
+    );
+    let left: Vec<_> = store
+        .list(&ListQuery::default())
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(
+        left,
+        vec![ids[8].clone(), ids[7].clone()],
+        "{name}: prune keeps the newest"
+    );
     assert_eq!(store.prune(5).await.expect("prune"), 0);
     assert_eq!(store.clear().await.expect("clear"), 2);
     assert_eq!(store.stats().await.expect("stats").total(), 0);
@@ -201,7 +301,8 @@ async fn delete_variants_and_prune(store: &dyn TaskStore) {
 async fn round_trip_of_every_field(store: &dyn TaskStore) {
     reset(store).await;
     let name = ctx(store);
-    let long_unicode = "Prüfung 検査 ✓ — «quotes» \"double\" 'single' \\ back\u{00a0}slash ".repeat(120);
+    let long_unicode =
+        "Prüfung 検査 ✓ — «quotes» \"double\" 'single' \\ back\u{00a0}slash ".repeat(120);
     let mut full: Task = serde_json::from_value(json!({
         "id": "task_20251220_100404_305973",
         "title": "Ünïcödé title with emoji 🚀 and <script>alert(1)</script>",
@@ -229,21 +330,48 @@ async fn round_trip_of_every_field(store: &dyn TaskStore) {
         "error": null,
     }))
     .expect("task");
-    let written = store.put_many(vec![full.clone(), nulls.clone()]).await.expect("put_many");
+    let written = store
+        .put_many(vec![full.clone(), nulls.clone()])
+        .await
+        .expect("put_many");
     assert_eq!(written, 2);
-    assert_eq!(store.get(&full.id).await.expect("get"), full, "{name}: every field round-trips");
-    assert_eq!(store.get(&nulls.id).await.expect("get"), nulls, "{name}: nulls round-trip");
     assert_eq!(
-        store.put_many(vec![full.clone(), nulls.clone()]).await.expect("again"),
+        store.get(&full.id).await.expect("get"),
+        full,
+        "{name}: every field round-trips"
+    );
+    assert_eq!(
+        store.get(&nulls.id).await.expect("get"),
+        nulls,
+        "{name}: nulls round-trip"
+    );
+    assert_eq!(
+        store
+            .put_many(vec![full.clone(), nulls.clone()])
+            .await
+            .expect("again"),
         0,
         "{name}: putting identical tasks again changes nothing"
     );
     let mut changed = nulls.clone();
     changed.title = "Changed".into();
-    assert_eq!(store.put_many(vec![changed.clone()]).await.expect("replace"), 1);
-    assert_eq!(store.get(&nulls.id).await.expect("get"), changed, "{name}: put replaces");
+    assert_eq!(
+        store
+            .put_many(vec![changed.clone()])
+            .await
+            .expect("replace"),
+        1
+    );
+    assert_eq!(
+        store.get(&nulls.id).await.expect("get"),
+        changed,
+        "{name}: put replaces"
+    );
     // A later create never collides with imported ids.
-    let fresh = store.create(NewTask::new("after import", "low")).await.expect("create");
+    let fresh = store
+        .create(NewTask::new("after import", "low"))
+        .await
+        .expect("create");
     assert!(fresh.id != full.id && fresh.id != nulls.id);
     let _ = Timestamp::now();
 }
@@ -253,7 +381,13 @@ async fn scan_pages_in_id_order(store: &dyn TaskStore) {
     let name = ctx(store);
     let mut ids = Vec::new();
     for i in 0..7 {
-        ids.push(store.create(NewTask::new(format!("s{i}"), "low")).await.expect("create").id);
+        ids.push(
+            store
+                .create(NewTask::new(format!("s{i}"), "low"))
+                .await
+                .expect("create")
+                .id,
+        );
     }
     let mut seen = Vec::new();
     let mut after = None;
@@ -265,7 +399,10 @@ async fn scan_pages_in_id_order(store: &dyn TaskStore) {
         after = page.last().map(|t| t.id.clone());
         seen.extend(page.into_iter().map(|t| t.id));
     }
-    assert_eq!(seen, ids, "{name}: scan pages cover every task once, oldest first");
+    assert_eq!(
+        seen, ids,
+        "{name}: scan pages cover every task once, oldest first"
+    );
 }
 
 async fn parallel_creates_get_unique_ids(store: Arc<dyn TaskStore>) {
@@ -293,30 +430,56 @@ async fn parallel_creates_get_unique_ids(store: Arc<dyn TaskStore>) {
         }
     }
     assert_eq!(all.len(), 200);
-    assert_eq!(store.stats().await.expect("stats").total(), 200, "{name}: no create lost");
+    assert_eq!(
+        store.stats().await.expect("stats").total(),
+        200,
+        "{name}: no create lost"
+    );
 }
 
 async fn contested_transitions_have_one_winner(a: Arc<dyn TaskStore>, b: Arc<dyn TaskStore>) {
     let name = ctx(a.as_ref());
     for round in 0..10 {
-        let task = a.create(NewTask::new(format!("contested {round}"), "high")).await.expect("create");
-        a.transition(&task.id, &Transition::to(Status::Review)).await.expect("review");
+        let task = a
+            .create(NewTask::new(format!("contested {round}"), "high"))
+            .await
+            .expect("create");
+        a.transition(&task.id, &Transition::to(Status::Review))
+            .await
+            .expect("review");
         let human = [Status::Pending, Status::Review];
-        let approve = Transition::to(Status::Approved).expecting(&human).with_response("Human approved: a");
-        let reject = Transition::to(Status::Rejected).expecting(&human).with_response("Human rejected: b");
+        let approve = Transition::to(Status::Approved)
+            .expecting(&human)
+            .with_response("Human approved: a");
+        let reject = Transition::to(Status::Rejected)
+            .expecting(&human)
+            .with_response("Human rejected: b");
         let (id_a, id_b) = (task.id.clone(), task.id.clone());
         let (sa, sb) = (a.clone(), b.clone());
         let first = tokio::spawn(async move { sa.transition(&id_a, &approve).await });
         let second = tokio::spawn(async move { sb.transition(&id_b, &reject).await });
         let results = [first.await.expect("join"), second.await.expect("join")];
         let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
-        assert_eq!(winners.len(), 1, "{name}: exactly one of two contested decisions wins: {results:?}");
-        let loser = results.iter().find_map(|r| r.as_ref().err()).expect("a loser");
+        assert_eq!(
+            winners.len(),
+            1,
+            "{name}: exactly one of two contested decisions wins: {results:?}"
+        );
+        let loser = results
+            .iter()
+            .find_map(|r| r.as_ref().err())
+            .expect("a loser");
         assert!(
-            matches!(loser, StoreError::Invalid(CoreError::UnexpectedStatus { .. })),
+            matches!(
+                loser,
+                StoreError::Invalid(CoreError::UnexpectedStatus { .. })
+            ),
             "{name}: the loser is told the status it found: {loser}"
         );
         let stored = a.get(&task.id).await.expect("get");
-        assert_eq!(&stored, winners[0], "{name}: the winner's decision is what is stored");
+        assert_eq!(
+            &stored, winners[0],
+            "{name}: the winner's decision is what is stored"
+        );
     }
 }

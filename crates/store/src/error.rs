@@ -17,7 +17,11 @@ pub enum StoreError {
 
     /// A file could not be read or written.
     #[error("cannot {action} {}: {source}", path.display())]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// The store's files cannot be loaded and there is no good copy to recover from.
     #[error("{message}")]
@@ -29,12 +33,24 @@ pub enum StoreError {
 
     /// A database or remote service failed (the URL is shown with its password hidden).
     #[error("{backend} store at {url}: {message}")]
-    Backend { backend: &'static str, url: String, message: String },
+    Backend {
+        backend: &'static str,
+        url: String,
+        message: String,
+    },
 }
 
 impl StoreError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        StoreError::Io { action, path: path.into(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        StoreError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     /// A copy of this error for every caller that shared a failed batch.
@@ -42,18 +58,31 @@ impl StoreError {
         match self {
             StoreError::NotFound { id } => StoreError::NotFound { id: id.clone() },
             StoreError::Invalid(e) => StoreError::Invalid(e.clone()),
-            StoreError::Io { action, path, source } => StoreError::Io {
+            StoreError::Io {
+                action,
+                path,
+                source,
+            } => StoreError::Io {
                 action,
                 path: path.clone(),
                 source: std::io::Error::new(source.kind(), source.to_string()),
             },
-            StoreError::Corrupt { message } => StoreError::Corrupt { message: message.clone() },
-            StoreError::Unsupported { url, reason } => {
-                StoreError::Unsupported { url: url.clone(), reason: reason.clone() }
-            }
-            StoreError::Backend { backend, url, message } => {
-                StoreError::Backend { backend, url: url.clone(), message: message.clone() }
-            }
+            StoreError::Corrupt { message } => StoreError::Corrupt {
+                message: message.clone(),
+            },
+            StoreError::Unsupported { url, reason } => StoreError::Unsupported {
+                url: url.clone(),
+                reason: reason.clone(),
+            },
+            StoreError::Backend {
+                backend,
+                url,
+                message,
+            } => StoreError::Backend {
+                backend,
+                url: url.clone(),
+                message: message.clone(),
+            },
         }
     }
 }

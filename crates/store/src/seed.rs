@@ -47,7 +47,10 @@ pub fn parse_seed(bytes: &[u8]) -> Result<SeedContents, serde_json::Error> {
 fn parse_record(key: &str, raw: &RawValue) -> Result<Task, String> {
     let task: Task = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
     if task.id.as_str() != key {
-        return Err(format!("the record's id '{}' differs from its key '{key}'", task.id));
+        return Err(format!(
+            "the record's id '{}' differs from its key '{key}'",
+            task.id
+        ));
     }
     task.validate().map_err(|e| e.to_string())?;
     Ok(task)
@@ -80,8 +83,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = with_suffix(path, ".tmp");
     let result = (|| {
         let mut file = File::create(&tmp).map_err(|e| StoreError::io("create", &tmp, e))?;
-        file.write_all(bytes).map_err(|e| StoreError::io("write", &tmp, e))?;
-        file.sync_all().map_err(|e| StoreError::io("sync", &tmp, e))?;
+        file.write_all(bytes)
+            .map_err(|e| StoreError::io("write", &tmp, e))?;
+        file.sync_all()
+            .map_err(|e| StoreError::io("sync", &tmp, e))?;
         std::fs::rename(&tmp, path).map_err(|e| StoreError::io("replace", path, e))?;
         sync_dir(dir)
     })();
@@ -134,8 +139,16 @@ mod tests {
         let contents = parse_seed(text.as_bytes()).unwrap();
         assert_eq!(contents.tasks.len(), 1);
         assert_eq!(contents.invalid.len(), 2);
-        assert!(contents.invalid[0].reason.contains("urgent"), "{}", contents.invalid[0].reason);
-        assert!(contents.invalid[1].reason.contains("differs"), "{}", contents.invalid[1].reason);
+        assert!(
+            contents.invalid[0].reason.contains("urgent"),
+            "{}",
+            contents.invalid[0].reason
+        );
+        assert!(
+            contents.invalid[1].reason.contains("differs"),
+            "{}",
+            contents.invalid[1].reason
+        );
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! The file backend: the conformance suite, two handles on one file, recovery from corruption,
 //! torn journal tails, and the reference fixture.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use taskpilot_core::{NewTask, Status, Transition};
 use taskpilot_store::{FileStore, ListQuery, StoreError, TaskStore, conformance};
 
 async fn open(path: &Path) -> Arc<dyn TaskStore> {
-    Arc::new(FileStore::open(path.to_owned()).await.expect("open file store"))
+    Arc::new(
+        FileStore::open(path.to_owned())
+            .await
+            .expect("open file store"),
+    )
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -38,18 +42,36 @@ async fn writes_survive_reopening_and_compaction_keeps_the_seed_format() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".tasks.json");
     let store = open(&path).await;
-    let task = store.create(NewTask::new("persist me", "low")).await.unwrap();
-    store.transition(&task.id, &Transition::to(Status::Review)).await.unwrap();
+    let task = store
+        .create(NewTask::new("persist me", "low"))
+        .await
+        .unwrap();
+    store
+        .transition(&task.id, &Transition::to(Status::Review))
+        .await
+        .unwrap();
     drop(store);
     let store = open(&path).await;
     assert_eq!(store.get(&task.id).await.unwrap().status, Status::Review);
     store.compact().await.unwrap();
     let seed: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(seed[task.id.as_str()]["status"], "review", "the snapshot alone is complete after compact");
-    assert_eq!(std::fs::read(path.with_extension("json.journal")).unwrap().len(), 0);
+    assert_eq!(
+        seed[task.id.as_str()]["status"],
+        "review",
+        "the snapshot alone is complete after compact"
+    );
+    assert_eq!(
+        std::fs::read(path.with_extension("json.journal"))
+            .unwrap()
+            .len(),
+        0
+    );
     let names = files_in(dir.path());
     assert!(names.contains(&".tasks.json.bak".to_owned()), "{names:?}");
-    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "no .tmp left behind: {names:?}");
+    assert!(
+        !names.iter().any(|n| n.ends_with(".tmp")),
+        "no .tmp left behind: {names:?}"
+    );
 }
 
 #[tokio::test]
@@ -57,21 +79,44 @@ async fn corrupt_snapshot_recovers_from_bak_and_journals_and_keeps_the_evidence(
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".tasks.json");
     let store = open(&path).await;
-    let before = store.create(NewTask::new("before compaction", "high")).await.unwrap();
+    let before = store
+        .create(NewTask::new("before compaction", "high"))
+        .await
+        .unwrap();
     store.compact().await.unwrap(); // .bak = {}, journal.bak = [before]
-    let after = store.create(NewTask::new("after compaction", "low")).await.unwrap();
+    let after = store
+        .create(NewTask::new("after compaction", "low"))
+        .await
+        .unwrap();
     drop(store);
     std::fs::write(&path, b"{ this is not json").unwrap();
 
     let store = open(&path).await;
-    assert_eq!(store.get(&before.id).await.unwrap(), before, "compacted task recovered");
-    assert_eq!(store.get(&after.id).await.unwrap(), after, "journaled task recovered");
+    assert_eq!(
+        store.get(&before.id).await.unwrap(),
+        before,
+        "compacted task recovered"
+    );
+    assert_eq!(
+        store.get(&after.id).await.unwrap(),
+        after,
+        "journaled task recovered"
+    );
     let names = files_in(dir.path());
-    let aside: Vec<_> = names.iter().filter(|n| n.starts_with(".tasks.json.corrupt-")).collect();
+    let aside: Vec<_> = names
+        .iter()
+        .filter(|n| n.starts_with(".tasks.json.corrupt-"))
+        .collect();
     assert_eq!(aside.len(), 1, "{names:?}");
-    assert_eq!(std::fs::read(dir.path().join(aside[0])).unwrap(), b"{ this is not json");
+    assert_eq!(
+        std::fs::read(dir.path().join(aside[0])).unwrap(),
+        b"{ this is not json"
+    );
     let report = store.check().await.unwrap();
-    assert!(report.problems.iter().any(|p| p.contains("recovered")), "{report:?}");
+    assert!(
+        report.problems.iter().any(|p| p.contains("recovered")),
+        "{report:?}"
+    );
 }
 
 #[tokio::test]
@@ -80,12 +125,25 @@ async fn corrupt_snapshot_and_bak_is_an_error_that_changes_nothing() {
     let path = dir.path().join(".tasks.json");
     std::fs::write(&path, b"garbage").unwrap();
     std::fs::write(dir.path().join(".tasks.json.bak"), b"also garbage").unwrap();
-    let err = FileStore::open(path.clone()).await.err().expect("must fail");
+    let err = FileStore::open(path.clone())
+        .await
+        .err()
+        .expect("must fail");
     let msg = err.to_string();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{msg}");
-    assert!(msg.contains(".tasks.json") && msg.contains(".tasks.json.bak"), "{msg}");
-    assert_eq!(std::fs::read(&path).unwrap(), b"garbage", "the evidence is untouched");
-    assert_eq!(std::fs::read(dir.path().join(".tasks.json.bak")).unwrap(), b"also garbage");
+    assert!(
+        msg.contains(".tasks.json") && msg.contains(".tasks.json.bak"),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"garbage",
+        "the evidence is untouched"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join(".tasks.json.bak")).unwrap(),
+        b"also garbage"
+    );
 }
 
 #[tokio::test]
@@ -107,7 +165,11 @@ async fn torn_journal_tail_is_ignored_and_earlier_records_kept() {
     let c = store.create(NewTask::new("c", "low")).await.unwrap();
     drop(store);
     let store = open(&path).await;
-    assert_eq!(store.stats().await.unwrap().total(), 3, "the torn bytes were cut before appending");
+    assert_eq!(
+        store.stats().await.unwrap().total(),
+        3,
+        "the torn bytes were cut before appending"
+    );
     assert_eq!(store.get(&c.id).await.unwrap(), c);
 }
 
@@ -124,45 +186,20 @@ async fn invalid_records_are_kept_aside_not_deleted() {
     let store = open(&path).await;
     assert_eq!(store.stats().await.unwrap().total(), 1);
     let names = files_in(dir.path());
-    let aside = names.iter().find(|n| n.starts_with(".tasks.json.invalid-")).expect("aside file");
-    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join(aside)).unwrap()).unwrap();
+    let aside = names
+        .iter()
+        .find(|n| n.starts_with(".tasks.json.invalid-"))
+        .expect("aside file");
+    let kept: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(aside)).unwrap()).unwrap();
     assert_eq!(kept["task_20251220_100404_305974"]["status"], "finished");
-}
-
-/// The fixture from `../shared/fixtures`, or (on a fresh clone without it) a generated file of
-/// the same shape; with CI=true the real one must be there.
-pub fn reference_fixture() -> PathBuf {
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/reference-tasks.json");
-    if real.exists() {
-        return real;
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but {} is missing", real.display());
-    let path = std::env::temp_dir().join(format!("taskpilot-generated-fixture-{}.json", std::process::id()));
-    let statuses = [("rejected", 2060), ("executed", 1006), ("review", 436), ("pending", 187)];
-    let mut map = serde_json::Map::new();
-    let mut n = 0u64;
-    for (status, count) in statuses {
-        for _ in 0..count {
-            let id = format!("task_20251220_{:06}_{:06}", 100000 + n / 1_000_000, n % 1_000_000);
-            map.insert(id.clone(), serde_json::json!({
-                "id": id, "title": format!("Generated task {n}"), "priority": if n % 2 == 0 { "high" } else { "medium" },
-                "description": "", "status": status, "created_at": "2025-12-20T10:04:04.305998",
-                "reviewed_at": if status == "pending" { serde_json::Value::Null } else { "2025-12-20T10:29:14.791006".into() },
-                "executed_at": if status == "executed" { "2025-12-20T10:56:14.474349".into() } else { serde_json::Value::Null },
-                "reviewer_response": null, "error": null
-            }));
-            n += 1;
-        }
-    }
-    std::fs::write(&path, serde_json::to_vec_pretty(&map).unwrap()).unwrap();
-    path
 }
 
 #[tokio::test]
 async fn the_reference_fixture_loads_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".tasks.json");
-    std::fs::copy(reference_fixture(), &path).unwrap();
+    std::fs::copy(taskpilot_store::fixture::reference_fixture(), &path).unwrap();
     let original = std::fs::read(&path).unwrap();
     let store = open(&path).await;
     let stats = store.stats().await.unwrap();
@@ -171,9 +208,19 @@ async fn the_reference_fixture_loads_as_it_is() {
     assert_eq!(stats.get(Status::Executed), 1006);
     assert_eq!(stats.get(Status::Review), 436);
     assert_eq!(stats.get(Status::Pending), 187);
-    let newest = store.list(&ListQuery { status: None, limit: Some(1) }).await.unwrap();
+    let newest = store
+        .list(&ListQuery {
+            status: None,
+            limit: Some(1),
+        })
+        .await
+        .unwrap();
     assert_eq!(newest.len(), 1);
-    assert_eq!(std::fs::read(&path).unwrap(), original, "loading does not rewrite the file");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        original,
+        "loading does not rewrite the file"
+    );
     // Compaction writes the same records back: naive timestamps and nulls unchanged.
     store.compact().await.unwrap();
     let before: serde_json::Value = serde_json::from_slice(&original).unwrap();

@@ -30,10 +30,20 @@ pub async fn run(args: ConfigArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             Some(p) => (yes_no(p.exists), yes_no(p.writable)),
             None => (String::new(), String::new()),
         };
-        t.add_row(vec![entry.key.to_uppercase(), value, entry.source.to_string(), exists, writable]);
+        t.add_row(vec![
+            entry.key.to_uppercase(),
+            value,
+            entry.source.to_string(),
+            exists,
+            writable,
+        ]);
     }
     println!("{t}");
-    println!("task store: {} ({})", settings.store_display(), settings.store_backend());
+    println!(
+        "task store: {} ({})",
+        settings.store_display(),
+        settings.store_backend()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -60,7 +60,10 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
     match command {
         StoreCommand::Compact => {
             let store = ctx.open_store().await?;
-            store.compact().await.map_err(|e| crate::exit::store_error(e, &ctx.settings))?;
+            store
+                .compact()
+                .await
+                .map_err(|e| crate::exit::store_error(e, &ctx.settings))?;
             println!("Compacted {}", store.describe());
         }
         StoreCommand::Backup { file } => {
@@ -96,7 +99,10 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 if !extra.is_empty() {
                     crate::commands::tasks::confirm(
                         yes,
-                        &format!("Delete the {} tasks that are not in the backup?", extra.len()),
+                        &format!(
+                            "Delete the {} tasks that are not in the backup?",
+                            extra.len()
+                        ),
                     )?;
                 }
                 for id in extra {
@@ -105,8 +111,10 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 }
             }
             let total = contents.tasks.len();
-            let changed =
-                store.put_many(contents.tasks.into_values().collect()).await.map_err(fail)?;
+            let changed = store
+                .put_many(contents.tasks.into_values().collect())
+                .await
+                .map_err(fail)?;
             println!(
                 "Restored {total} tasks from {} ({changed} written, {} already identical, {removed} removed)",
                 file.display(),
@@ -115,7 +123,10 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
         }
         StoreCommand::Check { json } => {
             let store = ctx.open_store().await?;
-            let report = store.check().await.map_err(|e| crate::exit::store_error(e, &ctx.settings))?;
+            let report = store
+                .check()
+                .await
+                .map_err(|e| crate::exit::store_error(e, &ctx.settings))?;
             if json {
                 print_json(&report)?;
             } else {
@@ -141,10 +152,14 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
             let store = ctx.open_store().await?;
             let mut out = std::io::stdout().lock();
             for i in 0..count {
-                let task = store.create(NewTask::new(format!("stress {i}"), "low")).await?;
+                let task = store
+                    .create(NewTask::new(format!("stress {i}"), "low"))
+                    .await?;
                 writeln!(out, "created {}", task.id)?;
                 out.flush()?;
-                store.transition(&task.id, &Transition::to(Status::Approved)).await?;
+                store
+                    .transition(&task.id, &Transition::to(Status::Approved))
+                    .await?;
                 writeln!(out, "approved {}", task.id)?;
                 out.flush()?;
             }
@@ -178,7 +193,12 @@ fn location(ctx: &Context, spec: &str) -> StoreLocation {
 async fn open(ctx: &Context, spec: &str, flag: &str) -> anyhow::Result<Arc<dyn TaskStore>> {
     taskpilot_store::open(&location(ctx, spec))
         .await
-        .with_context(|| format!("cannot open the {flag} store {}", taskpilot_config::redact_url(spec)))
+        .with_context(|| {
+            format!(
+                "cannot open the {flag} store {}",
+                taskpilot_config::redact_url(spec)
+            )
+        })
 }
 
 async fn migrate(ctx: &Context, from: &str, to: &str, dry_run: bool) -> anyhow::Result<()> {
@@ -238,7 +258,9 @@ async fn verify(source: &dyn TaskStore, target: &dyn TaskStore) -> anyhow::Resul
     let mut last: Option<TaskId> = None;
     loop {
         let page = source.scan(last.as_ref(), PAGE).await?;
-        let Some(tail) = page.last() else { return Ok(mismatches) };
+        let Some(tail) = page.last() else {
+            return Ok(mismatches);
+        };
         last = Some(tail.id.clone());
         // The target holds at least these ids in the same order; read the same range there.
         let first = &page[0].id;
@@ -257,7 +279,10 @@ async fn verify(source: &dyn TaskStore, target: &dyn TaskStore) -> anyhow::Resul
                 break;
             }
         }
-        mismatches += page.iter().filter(|t| theirs.get(&t.id) != Some(*t)).count();
+        mismatches += page
+            .iter()
+            .filter(|t| theirs.get(&t.id) != Some(*t))
+            .count();
     }
 }
 

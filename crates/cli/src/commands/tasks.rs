@@ -92,9 +92,18 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
     let store = store.as_ref();
     let fail = |e| crate::exit::store_error(e, &ctx.settings);
     match command {
-        TasksCommand::Add { title, priority, description, json } => {
+        TasksCommand::Add {
+            title,
+            priority,
+            description,
+            json,
+        } => {
             let task = store
-                .create(NewTask { title, priority, description })
+                .create(NewTask {
+                    title,
+                    priority,
+                    description,
+                })
                 .await
                 .map_err(fail)?;
             if json {
@@ -104,13 +113,23 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 print_task(&task);
             }
         }
-        TasksCommand::List { status, limit, json } => {
+        TasksCommand::List {
+            status,
+            limit,
+            json,
+        } => {
             let status = status.as_deref().map(str::parse::<Status>).transpose()?;
-            let tasks = store.list(&ListQuery { status, limit }).await.map_err(fail)?;
+            let tasks = store
+                .list(&ListQuery { status, limit })
+                .await
+                .map_err(fail)?;
             if json {
                 print_json(&tasks)?;
             } else if tasks.is_empty() {
-                println!("No tasks{}.", status.map(|s| format!(" in '{s}'")).unwrap_or_default());
+                println!(
+                    "No tasks{}.",
+                    status.map(|s| format!(" in '{s}'")).unwrap_or_default()
+                );
             } else {
                 print_task_table(&tasks);
             }
@@ -137,17 +156,25 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             }
         }
         TasksCommand::Approve { id, reason, json } => {
-            decide(store, &id, Status::Approved, reason, json).await.map_err(|e| with_store(e, ctx))?;
+            decide(store, &id, Status::Approved, reason, json)
+                .await
+                .map_err(|e| with_store(e, ctx))?;
         }
         TasksCommand::Reject { id, reason, json } => {
-            decide(store, &id, Status::Rejected, reason, json).await.map_err(|e| with_store(e, ctx))?;
+            decide(store, &id, Status::Rejected, reason, json)
+                .await
+                .map_err(|e| with_store(e, ctx))?;
         }
         TasksCommand::Delete { id: Some(id), .. } => {
             let id = TaskId::parse(&id)?;
             store.delete(&id).await.map_err(fail)?;
             println!("Deleted task {id}");
         }
-        TasksCommand::Delete { id: None, status, yes } => {
+        TasksCommand::Delete {
+            id: None,
+            status,
+            yes,
+        } => {
             let status: Status = status.as_deref().unwrap_or_default().parse()?;
             let n = store.stats().await.map_err(fail)?.get(status);
             confirm(yes, &format!("Delete the {n} tasks in '{status}'?"))?;
@@ -157,9 +184,15 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
         TasksCommand::Prune { keep, yes } => {
             let total = store.stats().await.map_err(fail)?.total();
             let excess = total.saturating_sub(keep);
-            confirm(yes, &format!("Delete the {excess} oldest tasks and keep the newest {keep}?"))?;
+            confirm(
+                yes,
+                &format!("Delete the {excess} oldest tasks and keep the newest {keep}?"),
+            )?;
             let deleted = store.prune(keep).await.map_err(fail)?;
-            println!("Deleted {deleted} tasks; kept the newest {}", total - deleted);
+            println!(
+                "Deleted {deleted} tasks; kept the newest {}",
+                total - deleted
+            );
         }
         TasksCommand::Clear { yes } => {
             let total = store.stats().await.map_err(fail)?.total();
@@ -180,7 +213,11 @@ async fn decide(
     json: bool,
 ) -> anyhow::Result<()> {
     let id = TaskId::parse(id)?;
-    let verb = if to == Status::Approved { "approved" } else { "rejected" };
+    let verb = if to == Status::Approved {
+        "approved"
+    } else {
+        "rejected"
+    };
     let reason = reason.unwrap_or_else(|| "no reason given".to_owned());
     let transition = Transition::to(to)
         .expecting(&[Status::Pending, Status::Review])
@@ -214,7 +251,10 @@ pub fn confirm(yes: bool, question: &str) -> anyhow::Result<()> {
     eprint!("{question} [y/N] ");
     std::io::stderr().flush().ok();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).context("cannot read the answer")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {

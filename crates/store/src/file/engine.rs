@@ -44,7 +44,10 @@ impl Paths {
     }
 
     fn aside(&self, path: &Path, what: &str) -> PathBuf {
-        with_suffix(path, &format!(".{what}-{}", Utc::now().format("%Y%m%dT%H%M%S%.6fZ")))
+        with_suffix(
+            path,
+            &format!(".{what}-{}", Utc::now().format("%Y%m%dT%H%M%S%.6fZ")),
+        )
     }
 }
 
@@ -205,9 +208,13 @@ impl Engine {
                         .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
                     None => self.tasks.range(..),
                 };
-                Ok(Reply::Tasks(range.take(limit).map(|(_, t)| t.clone()).collect()))
+                Ok(Reply::Tasks(
+                    range.take(limit).map(|(_, t)| t.clone()).collect(),
+                ))
             }
-            Op::Stats => Ok(Reply::Stats(Stats::count(self.tasks.values().map(|t| t.status)))),
+            Op::Stats => Ok(Reply::Stats(Stats::count(
+                self.tasks.values().map(|t| t.status),
+            ))),
             Op::Transition(id, transition) => {
                 let mut task = self.get(&id)?.clone();
                 if task.apply(&transition, Timestamp::now())? == TransitionOutcome::Changed {
@@ -221,8 +228,12 @@ impl Engine {
                 Ok(Reply::Unit(()))
             }
             Op::DeleteStatus(status) => {
-                let ids: Vec<TaskId> =
-                    self.tasks.values().filter(|t| t.status == status).map(|t| t.id.clone()).collect();
+                let ids: Vec<TaskId> = self
+                    .tasks
+                    .values()
+                    .filter(|t| t.status == status)
+                    .map(|t| t.id.clone())
+                    .collect();
                 Ok(Reply::Count(self.delete_all(ids, pending, undo)))
             }
             Op::Prune(keep) => {
@@ -258,10 +269,17 @@ impl Engine {
     }
 
     fn get(&self, id: &TaskId) -> Result<&Task, StoreError> {
-        self.tasks.get(id).ok_or_else(|| StoreError::NotFound { id: id.clone() })
+        self.tasks
+            .get(id)
+            .ok_or_else(|| StoreError::NotFound { id: id.clone() })
     }
 
-    fn delete(&mut self, id: TaskId, pending: &mut Vec<u8>, undo: &mut Vec<(TaskId, Option<Task>)>) {
+    fn delete(
+        &mut self,
+        id: TaskId,
+        pending: &mut Vec<u8>,
+        undo: &mut Vec<(TaskId, Option<Task>)>,
+    ) {
         pending.extend(Record::Delete(id.clone()).to_line());
         let old = self.tasks.remove(&id);
         undo.push((id, old));
@@ -281,11 +299,16 @@ impl Engine {
     }
 
     fn check(&self) -> CheckReport {
-        let mut report = CheckReport { tasks: self.tasks.len(), ..CheckReport::default() };
+        let mut report = CheckReport {
+            tasks: self.tasks.len(),
+            ..CheckReport::default()
+        };
         report.problems.extend(self.problems.iter().cloned());
         for (id, task) in &self.tasks {
             if &task.id != id {
-                report.problems.push(format!("task stored under {id} has id {}", task.id));
+                report
+                    .problems
+                    .push(format!("task stored under {id} has id {}", task.id));
             }
             if let Err(e) = task.validate() {
                 report.problems.push(format!("task {id}: {e}"));
@@ -307,7 +330,11 @@ impl Engine {
         report.notes.push(format!(
             "previous snapshot {}: {}",
             self.paths.bak.display(),
-            if self.paths.bak.exists() { "present" } else { "none yet" }
+            if self.paths.bak.exists() {
+                "present"
+            } else {
+                "none yet"
+            }
         ));
         report
     }
@@ -316,7 +343,9 @@ impl Engine {
 
     fn lock_file(&mut self) -> Result<File, StoreError> {
         if let Some(lock) = &self.lock {
-            return lock.try_clone().map_err(|e| StoreError::io("open", &self.paths.lock, e));
+            return lock
+                .try_clone()
+                .map_err(|e| StoreError::io("open", &self.paths.lock, e));
         }
         let dir = parent_dir(&self.paths.snapshot);
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create the directory", dir, e))?;
@@ -327,7 +356,9 @@ impl Engine {
             .truncate(false)
             .open(&self.paths.lock)
             .map_err(|e| StoreError::io("open the lock file", &self.paths.lock, e))?;
-        let clone = lock.try_clone().map_err(|e| StoreError::io("open", &self.paths.lock, e))?;
+        let clone = lock
+            .try_clone()
+            .map_err(|e| StoreError::io("open", &self.paths.lock, e))?;
         self.lock = Some(lock);
         Ok(clone)
     }
@@ -337,10 +368,14 @@ impl Engine {
         let Some(view) = self.view else {
             return self.load_all();
         };
-        let snapshot_ino = std::fs::metadata(&self.paths.snapshot).map(|m| m.ino()).ok();
+        let snapshot_ino = std::fs::metadata(&self.paths.snapshot)
+            .map(|m| m.ino())
+            .ok();
         let journal = std::fs::metadata(&self.paths.journal).ok();
         let same_files = snapshot_ino == Some(view.snapshot_ino)
-            && journal.as_ref().is_some_and(|m| m.ino() == view.journal_ino);
+            && journal
+                .as_ref()
+                .is_some_and(|m| m.ino() == view.journal_ino);
         let journal_len = journal.map_or(0, |m| m.len());
         if !same_files || journal_len < view.journal_len {
             return self.load_all();
@@ -443,7 +478,11 @@ impl Engine {
             paths.bak.display(),
             aside.display()
         );
-        self.problems.push(format!("recovered from {}; corrupt file kept as {}", paths.bak.display(), aside.display()));
+        self.problems.push(format!(
+            "recovered from {}; corrupt file kept as {}",
+            paths.bak.display(),
+            aside.display()
+        ));
         // The current journal applies on top (replaying records already present is harmless).
         if paths.journal.exists() {
             let bytes = std::fs::read(&paths.journal)
@@ -455,8 +494,10 @@ impl Engine {
 
     fn keep_invalid_aside(&mut self, invalid: &[seed::InvalidRecord]) -> Result<(), StoreError> {
         let aside = with_suffix(&self.paths.aside(&self.paths.snapshot, "invalid"), ".json");
-        let records: BTreeMap<&str, &serde_json::value::RawValue> =
-            invalid.iter().map(|r| (r.key.as_str(), r.raw.as_ref())).collect();
+        let records: BTreeMap<&str, &serde_json::value::RawValue> = invalid
+            .iter()
+            .map(|r| (r.key.as_str(), r.raw.as_ref()))
+            .collect();
         let bytes = serde_json::to_vec_pretty(&records).unwrap_or_default();
         seed::write_atomically(&aside, &bytes)?;
         for record in invalid {
@@ -491,7 +532,10 @@ impl Engine {
         let (Some(journal), Some(mut view)) = (&self.journal, self.view) else {
             return Ok(());
         };
-        let len = journal.metadata().map_err(|e| StoreError::io("read", &self.paths.journal, e))?.len();
+        let len = journal
+            .metadata()
+            .map_err(|e| StoreError::io("read", &self.paths.journal, e))?
+            .len();
         let mut bytes = vec![0; (len - offset) as usize];
         journal
             .read_exact_at(&mut bytes, offset)
@@ -541,7 +585,9 @@ impl Engine {
     /// was, so no half-written record is left behind.
     fn append(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         let (Some(journal), Some(mut view)) = (&self.journal, self.view) else {
-            return Err(StoreError::Corrupt { message: "the store is not loaded".into() });
+            return Err(StoreError::Corrupt {
+                message: "the store is not loaded".into(),
+            });
         };
         let path = &self.paths.journal;
         if view.torn_tail > 0 {
@@ -554,7 +600,11 @@ impl Engine {
         let result = writer
             .write_all(bytes)
             .map_err(|e| StoreError::io("append to", path, e))
-            .and_then(|()| journal.sync_data().map_err(|e| StoreError::io("sync", path, e)));
+            .and_then(|()| {
+                journal
+                    .sync_data()
+                    .map_err(|e| StoreError::io("sync", path, e))
+            });
         if let Err(e) = result {
             let _ = journal.set_len(view.journal_len);
             let _ = journal.sync_data();

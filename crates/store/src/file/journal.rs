@@ -46,10 +46,13 @@ pub fn parse(bytes: &[u8], first_line: u64) -> Parsed {
         if !line.iter().all(u8::is_ascii_whitespace) {
             match serde_json::from_slice::<Record>(line) {
                 Ok(record) if record_is_valid(&record) => parsed.records.push(record),
-                Ok(_) => parsed
+                Ok(_) => parsed.bad_lines.push((
+                    first_line + parsed.lines,
+                    "the task in it fails validation".into(),
+                )),
+                Err(e) => parsed
                     .bad_lines
-                    .push((first_line + parsed.lines, "the task in it fails validation".into())),
-                Err(e) => parsed.bad_lines.push((first_line + parsed.lines, e.to_string())),
+                    .push((first_line + parsed.lines, e.to_string())),
             }
         }
         start += offset + 1;
@@ -74,7 +77,9 @@ mod tests {
 
     #[test]
     fn torn_tail_and_bad_lines_are_reported_without_hiding_good_records() {
-        let task = NewTask::new("t", "low").into_task(TaskId::generate(), Timestamp::now()).unwrap();
+        let task = NewTask::new("t", "low")
+            .into_task(TaskId::generate(), Timestamp::now())
+            .unwrap();
         let mut bytes = Record::Put(task.clone()).to_line();
         bytes.extend_from_slice(b"{not json}\n");
         bytes.extend(Record::Delete(task.id.clone()).to_line());

@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
 use tokio::sync::oneshot;
 
-use self::engine::{Engine, Op, Reply};
 pub use self::engine::Paths;
+use self::engine::{Engine, Op, Reply};
 use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore};
 
 /// The most operations applied (and synced) together.
@@ -122,7 +122,11 @@ impl TaskStore for FileStore {
     }
 
     async fn transition(&self, id: &TaskId, transition: &Transition) -> Result<Task, StoreError> {
-        expect_reply!(self.call(Op::Transition(id.clone(), transition.clone())).await, Task)
+        expect_reply!(
+            self.call(Op::Transition(id.clone(), transition.clone()))
+                .await,
+            Task
+        )
     }
 
     async fn delete(&self, id: &TaskId) -> Result<(), StoreError> {
