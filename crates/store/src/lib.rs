@@ -9,6 +9,7 @@
 pub mod conformance;
 mod error;
 pub mod file;
+pub mod fixture;
 mod seed;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;
@@ -113,9 +114,7 @@ pub trait TaskStore: Send + Sync {
 }
 
 /// Opens the store at `location`.
-pub async fn open(
-    location: &StoreLocation,
-) -> Result<std::sync::Arc<dyn TaskStore>, StoreError> {
+pub async fn open(location: &StoreLocation) -> Result<std::sync::Arc<dyn TaskStore>, StoreError> {
     match location {
         StoreLocation::File(path) => Ok(std::sync::Arc::new(FileStore::open(path.clone()).await?)),
         StoreLocation::Url(url) => open_url(url.expose()).await,
@@ -124,10 +123,12 @@ pub async fn open(
 
 async fn open_url(url: &str) -> Result<std::sync::Arc<dyn TaskStore>, StoreError> {
     let shown = taskpilot_config::redact_url(url);
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| StoreError::Unsupported {
-        url: shown.clone(),
-        reason: "expected SCHEME://…, for example file:///data/.tasks.json".into(),
-    })?;
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| StoreError::Unsupported {
+            url: shown.clone(),
+            reason: "expected SCHEME://…, for example file:///data/.tasks.json".into(),
+        })?;
     match scheme {
         "file" => {
             let path = std::path::PathBuf::from(rest);
