@@ -14,10 +14,28 @@ use crate::commands::*;
 
 /// TaskPilot turns a plain-language request into a tracked task through a governed workflow.
 #[derive(Debug, Parser)]
-#[command(name = "taskpilot", version, about, propagate_version = true)]
+#[command(name = "taskpilot", version, about)]
 struct Cli {
+    /// Show informational logs on stderr (RUST_LOG overrides).
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Command {
+    /// Commands that do work worth logging to `LOGS_DIR`; they refuse to start when it cannot
+    /// be written. The others log to the console only if it cannot.
+    fn needs_log_file(&self) -> bool {
+        matches!(
+            self,
+            Command::Run(_)
+                | Command::Serve(_)
+                | Command::Review(_)
+                | Command::Tasks(_)
+                | Command::Store(_)
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +82,22 @@ enum Command {
     Bench(bench::BenchCommand),
 }
 
+/// JSON logs in `LOGS_DIR` plus the console; see [`Command::needs_log_file`].
+fn start_logging(
+    cli: &Cli,
+    ctx: &context::Context,
+) -> anyhow::Result<Option<taskpilot_observe::LogGuard>> {
+    let logs_dir = &ctx.settings.logs_dir.value;
+    match taskpilot_observe::init_logging(logs_dir, cli.verbose) {
+        Ok(guard) => Ok(Some(guard)),
+        Err(e) if cli.command.needs_log_file() => Err(e.into()),
+        Err(_) => {
+            taskpilot_observe::init_console_logging(cli.verbose);
+            Ok(None)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -75,6 +109,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         let ctx = context::Context::load()?;
+        let _log_guard = start_logging(&cli, &ctx)?;
         match cli.command {
             Command::Run(args) => run::run(args, &ctx).await,
             Command::Serve(args) => serve::run(args, &ctx).await,

@@ -29,7 +29,7 @@ pub use decisions::{
 pub use error::ObserveError;
 pub use golden::{Band, GoldenSignal, GoldenSignals};
 pub use health::{Check, HealthReport, HealthStatus, check_otlp_endpoint, check_path_writable};
-pub use logging::{LogGuard, LogOptions, init_logging, init_logging_with};
+pub use logging::{LogGuard, LogOptions, init_console_logging, init_logging, init_logging_with};
 pub use metrics::{
     HistogramSnapshot, Metrics, MetricsSnapshot, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE,
     names,

@@ -96,6 +96,18 @@ pub fn init_logging_with(
     })
 }
 
+/// Installs a console-only logger (stderr), for commands that run without a usable
+/// `LOGS_DIR` (`config`, `doctor`, …). Does nothing when a logger is already installed.
+pub fn init_console_logging(verbose: bool) {
+    let default = if verbose { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_target(false)
+        .with_env_filter(filter)
+        .try_init();
+}
+
 /// `taskpilot.log` with size-based rotation (`.1` … `.{max_files-1}`).
 pub struct RotatingFile {
     path: PathBuf,

@@ -472,12 +472,6 @@ impl Engine {
             paths.bak.display(),
             aside.display()
         );
-        eprintln!(
-            "warning: the task file {} was corrupt; recovered from {} (the corrupt file is kept as {})",
-            paths.snapshot.display(),
-            paths.bak.display(),
-            aside.display()
-        );
         self.problems.push(format!(
             "recovered from {}; corrupt file kept as {}",
             paths.bak.display(),
@@ -508,7 +502,7 @@ impl Engine {
                 record.reason,
                 aside.display()
             );
-            eprintln!("warning: {msg}");
+            tracing::warn!("{msg}");
             self.problems.push(msg);
         }
         Ok(())
@@ -547,7 +541,6 @@ impl Engine {
                 self.paths.journal.display()
             );
             tracing::warn!("{msg}");
-            eprintln!("warning: {msg}");
             self.problems.push(msg);
             self.journal_has_bad_lines = true;
         }
@@ -558,7 +551,6 @@ impl Engine {
                 parsed.torn_tail
             );
             tracing::warn!("{msg}");
-            eprintln!("warning: {msg}");
         }
         view.journal_len = offset + parsed.consumed;
         view.journal_lines += parsed.lines;

@@ -84,7 +84,11 @@ pub async fn run(args: BenchStoreArgs, ctx: &Context) -> anyhow::Result<std::pro
             let path = dir.join(format!("file-{n}-{c}/.tasks.json"));
             std::fs::create_dir_all(parent(&path))?;
             std::fs::copy(seed, &path)?;
+            let opened = Instant::now();
             let store: Arc<dyn TaskStore> = Arc::new(FileStore::open(path).await?);
+            if c == 1 {
+                report["load_ms"][n.to_string()] = json!(opened.elapsed().as_secs_f64() * 1e3);
+            }
             report["file"][format!("c{c}")][n.to_string()] =
                 json!(creates_per_s(store, c, budget).await?);
         }
@@ -320,7 +324,7 @@ fn print_table(report: &Value) {
         let Some(levels) = levels.as_object() else {
             continue;
         };
-        if name == "ratios" {
+        if name == "ratios" || name == "load_ms" {
             continue;
         }
         for (c, sizes) in levels {
