@@ -10,6 +10,8 @@ pub mod conformance;
 mod error;
 pub mod file;
 pub mod fixture;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 mod seed;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;
@@ -147,6 +149,10 @@ async fn open_url(url: &str) -> Result<std::sync::Arc<dyn TaskStore>, StoreError
         "postgres" | "postgresql" => Ok(std::sync::Arc::new(sql::postgres::open(url).await?)),
         #[cfg(feature = "mysql")]
         "mysql" | "mariadb" => Ok(std::sync::Arc::new(sql::mysql::open(url).await?)),
+        #[cfg(feature = "redis")]
+        "redis" | "rediss" => Ok(std::sync::Arc::new(
+            redis_store::RedisStore::open(url).await?,
+        )),
         other => Err(StoreError::Unsupported {
             url: shown,
             reason: format!("the '{other}' backend is not part of this build"),

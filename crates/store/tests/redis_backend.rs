@@ -1,0 +1,553 @@
+//! The Redis backend against real servers: the conformance suite and two handles on the
+//! machine's Redis (127.0.0.1:6379, each test under a random key prefix of its own, deleted at
+//! the end even when the test fails); contested decisions from two processes; the reference
+//! fixture copied in and back out; `check` finding a broken index; and a Redis server of the
+//! test's own (`redis-server --port <free port>`) killed and restarted mid-run: the request
+//! made while it is down fails with an error naming the URL, and the store reconnects.
+//!
+//! With `CI=true` a missing Redis fails the test; without it the test prints a notice and
+//! returns.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use taskpilot_config::{Secret, StoreLocation};
+use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
+use taskpilot_store::{FileStore, StoreError, TaskStore, conformance};
+
+const REDIS: &str = "redis://127.0.0.1:6379/0";
+
+fn ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+fn random_prefix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "taskpilot-test-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A key prefix on the machine's Redis for one test; its keys are deleted on drop.
+struct TempPrefix {
+    prefix: String,
+    url: String,
+}
+
+impl TempPrefix {
+    /// None (after a notice) when the machine's Redis is not reachable and CI is not set.
+    async fn new() -> Option<TempPrefix> {
+        let prefix = random_prefix();
+        let url = format!("{REDIS}?prefix={prefix}");
+        match taskpilot_store::open(&StoreLocation::Url(Secret::new(url.as_str()))).await {
+            Ok(_) => Some(TempPrefix { prefix, url }),
+            Err(e) => {
+                assert!(!ci(), "CI=true but Redis at {REDIS} is not reachable: {e}");
+                eprintln!(
+                    "NOTICE: skipping: Redis at {REDIS} is not reachable ({e}); CI=true makes this a failure"
+                );
+                None
+            }
+        }
+    }
+}
+
+impl Drop for TempPrefix {
+    fn drop(&mut self) {
+        let cleaned = (|| -> redis::RedisResult<()> {
+            let client = redis::Client::open(REDIS)?;
+            let mut conn = client.get_connection()?;
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{}:*", self.prefix))
+                .query(&mut conn)?;
+            if !keys.is_empty() {
+                redis::cmd("DEL").arg(keys).query::<()>(&mut conn)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = cleaned {
+            eprintln!(
+                "warning: could not delete the keys under {}: {e}",
+                self.prefix
+            );
+        }
+    }
+}
+
+async fn open(url: &str) -> Arc<dyn TaskStore> {
+    taskpilot_store::open(&StoreLocation::Url(Secret::new(url)))
+        .await
+        .unwrap_or_else(|e| panic!("open {url}: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The conformance suite, and two handles (instances) on one prefix.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_passes_the_conformance_suite() {
+    let Some(temp) = TempPrefix::new().await else {
+        return;
+    };
+    let started = Instant::now();
+    conformance::run_all(open(&temp.url).await).await;
+    eprintln!("redis conformance suite: {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_redis_handles_contest_fairly_and_never_share_an_id() {
+    let Some(temp) = TempPrefix::new().await else {
+        return;
+    };
+    let (a, b) = (open(&temp.url).await, open(&temp.url).await);
+    conformance::contested_across_handles(a.clone(), b.clone()).await;
+
+    // Four writers on two handles at once: every id distinct, nothing lost.
+    let mut jobs = Vec::new();
+    for (n, store) in [a.clone(), b.clone(), a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+    {
+        jobs.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..50 {
+                ids.push(
+                    store
+                        .create(NewTask::new(format!("h{n} #{i}"), "low"))
+                        .await
+                        .unwrap()
+                        .id,
+                );
+            }
+            ids
+        }));
+    }
+    let mut all = std::collections::HashSet::new();
+    for job in jobs {
+        for id in job.await.unwrap() {
+            assert!(all.insert(id.clone()), "duplicate id {id}");
+        }
+    }
+    assert_eq!(b.stats().await.unwrap().get(Status::Pending), 200);
+    assert!(a.check().await.unwrap().problems.is_empty());
+    a.clear().await.unwrap();
+}
+
+/// Separate processes: this test binary started twice in "decider" mode, one approving and
+/// one rejecting the same tasks at the same moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contested_decisions_from_two_processes_have_one_winner_each() {
+    let Some(temp) = TempPrefix::new().await else {
+        return;
+    };
+    let store = open(&temp.url).await;
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let task = store
+            .create(NewTask::new(format!("contested {i}"), "high"))
+            .await
+            .unwrap();
+        store
+            .transition(&task.id, &Transition::to(Status::Review))
+            .await
+            .unwrap();
+        ids.push(task.id);
+    }
+    let start_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 1500;
+    let exe = std::env::current_exe().unwrap();
+    let spawn = |decision: &str| -> Child {
+        Command::new(&exe)
+            .args([
+                "--exact",
+                "decider_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("TASKPILOT_TEST_DECIDER", decision)
+            .env("TASKPILOT_TEST_DECIDER_URL", &temp.url)
+            .env(
+                "TASKPILOT_TEST_DECIDER_IDS",
+                ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(","),
+            )
+            .env("TASKPILOT_TEST_DECIDER_START", start_at.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap()
+    };
+    let (approver, rejecter) = (spawn("approved"), spawn("rejected"));
+    let outputs = [
+        approver.wait_with_output().unwrap(),
+        rejecter.wait_with_output().unwrap(),
+    ];
+    let mut wins: HashMap<String, Vec<String>> = HashMap::new();
+    let mut losses = 0;
+    for out in &outputs {
+        assert!(out.status.success(), "a decider process failed");
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            // The harness may print "test decider_process ... " before the first line.
+            let start = ["WON ", "LOST "]
+                .iter()
+                .filter_map(|m| line.find(m))
+                .min()
+                .unwrap_or(line.len());
+            let mut parts = line[start..].split_whitespace();
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some("WON"), Some(id), Some(status)) => wins
+                    .entry(id.to_owned())
+                    .or_default()
+                    .push(status.to_owned()),
+                (Some("LOST"), Some(_), _) => losses += 1,
+                _ => {}
+            }
+        }
+    }
+    for id in &ids {
+        let winners = wins.get(id.as_str()).cloned().unwrap_or_default();
+        assert_eq!(
+            winners.len(),
+            1,
+            "task {id}: exactly one process wins: {winners:?}"
+        );
+        let stored = store.get(id).await.unwrap();
+        assert_eq!(
+            stored.status.as_str(),
+            winners[0],
+            "task {id}: the winner is stored"
+        );
+    }
+    assert_eq!(
+        losses,
+        ids.len(),
+        "every loser was told the status it found"
+    );
+    let split: Vec<usize> = ["approved", "rejected"]
+        .iter()
+        .map(|s| wins.values().filter(|w| w[0] == *s).count())
+        .collect();
+    eprintln!(
+        "two processes, {} tasks: approvals won {}, rejections won {}",
+        ids.len(),
+        split[0],
+        split[1]
+    );
+    store.clear().await.unwrap();
+}
+
+/// The child side of the test above; does nothing when run as an ordinary test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decider_process() {
+    let Ok(decision) = std::env::var("TASKPILOT_TEST_DECIDER") else {
+        return;
+    };
+    let url = std::env::var("TASKPILOT_TEST_DECIDER_URL").unwrap();
+    let ids: Vec<TaskId> = std::env::var("TASKPILOT_TEST_DECIDER_IDS")
+        .unwrap()
+        .split(',')
+        .map(|s| TaskId::parse(s).unwrap())
+        .collect();
+    let start: u128 = std::env::var("TASKPILOT_TEST_DECIDER_START")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let to: Status = decision.parse().unwrap();
+    let store = open(&url).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    if start > now {
+        tokio::time::sleep(Duration::from_millis((start - now) as u64)).await;
+    }
+    let transition = Transition::to(to)
+        .expecting(&[Status::Pending, Status::Review])
+        .with_response(format!("Human {decision}"));
+    let mut jobs = Vec::new();
+    for id in ids {
+        let (store, transition) = (store.clone(), transition.clone());
+        jobs.push(tokio::spawn(async move {
+            (id.clone(), store.transition(&id, &transition).await)
+        }));
+    }
+    for job in jobs {
+        let (id, result) = job.await.unwrap();
+        match result {
+            Ok(task) => println!("WON {id} {}", task.status),
+            Err(StoreError::Invalid(taskpilot_core::CoreError::UnexpectedStatus {
+                found, ..
+            })) => println!("LOST {id} {found}"),
+            Err(e) => panic!("{id}: unexpected error {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference fixture in and out; check.
+
+async fn read_all(store: &dyn TaskStore) -> Vec<Task> {
+    let mut all: Vec<Task> = Vec::new();
+    loop {
+        let page = store.scan(all.last().map(|t| &t.id), 500).await.unwrap();
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+async fn copy_into(store: &dyn TaskStore, tasks: &[Task]) -> usize {
+    let mut written = 0;
+    for page in tasks.chunks(500) {
+        written += store.put_many(page.to_vec()).await.unwrap();
+    }
+    written
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_fixture_goes_into_redis_and_back_equal() {
+    let Some(temp) = TempPrefix::new().await else {
+        return;
+    };
+    let fixture = taskpilot_store::fixture::reference_fixture();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&fixture, dir.path().join("source.json")).unwrap();
+    let source = FileStore::open(dir.path().join("source.json"))
+        .await
+        .unwrap();
+    let tasks = read_all(&source).await;
+    assert_eq!(tasks.len(), 3689);
+
+    let target = open(&temp.url).await;
+    let started = Instant::now();
+    assert_eq!(copy_into(target.as_ref(), &tasks).await, 3689);
+    let into = started.elapsed();
+    assert_eq!(
+        copy_into(target.as_ref(), &tasks).await,
+        0,
+        "a second copy changes nothing"
+    );
+    let started = Instant::now();
+    let stored = read_all(target.as_ref()).await;
+    let read = started.elapsed();
+    assert_eq!(stored, tasks, "every task stored as it was");
+    let stats = target.stats().await.unwrap();
+    assert_eq!(stats.get(Status::Rejected), 2060);
+    assert_eq!(stats.get(Status::Executed), 1006);
+    assert_eq!(stats.get(Status::Review), 436);
+    let report = target.check().await.unwrap();
+    assert_eq!(report.tasks, 3689);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+    let back = FileStore::open(dir.path().join("back.json")).await.unwrap();
+    assert_eq!(copy_into(&back, &stored).await, 3689);
+    back.compact().await.unwrap();
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+    let returned: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("back.json")).unwrap()).unwrap();
+    assert_eq!(returned, original, "the fixture comes back equal as JSON");
+    eprintln!("fixture via redis: 3689 tasks written in {into:?}, read back in {read:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_finds_tasks_missing_from_the_indexes_and_stale_entries() {
+    let Some(temp) = TempPrefix::new().await else {
+        return;
+    };
+    let store = open(&temp.url).await;
+    let kept = store.create(NewTask::new("indexed", "low")).await.unwrap();
+    assert!(store.check().await.unwrap().problems.is_empty());
+
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let stray = serde_json::json!({
+        "id": "task_20200101_000000_000001", "title": "written behind the index",
+        "priority": "low", "description": "", "status": "pending",
+        "created_at": "2020-01-01T00:00:00", "reviewed_at": null, "executed_at": null,
+        "reviewer_response": null, "error": null
+    });
+    redis::cmd("SET")
+        .arg(format!("{}:task:task_20200101_000000_000001", temp.prefix))
+        .arg(stray.to_string())
+        .query::<()>(&mut conn)
+        .unwrap();
+    redis::cmd("ZADD")
+        .arg(format!("{}:status:executed", temp.prefix))
+        .arg(0)
+        .arg(kept.id.as_str())
+        .query::<()>(&mut conn)
+        .unwrap();
+    let report = store.check().await.unwrap();
+    let text = report.problems.join("\n");
+    assert!(
+        text.contains("lacks task task_20200101_000000_000001"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(":status:executed lists {}", kept.id)),
+        "{text}"
+    );
+    assert_eq!(report.tasks, 2);
+    assert_eq!(
+        store.clear().await.unwrap(),
+        2,
+        "clear removes unindexed tasks too"
+    );
+    assert!(store.check().await.unwrap().problems.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A server of our own, killed and restarted.
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `redis-server` on `port` without persistence, killed on drop.
+struct OwnRedis(Child);
+
+impl OwnRedis {
+    fn start(port: u16) -> Option<OwnRedis> {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match child {
+            Ok(child) => child,
+            Err(e) => {
+                assert!(!ci(), "CI=true but redis-server cannot be started: {e}");
+                eprintln!("NOTICE: skipping: redis-server cannot be started ({e})");
+                return None;
+            }
+        };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(OwnRedis(child))
+    }
+
+    fn kill(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_mid_run_gives_a_clear_error_then_reconnects() {
+    let port = free_port();
+    let Some(server) = OwnRedis::start(port) else {
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let store = open(&url).await;
+    let before = store
+        .create(NewTask::new("before the restart", "low"))
+        .await
+        .unwrap();
+    assert_eq!(store.get(&before.id).await.unwrap(), before);
+
+    server.kill();
+    let started = Instant::now();
+    let error = store
+        .get(&before.id)
+        .await
+        .expect_err("a request while the server is down fails");
+    let message = error.to_string();
+    eprintln!("while down ({:?}): {message}", started.elapsed());
+    assert!(matches!(error, StoreError::Backend { .. }), "{error:?}");
+    assert!(
+        message.contains(&format!("127.0.0.1:{port}")) && message.contains("redis"),
+        "the error names the URL: {message}"
+    );
+    assert!(
+        message.contains("is it running"),
+        "the error says what to check: {message}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the failure comes quickly"
+    );
+
+    let _server = OwnRedis::start(port).expect("restart on the same port");
+    let started = Instant::now();
+    // The server came back empty (no persistence): the store works again without reopening.
+    let after = loop {
+        match store.create(NewTask::new("after the restart", "low")).await {
+            Ok(task) => break task,
+            Err(e) => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "the store did not reconnect: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    eprintln!("reconnected after {:?}", started.elapsed());
+    assert_eq!(store.get(&after.id).await.unwrap(), after);
+    assert!(matches!(
+        store.get(&before.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_and_a_bad_url_give_clear_errors() {
+    let port = free_port();
+    let url = format!("redis://:hunter22@127.0.0.1:{port}/0");
+    let error = match taskpilot_store::open(&StoreLocation::Url(Secret::new(url.as_str()))).await {
+        Ok(_) => panic!("nothing listens on {port}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+    assert!(
+        !error.contains("hunter22"),
+        "no password in errors: {error}"
+    );
+    let bad = taskpilot_store::open(&StoreLocation::Url(Secret::new(
+        "redis://127.0.0.1:6379/notanumber",
+    )))
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(bad.contains("redis://127.0.0.1:6379/notanumber"), "{bad}");
+}
