@@ -12,6 +12,8 @@ pub mod file;
 pub mod fixture;
 #[cfg(feature = "redis")]
 pub mod redis_store;
+#[cfg(feature = "s3")]
+pub mod s3;
 mod seed;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;
@@ -153,6 +155,8 @@ async fn open_url(url: &str) -> Result<std::sync::Arc<dyn TaskStore>, StoreError
         "redis" | "rediss" => Ok(std::sync::Arc::new(
             redis_store::RedisStore::open(url).await?,
         )),
+        #[cfg(feature = "s3")]
+        "s3" => Ok(std::sync::Arc::new(s3::S3Store::open(url).await?)),
         other => Err(StoreError::Unsupported {
             url: shown,
             reason: format!("the '{other}' backend is not part of this build"),

@@ -1,0 +1,326 @@
+//! The S3 backend against a real S3-compatible server: the one `scripts/s3-server start`
+//! runs (moto, at `TASKPILOT_TEST_S3_ENDPOINT`). Each test makes a bucket of its own.
+//!
+//! Covered: the conformance suite; two handles racing on the same tasks (conditional writes
+//! that lose with 412 are retried after a re-read, so each contest has one winner and the
+//! loser is told the status it found); the reference fixture in and back out, equal; a
+//! missing bucket and wrong credentials (a second moto with authentication on) give errors
+//! naming the bucket and endpoint without the secret.
+//!
+//! With `CI=true` a missing server fails the test; otherwise it prints a notice and returns.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use taskpilot_core::{CoreError, NewTask, Status, Task, Transition};
+use taskpilot_store::s3::S3Store;
+use taskpilot_store::{FileStore, StoreError, TaskStore, conformance};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SECRET: &str = "test-secret-key-not-to-be-printed";
+
+fn ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// The test server's endpoint, or None (after a notice) when there is none and CI is not set.
+fn endpoint() -> Option<String> {
+    match std::env::var("TASKPILOT_TEST_S3_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ => {
+            assert!(
+                !ci(),
+                "CI=true but TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`"
+            );
+            eprintln!(
+                "NOTICE: skipping: no S3 server (set TASKPILOT_TEST_S3_ENDPOINT, e.g. with `eval \"$(scripts/s3-server start)\"`)"
+            );
+            None
+        }
+    }
+}
+
+fn random_bucket() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "taskpilot-test-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A plain HTTP request to the server (bucket creation and deletion need no signature on
+/// moto); returns the status code.
+async fn http(endpoint: &str, method: &str, path: &str) -> u16 {
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A bucket for one test on the test server.
+struct TempBucket {
+    endpoint: String,
+    name: String,
+}
+
+impl TempBucket {
+    async fn new() -> Option<TempBucket> {
+        let endpoint = endpoint()?;
+        let name = random_bucket();
+        let status = http(&endpoint, "PUT", &format!("/{name}")).await;
+        assert_eq!(status, 200, "create bucket {name} at {endpoint}");
+        Some(TempBucket { endpoint, name })
+    }
+
+    fn url(&self, prefix: &str) -> String {
+        format!("s3://{}/{prefix}", self.name)
+    }
+
+    async fn open(&self, prefix: &str) -> Arc<dyn TaskStore> {
+        Arc::new(
+            open_at(&self.endpoint, &self.url(prefix), "test")
+                .await
+                .unwrap_or_else(|e| panic!("open {}: {e}", self.url(prefix))),
+        )
+    }
+}
+
+async fn open_at(endpoint: &str, url: &str, key_id: &str) -> Result<S3Store, StoreError> {
+    S3Store::open_with(
+        url,
+        &[
+            ("aws_endpoint", endpoint),
+            ("aws_allow_http", "true"),
+            ("aws_access_key_id", key_id),
+            ("aws_secret_access_key", SECRET),
+            ("aws_region", "us-east-1"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_passes_the_conformance_suite() {
+    let Some(bucket) = TempBucket::new().await else {
+        return;
+    };
+    let started = Instant::now();
+    conformance::run_all(bucket.open("team/a").await).await;
+    eprintln!("s3 conformance suite: {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_s3_handles_racing_on_one_task_have_one_winner() {
+    let Some(bucket) = TempBucket::new().await else {
+        return;
+    };
+    let (a, b) = (bucket.open("p").await, bucket.open("p").await);
+    conformance::contested_across_handles(a.clone(), b.clone()).await;
+
+    // Approved tasks: one handle executes, the other marks failed, with no expectation of the
+    // status, so both read `approved` and both PUT with the same ETag; the one whose PUT gets
+    // 412 re-reads, finds the winner's status and is refused by the transition rules.
+    for round in 0..15 {
+        let task = a
+            .create(NewTask::new(format!("race {round}"), "low"))
+            .await
+            .unwrap();
+        a.transition(&task.id, &Transition::to(Status::Approved))
+            .await
+            .unwrap();
+        let (sa, sb, ida, idb) = (a.clone(), b.clone(), task.id.clone(), task.id.clone());
+        let one =
+            tokio::spawn(
+                async move { sa.transition(&ida, &Transition::to(Status::Executed)).await },
+            );
+        let two = tokio::spawn(async move {
+            sb.transition(&idb, &Transition::to(Status::Failed).with_error("boom"))
+                .await
+        });
+        let results = [one.await.unwrap(), two.await.unwrap()];
+        let winners: Vec<&Task> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: one winner: {results:?}");
+        let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert!(
+            matches!(
+                loser,
+                StoreError::Invalid(CoreError::ForbiddenTransition { .. })
+            ),
+            "round {round}: the loser re-read and was refused by the rules: {loser}"
+        );
+        assert_eq!(&a.get(&task.id).await.unwrap(), winners[0]);
+    }
+    a.clear().await.unwrap();
+}
+
+async fn read_all(store: &dyn TaskStore) -> Vec<Task> {
+    let mut all: Vec<Task> = Vec::new();
+    loop {
+        let page = store.scan(all.last().map(|t| &t.id), 500).await.unwrap();
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+async fn copy_into(store: &dyn TaskStore, tasks: &[Task]) -> usize {
+    let mut written = 0;
+    for page in tasks.chunks(500) {
+        written += store.put_many(page.to_vec()).await.unwrap();
+    }
+    written
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_fixture_goes_into_s3_and_back_equal() {
+    let Some(bucket) = TempBucket::new().await else {
+        return;
+    };
+    let fixture = taskpilot_store::fixture::reference_fixture();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&fixture, dir.path().join("source.json")).unwrap();
+    let source = FileStore::open(dir.path().join("source.json"))
+        .await
+        .unwrap();
+    let tasks = read_all(&source).await;
+    assert_eq!(tasks.len(), 3689);
+
+    let target = bucket.open("fixture").await;
+    let started = Instant::now();
+    assert_eq!(copy_into(target.as_ref(), &tasks).await, 3689);
+    let into = started.elapsed();
+    assert_eq!(
+        copy_into(target.as_ref(), &tasks).await,
+        0,
+        "a second copy changes nothing"
+    );
+    let started = Instant::now();
+    let stored = read_all(target.as_ref()).await;
+    let read = started.elapsed();
+    assert_eq!(stored, tasks, "every task stored as it was");
+    let stats = target.stats().await.unwrap();
+    assert_eq!(stats.get(Status::Rejected), 2060);
+    assert_eq!(stats.get(Status::Executed), 1006);
+    let report = target.check().await.unwrap();
+    assert_eq!(report.tasks, 3689);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+    let back = FileStore::open(dir.path().join("back.json")).await.unwrap();
+    assert_eq!(copy_into(&back, &stored).await, 3689);
+    back.compact().await.unwrap();
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+    let returned: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("back.json")).unwrap()).unwrap();
+    assert_eq!(returned, original, "the fixture comes back equal as JSON");
+    eprintln!("fixture via s3: 3689 tasks written in {into:?}, read back in {read:?}");
+    target.clear().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_bucket_gives_a_clear_error_naming_it_and_the_endpoint() {
+    let Some(endpoint) = endpoint() else {
+        return;
+    };
+    let missing = random_bucket();
+    let error = open_at(&endpoint, &format!("s3://{missing}/x"), "test")
+        .await
+        .err()
+        .expect("a missing bucket is an error")
+        .to_string();
+    eprintln!("{error}");
+    assert!(error.contains(&missing), "names the bucket: {error}");
+    assert!(error.contains(&endpoint), "names the endpoint: {error}");
+    assert!(
+        error.contains("does not exist"),
+        "says what is wrong: {error}"
+    );
+    assert!(!error.contains(SECRET), "no secret: {error}");
+}
+
+/// A moto of the test's own with authentication on (no key is known to it), killed on drop.
+struct AuthMoto(Child);
+
+impl Drop for AuthMoto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_give_a_clear_error_without_the_secret() {
+    if endpoint().is_none() {
+        return;
+    }
+    let Ok(moto) = std::env::var("TASKPILOT_TEST_MOTO_SERVER") else {
+        assert!(!ci(), "CI=true but TASKPILOT_TEST_MOTO_SERVER is not set");
+        eprintln!("NOTICE: skipping: TASKPILOT_TEST_MOTO_SERVER is not set");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = AuthMoto(
+        Command::new(&moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let error = open_at(&endpoint, "s3://locked-bucket/tasks", "AKIAWRONGKEY")
+        .await
+        .err()
+        .expect("wrong credentials are an error")
+        .to_string();
+    eprintln!("{error}");
+    assert!(error.contains("locked-bucket"), "names the bucket: {error}");
+    assert!(error.contains(&endpoint), "names the endpoint: {error}");
+    assert!(
+        error.contains("AWS_ACCESS_KEY_ID"),
+        "says what to check: {error}"
+    );
+    assert!(!error.contains(SECRET), "no secret: {error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_without_a_bucket_is_refused() {
+    let error = taskpilot_store::open(&taskpilot_config::StoreLocation::Url(
+        taskpilot_config::Secret::new("s3:///prefix"),
+    ))
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(error.contains("bucket name is missing"), "{error}");
+}
