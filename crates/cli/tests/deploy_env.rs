@@ -1,0 +1,388 @@
+//! The deployment files configure the binary the way docs/CONFIGURATION.md says.
+//!
+//! Reads the environment of the `taskpilot` service of `deploy/docker-compose.yml` (and of the
+//! bind-mount and PostgreSQL variants), the Kubernetes ConfigMap (plus the Deployment's literal
+//! `env` values) and the Dockerfile's `ENV`, re-roots every absolute path under a temporary
+//! directory (`/data/.tasks.json` → `$TMP/data/.tasks.json`), runs `taskpilot config --json`
+//! with exactly that environment and checks every location against the Docker / Kubernetes
+//! columns of the locations table. Then, with the directories the image creates and the
+//! defaults it copies, it runs `taskpilot doctor` and one offline workflow and checks that the
+//! files really land under `/data` and `/var/log/taskpilot`.
+//!
+//! Compose `${NAME:-default}` interpolation is resolved to the default (as `docker compose`
+//! does when NAME is unset), so an unset `OPENAI_API_KEY` selects the offline provider.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+type Env = BTreeMap<String, String>;
+
+/// Every location of the table: (key in `config --json`, the variable, the container path).
+const LOCATIONS: &[(&str, &str, &str)] = &[
+    ("tasks_file", "TASKS_FILE", "/data/.tasks.json"),
+    ("metrics_file", "METRICS_FILE", "/data/metrics.json"),
+    ("traces_file", "TRACES_FILE", "/data/traces.jsonl"),
+    (
+        "decision_logs_file",
+        "DECISION_LOGS_FILE",
+        "/data/decision_logs.jsonl",
+    ),
+    ("logs_dir", "LOGS_DIR", "/var/log/taskpilot"),
+    ("prompts_dir", "PROMPTS_DIR", "/app/prompts"),
+    ("policies_dir", "POLICIES_DIR", "/app/policies"),
+    (
+        "guardrails_config_dir",
+        "GUARDRAILS_CONFIG_DIR",
+        "/app/guardrails",
+    ),
+    (
+        "observability_dir",
+        "OBSERVABILITY_DIR",
+        "/app/observability",
+    ),
+];
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read_yaml(rel: &str) -> Value {
+    let path = repo().join(rel);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{rel} is not YAML: {e}"))
+}
+
+/// `${NAME:-default}` / `${NAME-default}` → default, `${NAME}` → "" (NAME unset).
+fn interpolate(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .unwrap_or_else(|| panic!("unterminated ${{ in {value:?}"));
+        let inner = &after[..end];
+        if let Some((_, default)) = inner.split_once(":-").or_else(|| inner.split_once('-')) {
+            out.push_str(default);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The `environment:` of a compose service, map or list form.
+fn compose_env(file: &str, service: &str) -> Env {
+    let doc = read_yaml(file);
+    let env = &doc["services"][service]["environment"];
+    let mut out = Env::new();
+    match env {
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.insert(k.clone(), interpolate(&scalar(v)));
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                let s = scalar(item);
+                let (k, v) = s.split_once('=').unwrap_or((&s, ""));
+                out.insert(k.to_owned(), interpolate(v));
+            }
+        }
+        other => panic!("{file}: services.{service}.environment is {other}"),
+    }
+    out
+}
+
+/// The ConfigMap's data plus the literal `env` values of the Deployment's container.
+fn kubernetes_env() -> Env {
+    let cm = read_yaml("deploy/kubernetes/base/configmap.yaml");
+    assert_eq!(cm["kind"], "ConfigMap");
+    let mut out: Env = cm["data"]
+        .as_object()
+        .expect("ConfigMap data")
+        .iter()
+        .map(|(k, v)| (k.clone(), scalar(v)))
+        .collect();
+    let deployment = read_yaml("deploy/kubernetes/base/deployment.yaml");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    for e in container["env"].as_array().into_iter().flatten() {
+        if let Some(v) = e.get("value") {
+            out.insert(scalar(&e["name"]), scalar(v));
+        }
+    }
+    out
+}
+
+/// The `ENV` instructions of the Dockerfile's last stage (values without spaces or quotes).
+fn dockerfile_env() -> Env {
+    let text = std::fs::read_to_string(repo().join("deploy/Dockerfile")).expect("Dockerfile");
+    let mut instructions = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') && current.is_empty() {
+            continue;
+        }
+        if let Some(cont) = line.strip_suffix('\\') {
+            current.push_str(cont);
+            current.push(' ');
+        } else {
+            current.push_str(line);
+            instructions.push(std::mem::take(&mut current));
+        }
+    }
+    let mut out = Env::new();
+    for ins in instructions {
+        if ins.to_ascii_uppercase().starts_with("FROM ") {
+            out.clear(); // only the runtime (last) stage counts
+        }
+        if let Some(rest) = ins.strip_prefix("ENV ") {
+            for pair in rest.split_whitespace() {
+                let (k, v) = pair
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("Dockerfile ENV without '=': {pair}"));
+                out.insert(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+    assert!(
+        !out.is_empty(),
+        "the Dockerfile's runtime stage sets no ENV"
+    );
+    out
+}
+
+/// `/data/x` → `<root>/data/x`; anything not absolute is kept.
+fn reroot(root: &Path, env: &Env) -> Env {
+    env.iter()
+        .map(|(k, v)| {
+            let v = match v.strip_prefix('/') {
+                Some(rel) => root.join(rel).to_string_lossy().into_owned(),
+                None => v.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+/// A temporary container filesystem: what the image creates (`/data`, `/var/log/taskpilot`,
+/// `/app/observability`) and copies (`defaults/*` to `/app/*`).
+fn container_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("tempdir");
+    for dir in ["data", "var/log/taskpilot", "app/observability"] {
+        std::fs::create_dir_all(root.path().join(dir)).expect("mkdir");
+    }
+    for what in ["prompts", "policies", "guardrails"] {
+        let from = repo().join("defaults").join(what);
+        let to = root.path().join("app").join(what);
+        std::fs::create_dir_all(&to).expect("mkdir");
+        for entry in std::fs::read_dir(&from).expect("defaults dir") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy default");
+        }
+    }
+    root
+}
+
+/// `taskpilot ARGS` with exactly `env` (nothing inherited), in `<root>/app` (the WORKDIR).
+fn taskpilot(root: &Path, env: &Env, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("taskpilot"));
+    cmd.env_clear().current_dir(root.join("app")).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run taskpilot")
+}
+
+fn config_json(root: &Path, env: &Env) -> Value {
+    let out = taskpilot(root, env, &["config", "--json"]);
+    assert!(
+        out.status.success(),
+        "taskpilot config --json failed with {env:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("config --json prints JSON")
+}
+
+/// Every location of `LOCATIONS` (minus `skip`) is set by `env` and resolves to the container
+/// path under `root`, from the environment.
+fn check_locations(what: &str, root: &Path, env: &Env, skip: &[&str]) -> Value {
+    let config = config_json(root, env);
+    for (key, var, container_path) in LOCATIONS {
+        if skip.contains(key) {
+            continue;
+        }
+        assert!(env.contains_key(*var), "{what}: {var} is not set");
+        let expected = root.join(container_path.trim_start_matches('/'));
+        let entry = &config[*key];
+        assert_eq!(
+            entry["value"].as_str().map(PathBuf::from),
+            Some(expected.clone()),
+            "{what}: {var} should resolve to {container_path}: {entry}"
+        );
+        assert_eq!(entry["source"], "env", "{what}: {var}: {entry}");
+    }
+    config
+}
+
+/// With the image's directories present: doctor is not unhealthy, and one offline run writes
+/// the task, metrics, traces, decisions and the application log where the table says.
+fn check_runs(what: &str, root: &Path, env: &Env) {
+    let out = taskpilot(root, env, &["doctor", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{what}: doctor printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(out.status.success(), "{what}: doctor: {report}");
+    assert_eq!(report["status"], "healthy", "{what}: doctor: {report}");
+
+    let out = taskpilot(
+        root,
+        env,
+        &[
+            "run",
+            "--json",
+            "Create a high priority task to prepare the board deck",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{what}: run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The application log is opened in LOGS_DIR at start-up; a quiet offline run may write no
+    // line at info level, so only its existence is required.
+    let log = root.join("var/log/taskpilot/taskpilot.log");
+    assert!(log.is_file(), "{what}: /var/log/taskpilot/taskpilot.log was not created");
+    for file in [
+        "data/.tasks.json",
+        "data/metrics.json",
+        "data/traces.jsonl",
+        "data/decision_logs.jsonl",
+    ] {
+        let path = root.join(file);
+        let len = std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{what}: /{file} was not written ({e})"))
+            .len();
+        assert!(len > 0, "{what}: /{file} is empty");
+    }
+    let tasks = std::fs::read_to_string(root.join("data/.tasks.json")).expect("tasks");
+    let journal =
+        std::fs::read_to_string(root.join("data/.tasks.json.journal")).unwrap_or_default();
+    assert!(
+        tasks.contains("board deck") || journal.contains("board deck"),
+        "{what}: the task is not in /data/.tasks.json (+ journal)"
+    );
+}
+
+#[test]
+fn compose_named_volumes_environment() {
+    let root = container_root();
+    let env = reroot(
+        root.path(),
+        &compose_env("deploy/docker-compose.yml", "taskpilot"),
+    );
+    assert!(
+        !env.contains_key("TASK_STORE_URL"),
+        "Example 1 uses the file store"
+    );
+    let config = check_locations("docker-compose.yml", root.path(), &env, &[]);
+    assert_eq!(config["port"]["value"], 8000, "{config}");
+    check_runs("docker-compose.yml", root.path(), &env);
+}
+
+#[test]
+fn compose_bind_mounts_environment() {
+    let root = container_root();
+    let env = reroot(
+        root.path(),
+        &compose_env("deploy/docker-compose.bind-mounts.yml", "taskpilot"),
+    );
+    check_locations("docker-compose.bind-mounts.yml", root.path(), &env, &[]);
+    check_runs("docker-compose.bind-mounts.yml", root.path(), &env);
+}
+
+#[test]
+fn compose_postgres_environment() {
+    let root = container_root();
+    let env = reroot(
+        root.path(),
+        &compose_env("deploy/docker-compose.postgres.yml", "taskpilot"),
+    );
+    let url = env.get("TASK_STORE_URL").expect("TASK_STORE_URL is set");
+    assert!(url.starts_with("postgres://"), "{url}");
+    // Tasks are in PostgreSQL; every other location is as in the table.
+    let config = check_locations(
+        "docker-compose.postgres.yml",
+        root.path(),
+        &env,
+        &["tasks_file"],
+    );
+    let shown = config["task_store_url"]["value"].as_str().unwrap_or("");
+    assert!(
+        shown.starts_with("postgres://") && !shown.contains(":taskpilot@"),
+        "the URL is shown with the password hidden: {config}"
+    );
+}
+
+#[test]
+fn kubernetes_configmap_environment() {
+    let root = container_root();
+    let env = reroot(root.path(), &kubernetes_env());
+    check_locations("kubernetes ConfigMap", root.path(), &env, &[]);
+    check_runs("kubernetes ConfigMap", root.path(), &env);
+}
+
+#[test]
+fn dockerfile_environment() {
+    let root = container_root();
+    let env = reroot(root.path(), &dockerfile_env());
+    check_locations("Dockerfile ENV", root.path(), &env, &[]);
+    check_runs("Dockerfile ENV", root.path(), &env);
+}
+
+#[test]
+fn compose_files_agree_with_the_configmap() {
+    // The same locations everywhere: one table, not four.
+    let k8s = kubernetes_env();
+    let image = dockerfile_env();
+    for file in [
+        "deploy/docker-compose.yml",
+        "deploy/docker-compose.bind-mounts.yml",
+    ] {
+        let compose = compose_env(file, "taskpilot");
+        for (_, var, path) in LOCATIONS {
+            assert_eq!(
+                compose.get(*var).map(String::as_str),
+                Some(*path),
+                "{file}: {var}"
+            );
+            assert_eq!(
+                k8s.get(*var).map(String::as_str),
+                Some(*path),
+                "ConfigMap: {var}"
+            );
+            assert_eq!(
+                image.get(*var).map(String::as_str),
+                Some(*path),
+                "Dockerfile: {var}"
+            );
+        }
+    }
+}
