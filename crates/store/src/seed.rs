@@ -57,11 +57,15 @@ fn parse_record(key: &str, raw: &RawValue) -> Result<Task, String> {
 }
 
 /// The bytes of a seed file holding `tasks` (in id order).
-pub fn serialize_seed<'a>(tasks: impl IntoIterator<Item = &'a Task>) -> Vec<u8> {
+pub fn serialize_seed<'a>(
+    tasks: impl IntoIterator<Item = &'a Task>,
+) -> Result<Vec<u8>, StoreError> {
     let map: BTreeMap<&str, &Task> = tasks.into_iter().map(|t| (t.id.as_str(), t)).collect();
-    let mut bytes = serde_json::to_vec_pretty(&map).unwrap_or_else(|_| b"{}".to_vec());
+    let mut bytes = serde_json::to_vec_pretty(&map).map_err(|e| StoreError::Corrupt {
+        message: format!("cannot serialize the tasks: {e}"),
+    })?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }
 
 /// Reads a seed file (a task file or a backup).
@@ -101,7 +105,7 @@ pub fn write_seed_file<'a>(
     path: &Path,
     tasks: impl IntoIterator<Item = &'a Task>,
 ) -> Result<(), StoreError> {
-    write_atomically(path, &serialize_seed(tasks))
+    write_atomically(path, &serialize_seed(tasks)?)
 }
 
 /// Flushes a directory entry change (a rename, a new file) to disk.

@@ -188,7 +188,7 @@ impl Engine {
                     id = id.successor();
                 }
                 let task = new.into_task(id, Timestamp::now())?;
-                self.put(task.clone(), pending, undo);
+                self.put(task.clone(), pending, undo)?;
                 Ok(Reply::Task(task))
             }
             Op::Get(id) => self.get(&id).cloned().map(Reply::Task),
@@ -218,13 +218,13 @@ impl Engine {
             Op::Transition(id, transition) => {
                 let mut task = self.get(&id)?.clone();
                 if task.apply(&transition, Timestamp::now())? == TransitionOutcome::Changed {
-                    self.put(task.clone(), pending, undo);
+                    self.put(task.clone(), pending, undo)?;
                 }
                 Ok(Reply::Task(task))
             }
             Op::Delete(id) => {
                 self.get(&id)?;
-                self.delete(id, pending, undo);
+                self.delete(id, pending, undo)?;
                 Ok(Reply::Unit(()))
             }
             Op::DeleteStatus(status) => {
@@ -234,23 +234,26 @@ impl Engine {
                     .filter(|t| t.status == status)
                     .map(|t| t.id.clone())
                     .collect();
-                Ok(Reply::Count(self.delete_all(ids, pending, undo)))
+                Ok(Reply::Count(self.delete_all(ids, pending, undo)?))
             }
             Op::Prune(keep) => {
                 let excess = self.tasks.len().saturating_sub(keep);
                 let ids: Vec<TaskId> = self.tasks.keys().take(excess).cloned().collect();
-                Ok(Reply::Count(self.delete_all(ids, pending, undo)))
+                Ok(Reply::Count(self.delete_all(ids, pending, undo)?))
             }
             Op::Clear => {
                 let ids: Vec<TaskId> = self.tasks.keys().cloned().collect();
-                Ok(Reply::Count(self.delete_all(ids, pending, undo)))
+                Ok(Reply::Count(self.delete_all(ids, pending, undo)?))
             }
             Op::PutMany(tasks) => {
+                // All or nothing: validate every task before storing any.
+                for task in &tasks {
+                    task.validate()?;
+                }
                 let mut changed = 0;
                 for task in tasks {
-                    task.validate()?;
                     if self.tasks.get(&task.id) != Some(&task) {
-                        self.put(task, pending, undo);
+                        self.put(task, pending, undo)?;
                         changed += 1;
                     }
                 }
@@ -261,11 +264,23 @@ impl Engine {
         }
     }
 
-    fn put(&mut self, task: Task, pending: &mut Vec<u8>, undo: &mut Vec<(TaskId, Option<Task>)>) {
+    fn put(
+        &mut self,
+        task: Task,
+        pending: &mut Vec<u8>,
+        undo: &mut Vec<(TaskId, Option<Task>)>,
+    ) -> Result<(), StoreError> {
         let id = task.id.clone();
-        pending.extend(Record::Put(task.clone()).to_line());
+        pending.extend(
+            Record::Put(task.clone())
+                .to_line()
+                .map_err(|e| StoreError::Corrupt {
+                    message: format!("cannot serialize task {id}: {e}"),
+                })?,
+        );
         let old = self.tasks.insert(id.clone(), task);
         undo.push((id, old));
+        Ok(())
     }
 
     fn get(&self, id: &TaskId) -> Result<&Task, StoreError> {
@@ -279,10 +294,17 @@ impl Engine {
         id: TaskId,
         pending: &mut Vec<u8>,
         undo: &mut Vec<(TaskId, Option<Task>)>,
-    ) {
-        pending.extend(Record::Delete(id.clone()).to_line());
+    ) -> Result<(), StoreError> {
+        pending.extend(
+            Record::Delete(id.clone())
+                .to_line()
+                .map_err(|e| StoreError::Corrupt {
+                    message: format!("cannot serialize the deletion of {id}: {e}"),
+                })?,
+        );
         let old = self.tasks.remove(&id);
         undo.push((id, old));
+        Ok(())
     }
 
     fn delete_all(
@@ -290,12 +312,12 @@ impl Engine {
         ids: Vec<TaskId>,
         pending: &mut Vec<u8>,
         undo: &mut Vec<(TaskId, Option<Task>)>,
-    ) -> usize {
+    ) -> Result<usize, StoreError> {
         let n = ids.len();
         for id in ids {
-            self.delete(id, pending, undo);
+            self.delete(id, pending, undo)?;
         }
-        n
+        Ok(n)
     }
 
     fn check(&self) -> CheckReport {
@@ -621,7 +643,7 @@ impl Engine {
         let paths = self.paths.clone();
         let dir = parent_dir(&paths.snapshot);
         let tmp = with_suffix(&paths.snapshot, ".tmp");
-        let bytes = seed::serialize_seed(self.tasks.values());
+        let bytes = seed::serialize_seed(self.tasks.values())?;
         let write_tmp = || -> std::io::Result<()> {
             let mut file = File::create(&tmp)?;
             file.write_all(&bytes)?;

@@ -16,10 +16,10 @@ pub enum Record {
 
 impl Record {
     /// The record as one journal line, newline included.
-    pub fn to_line(&self) -> Vec<u8> {
-        let mut line = serde_json::to_vec(self).unwrap_or_default();
+    pub fn to_line(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut line = serde_json::to_vec(self)?;
         line.push(b'\n');
-        line
+        Ok(line)
     }
 }
 
@@ -80,9 +80,9 @@ mod tests {
         let task = NewTask::new("t", "low")
             .into_task(TaskId::generate(), Timestamp::now())
             .unwrap();
-        let mut bytes = Record::Put(task.clone()).to_line();
+        let mut bytes = Record::Put(task.clone()).to_line().unwrap();
         bytes.extend_from_slice(b"{not json}\n");
-        bytes.extend(Record::Delete(task.id.clone()).to_line());
+        bytes.extend(Record::Delete(task.id.clone()).to_line().unwrap());
         bytes.extend_from_slice(b"{\"put\": {\"id\": \"task_2025");
         let parsed = parse(&bytes, 10);
         assert_eq!(parsed.records.len(), 2);
