@@ -139,20 +139,21 @@ fn human_decisions_and_forbidden_transitions() {
         base,
         &["tasks", "approve", &id, "--reason", "looks fine", "--json"],
     );
-    assert_eq!(task["status"], "approved");
+    // A human approval continues at the executor (SPEC section 1 step 6).
+    assert_eq!(task["status"], "executed");
     assert_eq!(task["reviewer_response"], "Human approved: looks fine");
     assert!(task["reviewed_at"].is_string());
-    // Approving again, or rejecting an approved task, is refused and names the status found.
+    // Approving again, or rejecting an executed task, is refused and names the status found.
     taskpilot(base)
         .args(["tasks", "approve", &id])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("'approved'"));
+        .stderr(predicate::str::contains("'executed'"));
     taskpilot(base)
         .args(["tasks", "reject", &id])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("'approved'"));
+        .stderr(predicate::str::contains("'executed'"));
 
     let other = add(base, "Reject me", "low");
     let task = json(base, &["tasks", "reject", &other, "--json"]);

@@ -48,6 +48,9 @@ pub struct Settings {
     pub retry_initial_delay: Sourced<f64>,
     pub retry_backoff_factor: Sourced<f64>,
     pub retry_max_delay: Sourced<f64>,
+    /// `NOTIFY_WEBHOOK_URL`: where the executor's `notify_external_system` POSTs; unset means
+    /// the notification is appended to `notifications.jsonl` next to `DECISION_LOGS_FILE`.
+    pub notify_webhook_url: Sourced<Option<String>>,
     /// `TASKPILOT_API_TOKENS`: `token:role,…` for the HTTP API.
     pub api_tokens: Sourced<Option<Secret>>,
     pub api_tokens_file: Sourced<Option<PathBuf>>,
@@ -284,6 +287,7 @@ impl Settings {
                 "a number of seconds of at least 0",
                 |s: &f64| s.is_finite() && *s >= 0.0,
             )?,
+            notify_webhook_url: l.optional("NOTIFY_WEBHOOK_URL"),
             api_tokens: l.secret("TASKPILOT_API_TOKENS"),
             api_tokens_file: l.optional_path("TASKPILOT_API_TOKENS_FILE"),
             env_file_path,
@@ -454,6 +458,11 @@ impl Settings {
                 "retry_max_delay",
                 json!(self.retry_max_delay.value),
                 self.retry_max_delay.source,
+            ),
+            value(
+                "notify_webhook_url",
+                json!(self.notify_webhook_url.value.as_deref().map(redact_url)),
+                self.notify_webhook_url.source,
             ),
             value(
                 "taskpilot_api_tokens",

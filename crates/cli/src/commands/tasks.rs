@@ -4,8 +4,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use taskpilot_core::{NewTask, Status, TaskId, Transition};
-use taskpilot_store::{ListQuery, TaskStore};
+use taskpilot_core::{NewTask, Status, TaskId};
+use taskpilot_store::ListQuery;
 
 use crate::context::Context;
 use crate::exit::usage;
@@ -156,12 +156,12 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             }
         }
         TasksCommand::Approve { id, reason, json } => {
-            decide(store, &id, Status::Approved, reason, json)
+            decide(ctx, &id, Status::Approved, reason, json)
                 .await
                 .map_err(|e| with_store(e, ctx))?;
         }
         TasksCommand::Reject { id, reason, json } => {
-            decide(store, &id, Status::Rejected, reason, json)
+            decide(ctx, &id, Status::Rejected, reason, json)
                 .await
                 .map_err(|e| with_store(e, ctx))?;
         }
@@ -204,29 +204,49 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// A person's decision on a task in `review` (or still `pending`).
+/// A person's decision on a task in `review` (or still `pending`; approve also retries a
+/// `failed` task). Both are logged as `human_approval` decisions; an approval continues at the
+/// executor (SPEC section 1 step 6), so the task ends `executed` or `failed`. `--json` prints
+/// the task as stored at the end.
 async fn decide(
-    store: &dyn TaskStore,
+    ctx: &Context,
     id: &str,
     to: Status,
     reason: Option<String>,
     json: bool,
 ) -> anyhow::Result<()> {
     let id = TaskId::parse(id)?;
-    let verb = if to == Status::Approved {
-        "approved"
+    let rt = super::run::runtime(ctx).await?;
+    let outcome = if to == Status::Approved {
+        rt.approve(&id, reason.as_deref(), None).await
     } else {
-        "rejected"
+        rt.reject(&id, reason.as_deref(), None).await
     };
-    let reason = reason.unwrap_or_else(|| "no reason given".to_owned());
-    let transition = Transition::to(to)
-        .expecting(&[Status::Pending, Status::Review])
-        .with_response(format!("Human {verb}: {reason}"));
-    let task = store.transition(&id, &transition).await?;
+    let shutdown = rt.shutdown().await;
+    let result = outcome.map_err(|e| super::run::agent_error(e, ctx))?;
+    if let Err(e) = shutdown {
+        eprintln!("warning: {e}");
+    }
+    let Some(task) = result.task else {
+        anyhow::bail!("task {id} disappeared while it was being decided");
+    };
     if json {
         print_json(&task)?;
     } else {
-        println!("Task {} {verb} ({})", task.id, task.title);
+        let verb = if to == Status::Approved {
+            "approved"
+        } else {
+            "rejected"
+        };
+        println!(
+            "Task {} {verb} ({}); now '{}'",
+            task.id, task.title, task.status
+        );
+        if let Some(error) = &task.error
+            && task.status == Status::Failed
+        {
+            println!("error: {error}");
+        }
     }
     Ok(())
 }

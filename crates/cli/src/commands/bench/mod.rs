@@ -2,6 +2,7 @@
 
 mod policy;
 mod store;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -13,11 +14,14 @@ pub enum BenchCommand {
     Store(store::BenchStoreArgs),
     /// Median and p99 time of one evaluation of the default policy.
     Policy(policy::BenchPolicyArgs),
+    /// Workflow runs per second with the offline provider, in a temporary base directory.
+    Workflow(workflow::BenchWorkflowArgs),
 }
 
 pub async fn run(command: BenchCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Store(args) => store::run(args, ctx).await,
         BenchCommand::Policy(args) => policy::run(args, ctx).await,
+        BenchCommand::Workflow(args) => workflow::run(args, ctx).await,
     }
 }

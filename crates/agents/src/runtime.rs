@@ -1,0 +1,215 @@
+//! [`Runtime`]: everything one process needs to run workflows, built once from the settings —
+//! the store, policy, guardrails, prompts, metrics, tracer, decision log, cost tracker, LLM
+//! provider and notifier. The CLI builds one per command; the HTTP server builds one at start
+//! and shares it behind an `Arc`. Call [`Runtime::shutdown`] before exit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use taskpilot_config::Settings;
+use taskpilot_govern::{Agent, Guardrails, PolicyEngine, Prompt, Prompts};
+use taskpilot_observe::{
+    CostTracker, Decision, DecisionLog, Metrics, Prices, Tracer, read_decisions,
+};
+use taskpilot_store::TaskStore;
+
+use crate::AgentError;
+use crate::offline::OfflineProvider;
+use crate::openai::OpenAiProvider;
+use crate::provider::LlmProvider;
+use crate::tools::{Notifier, NotifyTarget};
+
+/// The shared state of the workflow.
+pub struct Runtime {
+    pub settings: Settings,
+    pub store: Arc<dyn TaskStore>,
+    pub policy: Arc<PolicyEngine>,
+    pub guardrails: Arc<Guardrails>,
+    pub prompts: Arc<Prompts>,
+    pub metrics: Metrics,
+    pub tracer: Tracer,
+    pub decisions: DecisionLog,
+    pub cost: CostTracker,
+    pub provider: Arc<dyn LlmProvider>,
+    pub notifier: Notifier,
+    /// `TOOL_TIMEOUT_SECONDS`.
+    pub tool_timeout: Duration,
+    /// The current prompt of each agent, in [`Agent::ALL`] order.
+    current_prompts: [Prompt; 3],
+    notice: Option<String>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("store", &self.store.describe())
+            .field("provider", &self.provider.name())
+            .field("model", &self.provider.model())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which provider the settings select, and the one-time notice to show when it was defaulted.
+pub fn select_provider(
+    settings: &Settings,
+) -> Result<(Arc<dyn LlmProvider>, Option<String>), AgentError> {
+    let has_key = settings
+        .openai_api_key
+        .value
+        .as_ref()
+        .is_some_and(|k| !k.expose().trim().is_empty());
+    match settings.llm_provider.value.as_deref() {
+        Some("openai") => Ok((Arc::new(OpenAiProvider::from_settings(settings)?), None)),
+        Some(_) => Ok((Arc::new(OfflineProvider::new()), None)),
+        None if has_key => Ok((Arc::new(OpenAiProvider::from_settings(settings)?), None)),
+        None => Ok((
+            Arc::new(OfflineProvider::new()),
+            Some(
+                "note: OPENAI_API_KEY is not set, so TaskPilot uses the offline provider \
+                 (deterministic local agents, see docs/AGENTS.md); set OPENAI_API_KEY or \
+                 LLM_PROVIDER=openai to use an OpenAI-compatible endpoint"
+                    .to_owned(),
+            ),
+        )),
+    }
+}
+
+impl Runtime {
+    /// Builds everything from the settings. Fails (naming the file, variable or URL) when the
+    /// store cannot be opened, a policy, guardrail or prompt file is wrong, the decision log
+    /// cannot be opened, or `LLM_PROVIDER=openai` has no `OPENAI_API_KEY`.
+    pub async fn from_settings(settings: &Settings) -> Result<Runtime, AgentError> {
+        let (provider, notice) = select_provider(settings)?;
+        let store = taskpilot_store::open(&settings.store_location()).await?;
+        let (policies, guard_dir, prompts_dir) = (
+            settings.policies_dir.value.clone(),
+            settings.guardrails_config_dir.value.clone(),
+            settings.prompts_dir.value.clone(),
+        );
+        let prices_file = settings.observability_dir.value.join("prices.json");
+        let loaded = tokio::task::spawn_blocking(move || {
+            Ok::<_, AgentError>((
+                PolicyEngine::load(&policies)?,
+                Guardrails::load(&guard_dir)?,
+                Prompts::load(&prompts_dir)?,
+                Prices::load(&prices_file)?,
+            ))
+        })
+        .await
+        .map_err(|e| AgentError::Internal {
+            what: "loading governance files",
+            message: e.to_string(),
+        })?;
+        let (policy, guardrails, prompts, prices) = loaded?;
+        let current_prompts = [
+            prompts.prompt(Agent::Planner, None)?,
+            prompts.prompt(Agent::Reviewer, None)?,
+            prompts.prompt(Agent::Executor, None)?,
+        ];
+        let metrics = Metrics::open(settings.metrics_file.value.clone());
+        let tracer = Tracer::from_settings(
+            &settings.traces_file.value,
+            settings.otel_enabled.value,
+            settings.otel_exporter_otlp_endpoint.value.as_deref(),
+            &settings.otel_service_name.value,
+            &metrics,
+        );
+        let decisions = DecisionLog::open(settings.decision_logs_file.value.clone())?;
+        let cost = CostTracker::new(metrics.clone(), prices);
+        let tool_timeout = Duration::from_secs_f64(settings.tool_timeout_seconds.value);
+        let target = match settings.notify_webhook_url.value.as_deref() {
+            Some(url) => NotifyTarget::Webhook(url.trim().to_owned()),
+            // Next to the decision log: the data directory (`/data` in containers), which is
+            // writable wherever TaskPilot keeps its records.
+            None => NotifyTarget::File(
+                settings
+                    .decision_logs_file
+                    .value
+                    .parent()
+                    .unwrap_or(&settings.base_dir.value)
+                    .join("notifications.jsonl"),
+            ),
+        };
+        Ok(Runtime {
+            settings: settings.clone(),
+            store,
+            policy: Arc::new(policy),
+            guardrails: Arc::new(guardrails),
+            prompts: Arc::new(prompts),
+            metrics,
+            tracer,
+            decisions,
+            cost,
+            provider,
+            notifier: Notifier::new(target, tool_timeout)?,
+            tool_timeout,
+            current_prompts,
+            notice,
+        })
+    }
+
+    /// Replaces the provider (tests, or a caller with its own client).
+    pub fn with_provider(mut self, provider: Arc<dyn LlmProvider>) -> Runtime {
+        self.provider = provider;
+        self.notice = None;
+        self
+    }
+
+    /// Replaces the notification target.
+    pub fn with_notifier(mut self, notifier: Notifier) -> Runtime {
+        self.notifier = notifier;
+        self
+    }
+
+    /// The one-time notice for people (the offline provider was chosen because no key is
+    /// set); `None` when there is nothing to say. Print it once per process.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// The current prompt of `agent`.
+    pub fn prompt(&self, agent: Agent) -> &Prompt {
+        match agent {
+            Agent::Planner => &self.current_prompts[0],
+            Agent::Reviewer => &self.current_prompts[1],
+            Agent::Executor => &self.current_prompts[2],
+        }
+    }
+
+    /// Every logged decision about `task_id`: the decisions of each run (request id) that
+    /// touched the task, oldest first — the policy's and the reviewer's reasons for the review
+    /// queue.
+    pub async fn decisions_for_task(&self, task_id: &str) -> Result<Vec<Decision>, AgentError> {
+        let path = self.settings.decision_logs_file.value.clone();
+        let id = task_id.to_owned();
+        let read = tokio::task::spawn_blocking(move || read_decisions(&path))
+            .await
+            .map_err(|e| AgentError::Internal {
+                what: "reading the decision log",
+                message: e.to_string(),
+            })?;
+        let (all, _bad) = read?;
+        let requests: std::collections::HashSet<String> = all
+            .iter()
+            .filter(|d| d.context.get("task_id").and_then(|v| v.as_str()) == Some(id.as_str()))
+            .filter_map(|d| d.request_id.clone())
+            .collect();
+        Ok(all
+            .into_iter()
+            .filter(|d| {
+                d.context.get("task_id").and_then(|v| v.as_str()) == Some(id.as_str())
+                    || d.request_id.as_ref().is_some_and(|r| requests.contains(r))
+            })
+            .collect())
+    }
+
+    /// Flushes metrics to `METRICS_FILE` and waits (up to 3 s) for spans queued for OTLP.
+    /// The decision log needs nothing: every decision is on disk when it is recorded.
+    pub async fn shutdown(&self) -> Result<(), AgentError> {
+        let flushed = self.metrics.flush_async().await;
+        let tracer = self.tracer.clone();
+        let _ = tokio::task::spawn_blocking(move || tracer.shutdown(Duration::from_secs(3))).await;
+        flushed?;
+        Ok(())
+    }
+}

@@ -1,0 +1,199 @@
+//! `taskpilot store migrate`, `backup`, `restore` and `check` with the Redis and S3 backends,
+//! through the real binary: the reference fixture goes file → Redis (→ S3) and comes back
+//! equal as a backup; a second migrate writes nothing.
+//!
+//! Redis: the machine's server (127.0.0.1:6379) under a random key prefix, deleted at the end.
+//! S3: the server of `scripts/s3-server start` (`TASKPILOT_TEST_S3_ENDPOINT`), a fresh bucket.
+//! With `CI=true` a missing server fails the test; otherwise it prints a notice and returns.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+fn fixture() -> Option<PathBuf> {
+    let real =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/reference-tasks.json");
+    if real.exists() {
+        return Some(real);
+    }
+    assert!(!ci(), "CI=true but {} is missing", real.display());
+    eprintln!("NOTICE: skipping: {} is missing", real.display());
+    None
+}
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
+}
+
+/// `taskpilot` in `base` with a clean environment plus `envs`.
+fn taskpilot(base: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("taskpilot"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .env("BASE_DIR", base)
+        .env("DOCKER_LOGS_DIR", base.join("no-docker-logs"))
+        .current_dir(base)
+        .args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run taskpilot")
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{what} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json")
+}
+
+/// file → `url` (twice: the second writes 0), `url` → backup file equal to the fixture,
+/// `store check` on `url`, restore of the backup into `url` writes nothing new.
+fn round_trip(base: &Path, fixture: &Path, url: &str, envs: &[(&str, &str)]) {
+    std::fs::copy(fixture, base.join("source.json")).expect("copy the fixture");
+    let started = std::time::Instant::now();
+    let out = ok(
+        &taskpilot(
+            base,
+            envs,
+            &["store", "migrate", "--from", "source.json", "--to", url],
+        ),
+        "migrate in",
+    );
+    assert!(
+        out.contains("Migrated 3689 tasks") && out.contains("3689 written"),
+        "{out}"
+    );
+    eprintln!(
+        "taskpilot store migrate file -> {url}: {:?}",
+        started.elapsed()
+    );
+    let again = ok(
+        &taskpilot(
+            base,
+            envs,
+            &["store", "migrate", "--from", "source.json", "--to", url],
+        ),
+        "migrate again",
+    );
+    assert!(
+        again.contains("0 written"),
+        "a second run changes nothing: {again}"
+    );
+
+    let mut with_url = envs.to_vec();
+    with_url.push(("TASK_STORE_URL", url));
+    let started = std::time::Instant::now();
+    ok(
+        &taskpilot(base, &with_url, &["store", "backup", "backup.json"]),
+        "backup",
+    );
+    eprintln!("taskpilot store backup from {url}: {:?}", started.elapsed());
+    assert_eq!(
+        json(&base.join("backup.json")),
+        json(fixture),
+        "the fixture came back equal"
+    );
+
+    let check = ok(&taskpilot(base, &with_url, &["store", "check"]), "check");
+    assert!(check.contains("3689 tasks"), "{check}");
+    let restored = ok(
+        &taskpilot(
+            base,
+            &with_url,
+            &["store", "restore", "backup.json", "--yes"],
+        ),
+        "restore",
+    );
+    assert!(restored.contains("0 written"), "{restored}");
+    for (_, value) in envs {
+        if value.contains("secret") {
+            assert!(!check.contains(value) && !restored.contains(value));
+        }
+    }
+}
+
+#[test]
+fn the_fixture_goes_file_to_redis_and_back_equal() {
+    let Some(fixture) = fixture() else { return };
+    if std::net::TcpStream::connect("127.0.0.1:6379").is_err() {
+        assert!(
+            !ci(),
+            "CI=true but Redis at 127.0.0.1:6379 is not reachable"
+        );
+        eprintln!("NOTICE: skipping: Redis at 127.0.0.1:6379 is not reachable");
+        return;
+    }
+    let prefix = format!("taskpilot-cli-test-{}", unique());
+    let url = format!("redis://127.0.0.1:6379/0?prefix={prefix}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    round_trip(dir.path(), &fixture, &url, &[]);
+    let out = taskpilot(
+        dir.path(),
+        &[("TASK_STORE_URL", url.as_str())],
+        &["tasks", "clear", "--yes"],
+    );
+    if !out.status.success() {
+        eprintln!(
+            "warning: could not clear the prefix {prefix}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A plain HTTP request to the test server (moto needs no signature to make a bucket).
+fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<u16> {
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host)?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0))
+}
+
+#[test]
+fn the_fixture_goes_file_to_s3_and_back_equal() {
+    let Some(fixture) = fixture() else { return };
+    let Ok(endpoint) = std::env::var("TASKPILOT_TEST_S3_ENDPOINT") else {
+        assert!(!ci(), "CI=true but TASKPILOT_TEST_S3_ENDPOINT is not set");
+        eprintln!("NOTICE: skipping: no S3 server (eval \"$(scripts/s3-server start)\")");
+        return;
+    };
+    let bucket = format!("taskpilot-cli-{}", unique());
+    assert_eq!(
+        http(&endpoint, "PUT", &format!("/{bucket}")).expect("create bucket"),
+        200
+    );
+    let envs = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "cli-test-secret-value"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    round_trip(dir.path(), &fixture, &format!("s3://{bucket}/cli"), &envs);
+}
