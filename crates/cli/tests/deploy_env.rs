@@ -269,7 +269,10 @@ fn check_runs(what: &str, root: &Path, env: &Env) {
     // The application log is opened in LOGS_DIR at start-up; a quiet offline run may write no
     // line at info level, so only its existence is required.
     let log = root.join("var/log/taskpilot/taskpilot.log");
-    assert!(log.is_file(), "{what}: /var/log/taskpilot/taskpilot.log was not created");
+    assert!(
+        log.is_file(),
+        "{what}: /var/log/taskpilot/taskpilot.log was not created"
+    );
     for file in [
         "data/.tasks.json",
         "data/metrics.json",
