@@ -1,12 +1,47 @@
-//! `taskpilot serve`: the HTTP API and web page.
+//! `taskpilot serve`: the HTTP API and web page (`taskpilot-server`) on `HOST:PORT`, until
+//! SIGTERM or SIGINT; then in-flight requests finish and metrics and traces are flushed.
+//! Without API tokens the server runs open and says so loudly on stderr.
 
 use std::process::ExitCode;
 
+use taskpilot_server::{Tokens, bind, serve, shutdown};
+
+use crate::commands::run::runtime;
 use crate::context::Context;
+use crate::exit::usage;
 
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// Address to listen on (default: HOST).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port to listen on, 0 for any free one (default: PORT).
+    #[arg(long)]
+    pub port: Option<u16>,
+}
 
-pub async fn run(_args: ServeArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`taskpilot serve` is not available in this build yet")
+pub async fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let settings = &ctx.settings;
+    let tokens = Tokens::from_settings(settings).map_err(|e| usage(e.to_string()))?;
+    let rt = runtime(ctx).await?;
+    let host = args.host.unwrap_or_else(|| settings.host.value.clone());
+    let port = args.port.unwrap_or(settings.port.value);
+    let listener = bind(&host, port).await?;
+    let addr = listener.local_addr()?;
+    if tokens.is_open() {
+        eprintln!(
+            "WARNING: no API tokens are configured (TASKPILOT_API_TOKENS or \
+             TASKPILOT_API_TOKENS_FILE), so the API on {addr} is OPEN: anyone who can reach it \
+             may submit requests, approve, reject and delete tasks."
+        );
+        tracing::warn!(%addr, "the API is open: no API tokens configured");
+    } else {
+        tracing::info!(%addr, tokens = tokens.len(), "API tokens configured");
+    }
+    eprintln!("TaskPilot serving on http://{addr} (web page at http://{addr}/ui)");
+    tracing::info!(%addr, store = %settings.store_display(), "serving");
+    let state = taskpilot_server::state(rt, tokens);
+    serve(listener, state, shutdown::signal()).await?;
+    eprintln!("TaskPilot stopped");
+    Ok(ExitCode::SUCCESS)
 }

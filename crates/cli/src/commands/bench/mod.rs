@@ -1,5 +1,6 @@
 //! `taskpilot bench`: side-by-side measurements (SPEC section 11), run on demand, never in CI.
 
+mod http;
 mod policy;
 mod store;
 mod workflow;
@@ -14,6 +15,8 @@ pub enum BenchCommand {
     Store(store::BenchStoreArgs),
     /// Median and p99 time of one evaluation of the default policy.
     Policy(policy::BenchPolicyArgs),
+    /// Server throughput: task creations per second and p99 over N HTTP clients.
+    Http(http::BenchHttpArgs),
     /// Workflow runs per second with the offline provider, in a temporary base directory.
     Workflow(workflow::BenchWorkflowArgs),
 }
@@ -23,5 +26,6 @@ pub async fn run(command: BenchCommand, ctx: &Context) -> anyhow::Result<ExitCod
         BenchCommand::Store(args) => store::run(args, ctx).await,
         BenchCommand::Policy(args) => policy::run(args, ctx).await,
         BenchCommand::Workflow(args) => workflow::run(args, ctx).await,
+        BenchCommand::Http(args) => http::run(args, ctx).await,
     }
 }

@@ -1,0 +1,230 @@
+//! `taskpilot serve` as a real process: it says loudly when it is open, refuses bad token
+//! configuration, and on SIGTERM in the middle of concurrent creations it finishes what it
+//! acknowledged — every task that got a 2xx answer is in the store afterwards.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::{binary, json};
+
+/// Starts `taskpilot serve --port 0` in `base` and returns the child and its address.
+// The child is returned to the caller, which waits for it.
+#[allow(clippy::zombie_processes)]
+fn start(base: &std::path::Path, envs: &[(&str, &str)]) -> (Child, String, Vec<String>) {
+    let mut cmd = Command::new(binary());
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .env("BASE_DIR", base)
+        .env("DOCKER_LOGS_DIR", base.join("no-docker-logs"))
+        .env("LLM_PROVIDER", "offline")
+        .current_dir(base)
+        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn taskpilot serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut reader = BufReader::new(stderr);
+    let mut seen = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("taskpilot serve exited early ({status:?}): {seen:?}");
+        }
+        seen.push(line.trim_end().to_owned());
+        if let Some(rest) = line.split("serving on http://").nth(1) {
+            let addr = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            // Keep draining stderr so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in reader.lines() {});
+            return (child, addr, seen);
+        }
+    }
+}
+
+/// An HTTP client (reqwest here is built without a default TLS crypto provider).
+fn client() -> reqwest::Client {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::new()
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+fn open_server_warns_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, lines) = start(dir.path(), &[]);
+    let text = lines.join("\n");
+    assert!(text.contains("WARNING") && text.contains("OPEN"), "{text}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        client()
+            .get(format!("http://{addr}/health"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    sigterm(&child);
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn bad_token_configuration_is_refused_without_showing_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::taskpilot(dir.path())
+        .env("TASKPILOT_API_TOKENS", "very-secret-value:superuser")
+        .args(["serve", "--port", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("superuser"), "{err}");
+    assert!(!err.contains("very-secret-value"), "{err}");
+}
+
+#[test]
+fn tokens_from_a_file_protect_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.txt");
+    std::fs::write(&file, "# people\nfile-token-abc:viewer\n").unwrap();
+    let (mut child, addr, lines) = start(
+        dir.path(),
+        &[("TASKPILOT_API_TOKENS_FILE", file.to_str().unwrap())],
+    );
+    assert!(!lines.join("\n").contains("OPEN"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (anon, viewer, create) = rt.block_on(async {
+        let c = client();
+        let url = format!("http://{addr}/api/v1/tasks");
+        let anon = c.get(&url).send().await.unwrap().status().as_u16();
+        let viewer = c
+            .get(&url)
+            .bearer_auth("file-token-abc")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let create = c
+            .post(&url)
+            .bearer_auth("file-token-abc")
+            .json(&serde_json::json!({"title": "x"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        (anon, viewer, create)
+    });
+    assert_eq!((anon, viewer, create), (401, 200, 403));
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    // The token is not in the log files.
+    let logs = dir.path().join("logs");
+    if let Ok(rd) = std::fs::read_dir(&logs) {
+        for e in rd.flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            assert!(!text.contains("file-token-abc"));
+        }
+    }
+}
+
+#[test]
+fn sigterm_under_load_loses_no_acknowledged_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _) = start(dir.path(), &[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = rt.block_on(async {
+        let client = client();
+        let mut handles = Vec::new();
+        for c in 0..16 {
+            let (client, addr, stop) = (client.clone(), addr.clone(), stop.clone());
+            handles.push(tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for n in 0..100_000 {
+                    let sent = client
+                        .post(format!("http://{addr}/api/v1/tasks"))
+                        .json(&serde_json::json!({"title": format!("load {c}-{n}")}))
+                        .timeout(Duration::from_secs(10))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status().is_success() => {
+                            let v: serde_json::Value = match r.json().await {
+                                Ok(v) => v,
+                                Err(_) => break,
+                            };
+                            ids.push(v["id"].as_str().unwrap_or_default().to_owned());
+                        }
+                        // Refused or reset: the server is going away.
+                        _ => break,
+                    }
+                    if stop.load(Ordering::Relaxed) && n % 50 == 0 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+                ids
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        sigterm(&child);
+        stop.store(true, Ordering::Relaxed);
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.await.unwrap());
+        }
+        all
+    });
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        acknowledged.len() > 50,
+        "only {} creations acknowledged",
+        acknowledged.len()
+    );
+    let listed = json(
+        dir.path(),
+        &["tasks", "list", "--json", "--limit", "1000000"],
+    );
+    let stored: std::collections::HashSet<String> = listed
+        .as_array()
+        .or_else(|| listed["tasks"].as_array())
+        .expect("a list")
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged tasks lost: {lost:?}",
+        lost.len()
+    );
+}

@@ -1,0 +1,373 @@
+//! Bearer-token auth with roles (SPEC section 8).
+//!
+//! Tokens come from `TASKPILOT_API_TOKENS` (`token:role,token:role`) and/or the file named by
+//! `TASKPILOT_API_TOKENS_FILE` (the same entries, separated by commas or new lines, `#` starts
+//! a comment). Roles: `viewer` reads (GET), `operator` also submits requests and creates
+//! tasks, `reviewer` also approves and rejects, `admin` may do everything, deletion included.
+//!
+//! Tokens are compared in constant time (every configured token is compared, whatever
+//! matches) and never logged: a caller is known by its role and the token's position
+//! (`operator#2`). With no token configured the API is open; `taskpilot serve` says so loudly.
+
+use std::fmt;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+use taskpilot_config::Settings;
+
+use crate::error::ApiError;
+use crate::state::SharedState;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Operator,
+    Reviewer,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Operator, Role::Reviewer, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Reviewer => "reviewer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// Whether this role may perform `access`.
+    pub fn allows(self, access: Access) -> bool {
+        match access {
+            Access::Open | Access::Read => true,
+            Access::Operate => matches!(self, Role::Operator | Role::Admin),
+            Access::Review => matches!(self, Role::Reviewer | Role::Admin),
+            Access::Admin => self == Role::Admin,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed.
+    Open,
+    /// Any role.
+    Read,
+    /// operator or admin.
+    Operate,
+    /// reviewer or admin.
+    Review,
+    /// admin only.
+    Admin,
+}
+
+impl Access {
+    /// The least role that may perform this access (for error messages).
+    fn roles(self) -> &'static str {
+        match self {
+            Access::Open | Access::Read => "viewer, operator, reviewer or admin",
+            Access::Operate => "operator or admin",
+            Access::Review => "reviewer or admin",
+            Access::Admin => "admin",
+        }
+    }
+}
+
+/// The access a request needs, from its method and path. Unknown API routes need `Read`
+/// (they answer 404 to anyone who may read).
+pub fn required_access(method: &Method, path: &str) -> Access {
+    let open = path == "/"
+        || path == "/health"
+        || path == "/metrics"
+        || path == "/openapi.json"
+        || path == "/ui"
+        || path.starts_with("/ui/");
+    if open {
+        return Access::Open;
+    }
+    if *method == Method::GET || *method == Method::HEAD || *method == Method::OPTIONS {
+        return Access::Read;
+    }
+    if *method == Method::DELETE {
+        return Access::Admin;
+    }
+    if *method == Method::POST {
+        if path.ends_with("/approve") || path.ends_with("/reject") {
+            return Access::Review;
+        }
+        if path == "/api/v1/runs" || path == "/api/v1/tasks" {
+            return Access::Operate;
+        }
+    }
+    Access::Admin
+}
+
+/// Who is calling: the role and a name for the decision log (never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub role: Role,
+    pub user_id: String,
+}
+
+/// A configuration error; messages name the entry by position, never the token.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(
+        "{source_name} entry {index} is not `token:role`; write entries like `s3cr3t:viewer`, separated by commas"
+    )]
+    Malformed { source_name: String, index: usize },
+    #[error(
+        "{source_name} entry {index} has the unknown role '{role}'; roles are viewer, operator, reviewer, admin"
+    )]
+    UnknownRole {
+        source_name: String,
+        index: usize,
+        role: String,
+    },
+    #[error("cannot read TASKPILOT_API_TOKENS_FILE {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+struct Entry {
+    token: Vec<u8>,
+    role: Role,
+    user_id: String,
+}
+
+/// The configured tokens.
+#[derive(Default)]
+pub struct Tokens {
+    entries: Vec<Entry>,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("count", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tokens {
+    /// No tokens: the API is open.
+    pub fn open() -> Tokens {
+        Tokens::default()
+    }
+
+    /// From `TASKPILOT_API_TOKENS` and `TASKPILOT_API_TOKENS_FILE` (both may be set).
+    pub fn from_settings(settings: &Settings) -> Result<Tokens, TokenError> {
+        let mut tokens = Tokens::default();
+        if let Some(secret) = &settings.api_tokens.value {
+            tokens.add(secret.expose(), "TASKPILOT_API_TOKENS")?;
+        }
+        if let Some(path) = &settings.api_tokens_file.value {
+            let text = std::fs::read_to_string(path).map_err(|source| TokenError::File {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let without_comments: String = text
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join(",");
+            tokens.add(&without_comments, "TASKPILOT_API_TOKENS_FILE")?;
+        }
+        Ok(tokens)
+    }
+
+    /// Parses `token:role,…` (for tests and callers with their own source).
+    pub fn parse(text: &str) -> Result<Tokens, TokenError> {
+        let mut tokens = Tokens::default();
+        tokens.add(text, "TASKPILOT_API_TOKENS")?;
+        Ok(tokens)
+    }
+
+    fn add(&mut self, text: &str, source_name: &str) -> Result<(), TokenError> {
+        let entries = text
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|e| !e.is_empty());
+        for (i, entry) in entries.enumerate() {
+            let index = i + 1;
+            let Some((token, role)) = entry.rsplit_once(':') else {
+                return Err(TokenError::Malformed {
+                    source_name: source_name.to_owned(),
+                    index,
+                });
+            };
+            let token = token.trim();
+            if token.is_empty() {
+                return Err(TokenError::Malformed {
+                    source_name: source_name.to_owned(),
+                    index,
+                });
+            }
+            let role = Role::parse(role).ok_or_else(|| TokenError::UnknownRole {
+                source_name: source_name.to_owned(),
+                index,
+                role: role.trim().chars().take(32).collect(),
+            })?;
+            let n = self.entries.iter().filter(|e| e.role == role).count() + 1;
+            self.entries.push(Entry {
+                token: token.as_bytes().to_vec(),
+                role,
+                user_id: format!("{role}#{n}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// True when no token is configured (the API is open).
+    pub fn is_open(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The caller a presented token stands for. Every entry is compared in constant time.
+    pub fn authenticate(&self, presented: &str) -> Option<Caller> {
+        let presented = presented.as_bytes();
+        let mut found: Option<&Entry> = None;
+        for entry in &self.entries {
+            let equal: bool = entry.token.as_slice().ct_eq(presented).into();
+            if equal && found.is_none() {
+                found = Some(entry);
+            }
+        }
+        found.map(|e| Caller {
+            role: e.role,
+            user_id: e.user_id.clone(),
+        })
+    }
+}
+
+/// The middleware: finds the access the route needs, checks the bearer token, and passes the
+/// [`Caller`] to the handler as a request extension. 401 without a valid token, 403 when the
+/// role is not enough.
+pub async fn require(
+    State(state): State<SharedState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let access = required_access(request.method(), request.uri().path());
+    let caller = if state.tokens.is_open() {
+        Caller {
+            role: Role::Admin,
+            user_id: "anonymous".to_owned(),
+        }
+    } else if access == Access::Open {
+        Caller {
+            role: Role::Viewer,
+            user_id: "anonymous".to_owned(),
+        }
+    } else {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, rest) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            });
+        let Some(presented) = presented else {
+            return Err(ApiError::unauthorized(
+                "this route needs a bearer token: send `Authorization: Bearer <token>` \
+                 (tokens are configured with TASKPILOT_API_TOKENS)",
+            ));
+        };
+        let Some(caller) = state.tokens.authenticate(presented) else {
+            return Err(ApiError::unauthorized(
+                "the bearer token is not one of the configured TASKPILOT_API_TOKENS",
+            ));
+        };
+        if !caller.role.allows(access) {
+            return Err(ApiError::forbidden(format!(
+                "the role '{}' may not {} {}; this needs {}",
+                caller.role,
+                request.method(),
+                request.uri().path(),
+                access.roles()
+            )));
+        }
+        caller
+    };
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_tokens_and_roles() {
+        let t = Tokens::parse("a:viewer, b:Operator ,c:reviewer,d:admin").unwrap();
+        assert_eq!(t.len(), 4);
+        assert_eq!(t.authenticate("b").unwrap().role, Role::Operator);
+        assert_eq!(t.authenticate("d").unwrap().user_id, "admin#1");
+        assert!(t.authenticate("e").is_none());
+        assert!(t.authenticate("").is_none());
+    }
+
+    #[test]
+    fn errors_never_contain_the_token() {
+        let e = Tokens::parse("supersecret:boss").unwrap_err().to_string();
+        assert!(!e.contains("supersecret"), "{e}");
+        assert!(e.contains("boss"));
+        let e = Tokens::parse("supersecret").unwrap_err().to_string();
+        assert!(!e.contains("supersecret"), "{e}");
+    }
+
+    #[test]
+    fn access_by_method_and_path() {
+        assert_eq!(required_access(&Method::GET, "/health"), Access::Open);
+        assert_eq!(required_access(&Method::GET, "/api/v1/tasks"), Access::Read);
+        assert_eq!(
+            required_access(&Method::POST, "/api/v1/tasks"),
+            Access::Operate
+        );
+        assert_eq!(
+            required_access(&Method::POST, "/api/v1/tasks/x/approve"),
+            Access::Review
+        );
+        assert_eq!(
+            required_access(&Method::DELETE, "/api/v1/tasks/x"),
+            Access::Admin
+        );
+        assert!(Role::Admin.allows(Access::Review));
+        assert!(!Role::Operator.allows(Access::Review));
+        assert!(!Role::Reviewer.allows(Access::Operate));
+        assert!(Role::Viewer.allows(Access::Read));
+        assert!(!Role::Viewer.allows(Access::Operate));
+    }
+}

@@ -1,0 +1,115 @@
+//! Background work of the server, stopped by [`Stop`]:
+//!
+//! - every `WORKFLOW_INTERVAL_SECONDS`, execute the tasks left `approved` (after a crash, or
+//!   approved through another instance) so nothing approved is forgotten. A task approved
+//!   less than one interval ago is left to whoever approved it; the store's atomic transition
+//!   makes sure only one executor finishes a task.
+//! - every [`METRICS_FLUSH`], add this process's metrics to `METRICS_FILE` (never per request:
+//!   the file is shared and locked).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use taskpilot_core::{Status, Timestamp};
+use taskpilot_store::ListQuery;
+use tokio::task::JoinHandle;
+
+use crate::shutdown::Stop;
+use crate::state::SharedState;
+
+/// How often metrics are flushed to `METRICS_FILE`.
+pub const METRICS_FLUSH: Duration = Duration::from_secs(5);
+
+/// At most this many approved tasks are executed per sweep.
+pub const SWEEP_BATCH: usize = 100;
+
+/// The running background loops.
+pub struct Background {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Background {
+    /// Waits for every loop to finish (after the stop was triggered).
+    pub async fn join(self) {
+        for h in self.handles {
+            let _ = h.await;
+        }
+    }
+}
+
+/// Starts the loops.
+pub fn spawn(state: SharedState, stop: Stop) -> Background {
+    let interval = Duration::from_secs(
+        state
+            .runtime
+            .settings
+            .workflow_interval_seconds
+            .value
+            .max(1),
+    );
+    let sweeper = {
+        let (state, stop) = (state.clone(), stop.clone());
+        tokio::spawn(async move {
+            while stop.sleep(interval).await {
+                let executed = sweep_approved(&state, interval, &stop).await;
+                if executed > 0 {
+                    tracing::info!(executed, "executed tasks left approved");
+                }
+            }
+        })
+    };
+    let flusher = tokio::spawn(async move {
+        while stop.sleep(METRICS_FLUSH).await {
+            if let Err(e) = state.runtime.metrics.flush_async().await {
+                tracing::warn!(error = %e, "cannot flush metrics; will retry");
+            }
+        }
+    });
+    Background {
+        handles: vec![sweeper, flusher],
+    }
+}
+
+/// Executes the tasks in `approved` whose approval is older than `grace`. Returns how many it
+/// moved on.
+pub async fn sweep_approved(state: &SharedState, grace: Duration, stop: &Stop) -> usize {
+    let query = ListQuery {
+        status: Some(Status::Approved),
+        limit: Some(SWEEP_BATCH),
+    };
+    let tasks = match state.runtime.store.list(&query).await {
+        Ok(tasks) => tasks,
+        Err(e) => {
+            tracing::warn!(error = %e, "background sweep cannot list approved tasks");
+            return 0;
+        }
+    };
+    let grace = chrono::Duration::from_std(grace).unwrap_or_else(|_| chrono::Duration::zero());
+    let now = Utc::now();
+    let mut done = 0;
+    for task in tasks {
+        if stop.is_triggered() {
+            break;
+        }
+        let approved_at = match task.reviewed_at {
+            Some(Timestamp::Aware(t)) => Some(t.to_utc()),
+            _ => None,
+        };
+        if approved_at.is_some_and(|t| now - t < grace) {
+            continue;
+        }
+        let Some(_claim) = state.claim(task.id.as_str()) else {
+            continue;
+        };
+        match state.runtime.execute_approved(&task.id).await {
+            Ok(result) => {
+                tracing::info!(task_id = %task.id, status = %result.status, "resumed approved task");
+                done += 1;
+            }
+            Err(e) => {
+                tracing::warn!(task_id = %task.id, error = %e, "cannot execute approved task")
+            }
+        }
+    }
+    done
+}

@@ -1,0 +1,91 @@
+//! `taskpilot serve`: the HTTP face of TaskPilot (SPEC section 8, issue 8).
+//!
+//! - [`state`]: [`AppState`], shared by every handler behind an `Arc`.
+//! - [`auth`]: bearer tokens with roles (viewer, operator, reviewer, admin).
+//! - [`error`]: [`ApiError`], the one place errors become `{"error": {"code", "message"}}`.
+//! - [`routes`]: the handlers, one file per area (runs, tasks, observability, info).
+//! - [`ui`]: the web page for people, compiled into the binary.
+//! - [`openapi`]: the OpenAPI 3 document served at `/openapi.json`.
+//! - [`background`]: executing tasks left `approved`, flushing metrics.
+//! - [`shutdown`]: SIGTERM/SIGINT, and the order in which things stop.
+//! - [`health`]: the health checks shared by `GET /health` and `taskpilot doctor`.
+//!
+//! Not here: the workflow itself (`taskpilot-agents`), storage (`taskpilot-store`), how
+//! metrics and decisions are written (`taskpilot-observe`).
+
+pub mod auth;
+pub mod background;
+pub mod error;
+pub mod health;
+pub mod openapi;
+pub mod routes;
+pub mod shutdown;
+pub mod state;
+pub mod ui;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use auth::{Role, Tokens};
+pub use error::ApiError;
+pub use state::{AppState, SharedState};
+
+/// Largest request body accepted (bigger ones get 413).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}; choose another HOST/PORT or stop what uses it")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Serve(std::io::Error),
+    #[error("flushing at shutdown failed: {0}")]
+    Flush(#[from] taskpilot_agents::AgentError),
+}
+
+/// Binds `host:port` (port 0 picks a free one).
+pub async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, ServerError> {
+    let addr = format!("{host}:{port}");
+    tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+/// Serves until `shutdown` completes, then stops in order: no new connections, in-flight
+/// requests finish, background work stops, metrics and traces are flushed
+/// ([`taskpilot_agents::Runtime::shutdown`]). Tasks and decisions are durable when
+/// acknowledged, so nothing acknowledged is lost.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let stop = shutdown::Stop::new();
+    let background = background::spawn(state.clone(), stop.clone());
+    let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let trigger = stop.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing in-flight requests");
+            trigger.trigger();
+        })
+        .await;
+    stop.trigger();
+    background.join().await;
+    let flushed = state.runtime.shutdown().await;
+    served.map_err(ServerError::Serve)?;
+    flushed?;
+    tracing::info!("server stopped; metrics and traces flushed");
+    Ok(())
+}
+
+/// Builds the state from a runtime and tokens.
+pub fn state(runtime: taskpilot_agents::Runtime, tokens: Tokens) -> SharedState {
+    Arc::new(AppState::new(runtime, tokens))
+}

@@ -1,0 +1,42 @@
+//! `GET /`: the service, its version, the endpoints and the observability links (Grafana,
+//! Prometheus, Jaeger, Kibana); `GET /openapi.json`: the API description.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::state::SharedState;
+
+pub async fn index(State(state): State<SharedState>) -> Json<Value> {
+    let s = &state.runtime.settings;
+    Json(json!({
+        "service": "taskpilot",
+        "version": env!("CARGO_PKG_VERSION"),
+        "auth": if state.tokens.is_open() { "open (no TASKPILOT_API_TOKENS configured)" } else { "bearer" },
+        "endpoints": {
+            "ui": "/ui",
+            "runs": "POST /api/v1/runs",
+            "tasks": "GET|POST /api/v1/tasks",
+            "task": "GET|DELETE /api/v1/tasks/{id}",
+            "decisions": "GET /api/v1/tasks/{id}/decisions",
+            "approve": "POST /api/v1/tasks/{id}/approve",
+            "reject": "POST /api/v1/tasks/{id}/reject",
+            "stats": "GET /api/v1/stats",
+            "metrics": "/metrics",
+            "health": "/health",
+            "golden_signals": "/golden-signals",
+            "cost_report": "/cost-report?format=text|json|csv",
+            "openapi": "/openapi.json",
+        },
+        "observability": {
+            "grafana": s.grafana_url.value,
+            "prometheus": s.prometheus_url.value,
+            "jaeger": s.jaeger_url.value,
+            "kibana": s.kibana_url.value,
+        },
+    }))
+}
+
+pub async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
