@@ -438,6 +438,10 @@ fn read_only_data_directory_is_a_clear_error_and_data_stays() {
     std::fs::copy(common::reference_fixture(), data.join(".tasks.json")).unwrap();
     let before = std::fs::read(data.join(".tasks.json")).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // The logs directory stays writable, so the store is what fails.
+    let logs = base.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o777)).unwrap();
     std::fs::set_permissions(
         data.join(".tasks.json"),
         std::fs::Permissions::from_mode(0o444),

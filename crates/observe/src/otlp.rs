@@ -97,6 +97,9 @@ impl Drop for Exporter {
 
 fn run(config: OtlpConfig, rx: Receiver<Msg>, metrics: Metrics) {
     let url = config.traces_url();
+    // The HTTP client needs a TLS crypto provider; another part of the process may have
+    // installed one already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let built = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(url.clone())

@@ -79,6 +79,9 @@ const ENV_EXAMPLE: &str = r#"# TaskPilot configuration. Copy this file to `.env`
 # RETRY_INITIAL_DELAY=1.0
 # RETRY_BACKOFF_FACTOR=2.0
 # RETRY_MAX_DELAY=60
+# Where the executor's notifications go: an HTTP endpoint that receives a POST, or (unset)
+# notifications.jsonl next to DECISION_LOGS_FILE.
+# NOTIFY_WEBHOOK_URL=
 "#;
 
 pub async fn run(args: InitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
