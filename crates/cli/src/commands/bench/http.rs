@@ -4,15 +4,12 @@
 //! for a fixed time, and reports requests/s and p50/p99 latency. Afterwards it checks that the
 //! store holds exactly one task per acknowledged request.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use taskpilot_agents::Runtime;
-use taskpilot_config::Settings;
 use taskpilot_server::Tokens;
 use taskpilot_store::ListQuery;
 
@@ -32,21 +29,6 @@ pub struct BenchHttpArgs {
     pub json: bool,
 }
 
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// What one client saw.
 #[derive(Default)]
 struct ClientStats {
@@ -56,23 +38,7 @@ struct ClientStats {
 
 pub async fn run(args: BenchHttpArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
     let clients = args.clients.max(1);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "taskpilot-bench-http-{}-{nanos}",
-        std::process::id()
-    )));
-    std::fs::create_dir_all(dir.path())?;
-    let env: HashMap<String, String> = [
-        ("BASE_DIR", dir.path().display().to_string()),
-        ("LLM_PROVIDER", "offline".to_owned()),
-        ("LOGS_DIR", dir.path().join("logs").display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let settings = Settings::resolve(&env, dir.path())?;
+    let (_scratch, settings) = super::scratch::offline_scratch("http")?;
     let backend = settings.store_backend();
     let runtime = Runtime::from_settings(&settings).await?;
     let store = runtime.store.clone();

@@ -2,6 +2,7 @@
 
 mod http;
 mod policy;
+mod scratch;
 mod store;
 mod workflow;
 

@@ -3,13 +3,11 @@
 //! is complete: guardrails, policy, a durable task, durable decisions, spans.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
 use taskpilot_agents::Runtime;
-use taskpilot_config::Settings;
 
 use crate::context::Context;
 use crate::output::print_json;
@@ -32,39 +30,8 @@ pub struct BenchWorkflowArgs {
     pub json: bool,
 }
 
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 pub async fn run(args: BenchWorkflowArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "taskpilot-bench-workflow-{}-{nanos}",
-        std::process::id()
-    )));
-    std::fs::create_dir_all(dir.path())?;
-    let env: HashMap<String, String> = [
-        ("BASE_DIR", dir.path().display().to_string()),
-        ("LLM_PROVIDER", "offline".to_owned()),
-        ("LOGS_DIR", dir.path().join("logs").display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let settings = Settings::resolve(&env, dir.path())?;
+    let (_scratch, settings) = super::scratch::offline_scratch("workflow")?;
     let rt = Runtime::from_settings(&settings).await?;
     for request in REQUESTS.iter().cycle().take(5) {
         rt.run(request).await?;

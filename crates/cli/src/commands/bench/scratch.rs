@@ -1,0 +1,45 @@
+//! A scratch base directory for in-process benchmarks: removed when dropped, with settings that
+//! keep every file inside it and use the offline provider.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use taskpilot_config::Settings;
+
+/// A directory removed when dropped.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh `taskpilot-bench-<name>-…` directory under the system temp dir and the settings of a
+/// base directory there (offline provider, logs inside it).
+pub fn offline_scratch(name: &str) -> anyhow::Result<(ScratchDir, Settings)> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let dir = ScratchDir(std::env::temp_dir().join(format!(
+        "taskpilot-bench-{name}-{}-{nanos}",
+        std::process::id()
+    )));
+    std::fs::create_dir_all(dir.path())?;
+    let env: HashMap<String, String> = [
+        ("BASE_DIR", dir.path().display().to_string()),
+        ("LLM_PROVIDER", "offline".to_owned()),
+        ("LOGS_DIR", dir.path().join("logs").display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let settings = Settings::resolve(&env, dir.path())?;
+    Ok((dir, settings))
+}
