@@ -138,14 +138,16 @@ impl OpenAiProvider {
         })
     }
 
-    /// Removes the key from a message that may echo the request.
+    /// Removes the key, and the secrets of the base URL (user info, `?key=`), from a message
+    /// that may echo the request.
     fn scrub(&self, message: String) -> String {
         let key = self.key.expose();
-        if key.len() >= 4 && message.contains(key) {
+        let message = if key.len() >= 4 && message.contains(key) {
             message.replace(key, "[REDACTED]")
         } else {
             message
-        }
+        };
+        taskpilot_config::redact::scrub(&message, &self.url)
     }
 
     /// POSTs one Chat Completions request with retries; the parsed JSON answer.

@@ -73,7 +73,7 @@ impl Notifier {
                         } else if e.is_connect() {
                             "cannot connect".to_owned()
                         } else {
-                            e.to_string()
+                            taskpilot_config::redact::scrub(&e.to_string(), url)
                         };
                         format!("notify_external_system: POST {shown} failed: {kind}")
                     })?;
@@ -88,6 +88,8 @@ impl Notifier {
                         .chars()
                         .take(300)
                         .collect();
+                    // The receiver may echo the URL (and the secret in its path) back.
+                    let body = taskpilot_config::redact::scrub(&body, url);
                     Err(format!(
                         "notify_external_system: POST {shown} answered HTTP {}: {body}",
                         status.as_u16()

@@ -418,6 +418,9 @@ impl Runtime {
         user_id: Option<&str>,
     ) -> Result<RunResult, AgentError> {
         let started = Instant::now();
+        let checked = taskpilot_core::validate_reason(reason)?
+            .map(|r| taskpilot_govern::redact_secrets(&r).text);
+        let reason = checked.as_deref();
         let verb = if approve { "approved" } else { "rejected" };
         let allowed_from: &[Status] = if approve {
             &[Status::Pending, Status::Review, Status::Failed]
@@ -512,6 +515,9 @@ impl Runtime {
 /// Steps 1–6 for one request.
 async fn steps(ctx: &mut RunCtx<'_>, root: &Span, request: &str) -> Result<Ending, AgentError> {
     let rt = ctx.rt;
+    // Credentials and IBANs never reach the planner, the task, the decision log or a trace.
+    let redacted = taskpilot_govern::redact_secrets(request);
+    let request = redacted.text.as_str();
 
     // 1. Input guardrails.
     let input = ctx

@@ -13,6 +13,9 @@ pub struct Context {
 impl Context {
     pub fn load() -> anyhow::Result<Context> {
         let settings = Settings::from_process().context("invalid configuration")?;
+        for warning in &settings.warnings {
+            eprintln!("warning: {warning}");
+        }
         Ok(Context { settings })
     }
 

@@ -5,6 +5,7 @@ mod commands;
 mod context;
 mod exit;
 mod output;
+mod requests_file;
 
 use std::process::ExitCode;
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::redact::redact_url;
 use crate::{ConfigError, Secret, Source, Sourced, dotenv};
 
 /// The Docker logs directory used when neither `LOGS_DIR` nor `DOCKER_LOGS_DIR` is set.
@@ -54,6 +55,15 @@ pub struct Settings {
     /// `TASKPILOT_API_TOKENS`: `token:role,…` for the HTTP API.
     pub api_tokens: Sourced<Option<Secret>>,
     pub api_tokens_file: Sourced<Option<PathBuf>>,
+    /// `TASKPILOT_ALLOWED_ORIGINS`: origins (`https://tasks.example.com`) besides the server's
+    /// own whose pages may call the state-changing routes, comma-separated.
+    pub allowed_origins: Sourced<Vec<String>>,
+    /// `TASKPILOT_ALLOWED_HOSTS`: `Host` names besides the bind address and the loopback
+    /// names that the server answers (DNS-rebinding defence), comma-separated.
+    pub allowed_hosts: Sourced<Vec<String>>,
+    /// Problems that do not stop TaskPilot (a `${NAME}` in `.env` naming nothing), for the
+    /// caller to print.
+    pub warnings: Vec<String>,
 }
 
 /// Where the tasks live: the JSON file, or another backend's URL.
@@ -113,6 +123,18 @@ impl Lookup<'_> {
             Some((v, source)) => Sourced::new(Some(v), source),
             None => Sourced::new(None, Source::Default),
         }
+    }
+
+    /// A comma-separated list, entries trimmed, empty ones dropped.
+    fn list(&self, name: &str) -> Sourced<Vec<String>> {
+        let s = self.optional(name);
+        let items = s.value.map_or_else(Vec::new, |v| {
+            v.split(',')
+                .map(|e| e.trim().trim_end_matches('/').to_owned())
+                .filter(|e| !e.is_empty())
+                .collect()
+        });
+        Sourced::new(items, s.source)
     }
 
     fn secret(&self, name: &str) -> Sourced<Option<Secret>> {
@@ -194,8 +216,14 @@ impl Settings {
             Some(v) => Sourced::new(absolute(&base, Path::new(v.trim())), Source::Env),
             None => Sourced::new(base.join(".env"), Source::Default),
         };
-        let dotenv = dotenv::read(&env_file_path.value)?;
-        let l = Lookup { env, dotenv, base };
+        let explicit = env_file_path.source == Source::Env;
+        let dotenv = dotenv::read(&env_file_path.value, explicit, env)?;
+        let warnings = dotenv.warnings;
+        let l = Lookup {
+            env,
+            dotenv: dotenv.vars,
+            base,
+        };
 
         let docker_logs_dir = l.path("DOCKER_LOGS_DIR", "");
         let docker_logs_dir = if docker_logs_dir.source == Source::Default {
@@ -290,6 +318,9 @@ impl Settings {
             notify_webhook_url: l.optional("NOTIFY_WEBHOOK_URL"),
             api_tokens: l.secret("TASKPILOT_API_TOKENS"),
             api_tokens_file: l.optional_path("TASKPILOT_API_TOKENS_FILE"),
+            allowed_origins: l.list("TASKPILOT_ALLOWED_ORIGINS"),
+            allowed_hosts: l.list("TASKPILOT_ALLOWED_HOSTS"),
+            warnings,
             env_file_path,
             base_dir,
         })
@@ -389,29 +420,29 @@ impl Settings {
             ),
             value(
                 "openai_base_url",
-                json!(self.openai_base_url.value),
+                json!(redact_url(&self.openai_base_url.value)),
                 self.openai_base_url.source,
             ),
             value("port", json!(self.port.value), self.port.source),
             value("host", json!(self.host.value), self.host.source),
             value(
                 "grafana_url",
-                json!(self.grafana_url.value),
+                json!(redact_url(&self.grafana_url.value)),
                 self.grafana_url.source,
             ),
             value(
                 "prometheus_url",
-                json!(self.prometheus_url.value),
+                json!(redact_url(&self.prometheus_url.value)),
                 self.prometheus_url.source,
             ),
             value(
                 "jaeger_url",
-                json!(self.jaeger_url.value),
+                json!(redact_url(&self.jaeger_url.value)),
                 self.jaeger_url.source,
             ),
             value(
                 "kibana_url",
-                json!(self.kibana_url.value),
+                json!(redact_url(&self.kibana_url.value)),
                 self.kibana_url.source,
             ),
             value(
@@ -421,7 +452,12 @@ impl Settings {
             ),
             value(
                 "otel_exporter_otlp_endpoint",
-                json!(self.otel_exporter_otlp_endpoint.value),
+                json!(
+                    self.otel_exporter_otlp_endpoint
+                        .value
+                        .as_deref()
+                        .map(redact_url)
+                ),
                 self.otel_exporter_otlp_endpoint.source,
             ),
             value(
@@ -468,6 +504,16 @@ impl Settings {
                 "taskpilot_api_tokens",
                 secret(&self.api_tokens.value),
                 self.api_tokens.source,
+            ),
+            value(
+                "taskpilot_allowed_origins",
+                json!(self.allowed_origins.value),
+                self.allowed_origins.source,
+            ),
+            value(
+                "taskpilot_allowed_hosts",
+                json!(self.allowed_hosts.value),
+                self.allowed_hosts.source,
             ),
             value(
                 "taskpilot_api_tokens_file",
@@ -524,23 +570,6 @@ pub fn path_status(path: &Path) -> PathStatus {
 
 fn is_writable_dir(path: &Path) -> bool {
     path.is_dir() && rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_ok()
-}
-
-/// `scheme://user:password@host/db` → `scheme://user:***@host/db`; other URLs unchanged.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            let hidden = if userinfo.contains(':') { ":***" } else { "" };
-            format!("{scheme}://{user}{hidden}@{host}{tail}")
-        }
-        None => url.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -698,15 +727,5 @@ mod tests {
         }
         assert_eq!(json["tasks_file"]["exists"], false);
         assert_eq!(json["tasks_file"]["writable"], true);
-    }
-
-    #[test]
-    fn url_redaction() {
-        assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
-        assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
-        assert_eq!(
-            redact_url("mysql://root@127.0.0.1/test"),
-            "mysql://root@127.0.0.1/test"
-        );
     }
 }

@@ -92,6 +92,13 @@ pub enum ConfigError {
         expected: &'static str,
     },
 
+    #[error(
+        "ENV_FILE_PATH={}: the file does not exist; create it, fix the path, or unset \
+         ENV_FILE_PATH to use the .env of the base directory",
+        path.display()
+    )]
+    EnvFileMissing { path: PathBuf },
+
     #[error("cannot read the .env file {}: {reason}", path.display())]
     DotenvUnreadable { path: PathBuf, reason: String },
 

@@ -9,6 +9,7 @@ mod id;
 mod priority;
 mod status;
 mod task;
+mod text;
 mod time;
 
 pub use error::CoreError;
@@ -18,4 +19,5 @@ pub use status::Status;
 pub use task::{
     DESCRIPTION_MAX_CHARS, NewTask, TITLE_MAX_CHARS, Task, Transition, TransitionOutcome,
 };
+pub use text::{REASON_MAX_CHARS, first_refused, is_invisible_format, validate_reason};
 pub use time::Timestamp;

@@ -96,8 +96,19 @@ impl NewTask {
     }
 
     /// The trimmed title, the parsed priority and the description, or the first broken rule.
+    /// New titles are held to [`crate::first_refused`] too (no zero-width or bidi characters),
+    /// which records already stored are not.
     pub fn validate(&self) -> Result<(String, Priority, String), CoreError> {
         let title = validate_title(&self.title)?;
+        if let Some(c) = crate::text::first_refused(&title) {
+            return Err(CoreError::invalid(
+                "title",
+                format!(
+                    "contains the invisible or control character {}; use plain text on one line",
+                    crate::text::code_point(c)
+                ),
+            ));
+        }
         let priority = self.priority.parse()?;
         validate_description(&self.description)?;
         Ok((title, priority, self.description.clone()))
@@ -257,6 +268,8 @@ mod tests {
             ),
             (NewTask::new("bell\u{7}", "low"), "title"),
             (NewTask::new("esc \u{1b}[31m red", "low"), "title"),
+            (NewTask::new("\u{200B}\u{200C}\u{FEFF}", "low"), "title"),
+            (NewTask::new("invoice \u{202E}fdp.exe", "low"), "title"),
         ];
         for (new, field) in cases {
             match new.validate() {

@@ -21,6 +21,11 @@
 //!
 //! Reasons never repeat the personal data they found, so they are safe to log.
 //!
+//! The flows that look for words (empty, prompt injection, PII, blocked terms) see the text
+//! after [`crate::normalise::normalise`], so zero-width characters, fullwidth forms and
+//! Cyrillic or Greek look-alikes do not hide what the text says; the length flow counts the
+//! text as sent.
+//!
 //! Not here: logging the outcome (the observe crate) or acting on it (the workflow).
 
 use std::path::{Path, PathBuf};
@@ -435,11 +440,17 @@ impl Guardrails {
 
     /// Runs every flow of one rail on `text`.
     pub fn check(&self, direction: Direction, text: &str) -> GuardOutcome {
+        let normalised = crate::normalise::normalise(text);
         let checks: Vec<GuardCheck> = self
             .rail(direction)
             .iter()
             .map(|flow| {
-                let blocked = self.run(*flow, direction, text);
+                let seen = if *flow == Flow::Length {
+                    text
+                } else {
+                    normalised.as_str()
+                };
+                let blocked = self.run(*flow, direction, seen);
                 GuardCheck {
                     flow: flow.name().to_owned(),
                     passed: blocked.is_none(),

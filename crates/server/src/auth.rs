@@ -145,6 +145,20 @@ pub enum TokenError {
         index: usize,
         role: String,
     },
+    #[error(
+        "{source_name} is set but holds no token; write entries like `s3cr3t:viewer`, or unset \
+         it (then the server listens on 127.0.0.1 only)"
+    )]
+    Empty { source_name: String },
+    #[error(
+        "{source_name} entry {index} repeats the token of an earlier entry with the role \
+         '{earlier}'; give every token one role"
+    )]
+    Duplicate {
+        source_name: String,
+        index: usize,
+        earlier: Role,
+    },
     #[error("cannot read TASKPILOT_API_TOKENS_FILE {path}: {source}")]
     File {
         path: String,
@@ -182,7 +196,11 @@ impl Tokens {
     pub fn from_settings(settings: &Settings) -> Result<Tokens, TokenError> {
         let mut tokens = Tokens::default();
         if let Some(secret) = &settings.api_tokens.value {
-            tokens.add(secret.expose(), "TASKPILOT_API_TOKENS")?;
+            if tokens.add(secret.expose(), "TASKPILOT_API_TOKENS")? == 0 {
+                return Err(TokenError::Empty {
+                    source_name: "TASKPILOT_API_TOKENS".to_owned(),
+                });
+            }
         }
         if let Some(path) = &settings.api_tokens_file.value {
             let text = std::fs::read_to_string(path).map_err(|source| TokenError::File {
@@ -194,7 +212,11 @@ impl Tokens {
                 .map(|l| l.split('#').next().unwrap_or(""))
                 .collect::<Vec<_>>()
                 .join(",");
-            tokens.add(&without_comments, "TASKPILOT_API_TOKENS_FILE")?;
+            if tokens.add(&without_comments, "TASKPILOT_API_TOKENS_FILE")? == 0 {
+                return Err(TokenError::Empty {
+                    source_name: format!("TASKPILOT_API_TOKENS_FILE {}", path.display()),
+                });
+            }
         }
         Ok(tokens)
     }
@@ -206,7 +228,9 @@ impl Tokens {
         Ok(tokens)
     }
 
-    fn add(&mut self, text: &str, source_name: &str) -> Result<(), TokenError> {
+    /// Adds the entries of `text`; how many there were.
+    fn add(&mut self, text: &str, source_name: &str) -> Result<usize, TokenError> {
+        let mut added = 0;
         let entries = text
             .split([',', '\n'])
             .map(str::trim)
@@ -231,6 +255,18 @@ impl Tokens {
                 index,
                 role: role.trim().chars().take(32).collect(),
             })?;
+            if let Some(earlier) = self.entries.iter().find(|e| e.token == token.as_bytes()) {
+                if earlier.role == role {
+                    added += 1;
+                    continue;
+                }
+                return Err(TokenError::Duplicate {
+                    source_name: source_name.to_owned(),
+                    index,
+                    earlier: earlier.role,
+                });
+            }
+            added += 1;
             let n = self.entries.iter().filter(|e| e.role == role).count() + 1;
             self.entries.push(Entry {
                 token: token.as_bytes().to_vec(),
@@ -238,7 +274,7 @@ impl Tokens {
                 user_id: format!("{role}#{n}"),
             });
         }
-        Ok(())
+        Ok(added)
     }
 
     /// True when no token is configured (the API is open).
@@ -337,6 +373,24 @@ mod tests {
         assert_eq!(t.authenticate("d").unwrap().user_id, "admin#1");
         assert!(t.authenticate("e").is_none());
         assert!(t.authenticate("").is_none());
+    }
+
+    #[test]
+    fn a_token_twice_with_different_roles_is_refused() {
+        let e = Tokens::parse("same:viewer,same:admin").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TokenError::Duplicate {
+                    index: 2,
+                    earlier: Role::Viewer,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("same"), "{e}");
+        assert_eq!(Tokens::parse("same:viewer, same:viewer").unwrap().len(), 1);
     }
 
     #[test]

@@ -105,6 +105,7 @@ impl From<AgentError> for ApiError {
     fn from(e: AgentError) -> ApiError {
         match e {
             AgentError::Store(e) => e.into(),
+            AgentError::Invalid(e) => e.into(),
             e @ AgentError::NotDecidable { .. } => ApiError::conflict(e.to_string()),
             other => {
                 tracing::error!(error = %other, "workflow error");

@@ -143,7 +143,8 @@ fn provider_check(settings: &Settings) -> Check {
             HealthStatus::Healthy,
             format!(
                 "openai at {} with model {}",
-                settings.openai_base_url.value, settings.openai_model_id.value
+                taskpilot_config::redact_url(&settings.openai_base_url.value),
+                settings.openai_model_id.value
             ),
         ),
     }

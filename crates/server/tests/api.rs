@@ -186,6 +186,7 @@ async fn task_errors() {
     }
     let r = s
         .request(Method::POST, "/api/v1/tasks", None)
+        .header("content-type", "application/json")
         .body("{\"title\": ")
         .send()
         .await
@@ -258,6 +259,7 @@ async fn oversized_bodies_are_413() {
     let id = s.create_task("decide me", None).await;
     let r = s
         .request(Method::POST, &format!("/api/v1/tasks/{id}/approve"), None)
+        .header("content-type", "application/json")
         .body(big.clone())
         .send()
         .await
@@ -325,6 +327,7 @@ async fn approve_executes_and_reject_rejects() {
     assert_eq!(error_code(r, 422).await, "invalid_field");
     let r = s
         .request(Method::POST, &format!("/api/v1/tasks/{id}/approve"), None)
+        .header("content-type", "application/json")
         .body("{")
         .send()
         .await

@@ -717,17 +717,18 @@ fn error(shown: &str, url: &str, action: &str, e: &RedisError) -> StoreError {
     }
 }
 
-/// Removes the password of `url` from `text`.
+/// Removes the secrets of `url` from `text`; a lone user name counts as a password here
+/// (`redis://secret@host`).
 fn scrub(text: &str, url: &str) -> String {
-    let password = url
+    let text = taskpilot_config::redact::scrub(text, url);
+    let lone_user = url
         .split_once("://")
-        .map(|(_, rest)| &rest[..rest.find('/').unwrap_or(rest.len())])
-        .and_then(|authority| authority.rsplit_once('@'))
-        .and_then(|(userinfo, _)| userinfo.split_once(':').map(|(_, p)| p).or(Some(userinfo)))
-        .filter(|p| !p.is_empty());
-    match password {
-        Some(p) => text.replace(p, "***"),
-        None => text.to_owned(),
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(userinfo, _)| userinfo)
+        .filter(|u| !u.is_empty() && !u.contains(':'));
+    match lone_user {
+        Some(u) => text.replace(u, "***"),
+        None => text,
     }
 }
 

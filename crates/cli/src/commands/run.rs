@@ -5,11 +5,10 @@
 //! summary table. Exit 0 when every run reached a verdict (any status), 1 when one could not run.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use taskpilot_agents::{AgentError, RunResult, RunStatus, Runtime};
@@ -50,7 +49,9 @@ pub async fn runtime(ctx: &Context) -> anyhow::Result<Runtime> {
 pub fn agent_error(error: AgentError, ctx: &Context) -> anyhow::Error {
     match error {
         AgentError::Store(e) => crate::exit::store_error(e, &ctx.settings),
-        e @ (AgentError::MissingApiKey | AgentError::NotDecidable { .. }) => usage(e.to_string()),
+        e @ (AgentError::MissingApiKey
+        | AgentError::NotDecidable { .. }
+        | AgentError::Invalid(_)) => usage(e.to_string()),
         e => anyhow::Error::new(e),
     }
 }
@@ -91,30 +92,20 @@ fn read_stdin() -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
         eprintln!("Type the request, then Ctrl-D:");
     }
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .context("cannot read the request from standard input")?;
-    Ok(text.trim().to_owned())
+    crate::requests_file::read_one(std::io::stdin().lock(), "standard input")
+        .map_err(|e| usage(e.to_string()))
 }
 
 async fn run_file(file: &PathBuf, json_out: bool, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let text = if file.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read requests from standard input")?;
-        text
+    let requests = if file.as_os_str() == "-" {
+        crate::requests_file::read_requests(std::io::stdin().lock(), "standard input")
     } else {
-        tokio::fs::read_to_string(file)
-            .await
-            .map_err(|e| usage(format!("cannot read --file {}: {e}", file.display())))?
-    };
-    let requests: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
+        let name = format!("--file {}", file.display());
+        let opened =
+            std::fs::File::open(file).map_err(|e| usage(format!("cannot read {name}: {e}")))?;
+        crate::requests_file::read_requests(std::io::BufReader::new(opened), &name)
+    }
+    .map_err(|e| usage(e.to_string()))?;
     if requests.is_empty() {
         return Err(usage(format!(
             "--file {} has no requests (one per line)",
@@ -133,7 +124,7 @@ async fn run_file(file: &PathBuf, json_out: bool, ctx: &Context) -> anyhow::Resu
     for request in &requests {
         bar.set_message(clip(request, 40));
         let outcome = rt.run(request).await.map_err(|e| e.to_string());
-        results.push(((*request).to_owned(), outcome));
+        results.push((request.clone(), outcome));
         bar.inc(1);
     }
     bar.finish_and_clear();

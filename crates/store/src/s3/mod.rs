@@ -577,7 +577,5 @@ fn to_json(task: &Task) -> Result<String, StoreError> {
 
 /// `text` with every secret replaced by `***`.
 fn scrub(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "***"))
+    taskpilot_config::redact::redact_urls_in(&taskpilot_config::redact::scrub_values(text, secrets))
 }

@@ -665,12 +665,9 @@ pub(crate) fn backend_error(
     }
 }
 
-/// Removes the password of `url` from `text` (sqlx errors may quote the connection string).
+/// Removes the secrets of `url` from `text` (sqlx errors may quote the connection string).
 pub(crate) fn scrub(text: &str, url: &str) -> String {
-    match password_of(url) {
-        Some(password) if !password.is_empty() => text.replace(password, "***"),
-        _ => text.to_owned(),
-    }
+    taskpilot_config::redact::scrub(text, url)
 }
 
 /// [`scrub`] applied to the message of a store error.
@@ -687,13 +684,6 @@ pub(crate) fn scrub_error(e: StoreError, url: &str) -> StoreError {
         },
         other => other,
     }
-}
-
-fn password_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let userinfo = authority.rsplit_once('@')?.0;
-    userinfo.split_once(':').map(|(_, p)| p)
 }
 
 /// Binds one [`Arg`] to a query of any sqlx database that knows text and integers.
