@@ -199,7 +199,9 @@ fn run(env: &[(String, String)], base: &Path, args: &[&str]) -> (bool, String, S
         .output()
         .unwrap();
     let text = format!(
-        "$ taskpilot {args:?}\n{}\n{}",
+        // The command line itself (which holds the request's key) is not output.
+        "$ taskpilot {}\n{}\n{}",
+        args[0],
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
