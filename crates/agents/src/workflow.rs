@@ -506,7 +506,10 @@ impl Runtime {
             Err(e) => root.set_error(e.to_string()),
         }
         root.end();
-        Ok(log_finished(ctx.finish(ending?, started), &format!("task {verb} by a person")))
+        Ok(log_finished(
+            ctx.finish(ending?, started),
+            &format!("task {verb} by a person"),
+        ))
     }
 }
 

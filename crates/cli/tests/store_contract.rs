@@ -44,7 +44,10 @@ fn the_task_file_alone_is_complete_after_add_run_and_approve() {
         base,
         &["run", "Schedule the quarterly board review", "--json"],
     );
-    let run_task = run["task"]["id"].as_str().expect("the run made a task").to_owned();
+    let run_task = run["task"]["id"]
+        .as_str()
+        .expect("the run made a task")
+        .to_owned();
     let copy = copy_alone(base);
     assert_eq!(
         task_in(copy.path(), &run_task)["status"],
@@ -158,7 +161,11 @@ fn read_only_commands_create_nothing_and_name_the_store_they_looked_for() {
                 "{args:?}: {stderr}"
             );
         }
-        assert_eq!(files_in(base), Vec::<String>::new(), "{args:?} created files");
+        assert_eq!(
+            files_in(base),
+            Vec::<String>::new(),
+            "{args:?} created files"
+        );
     }
     taskpilot(base)
         .args(["tasks", "show", "task_20251220_100404_305973"])
@@ -221,7 +228,10 @@ fn a_missing_task_file_with_a_bak_suggests_a_restore_that_works_when_pasted() {
     taskpilot(base).args(&words[1..]).assert().success();
     // `.bak` is the store before the last command: the first task.
     assert_eq!(task_in(base, &first)["title"], "First");
-    taskpilot(base).args(["tasks", "show", &second]).assert().code(3);
+    taskpilot(base)
+        .args(["tasks", "show", &second])
+        .assert()
+        .code(3);
 }
 
 #[test]
@@ -238,7 +248,14 @@ fn backup_and_migrate_to_a_file_write_one_complete_file() {
         .success();
     assert_eq!(files_in(&out_dir), ["backup.json"]);
     taskpilot(base)
-        .args(["store", "migrate", "--from", ".tasks.json", "--to", "out/moved.json"])
+        .args([
+            "store",
+            "migrate",
+            "--from",
+            ".tasks.json",
+            "--to",
+            "out/moved.json",
+        ])
         .assert()
         .success();
     assert_eq!(files_in(&out_dir), ["backup.json", "moved.json"]);

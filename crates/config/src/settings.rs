@@ -603,17 +603,18 @@ mod tests {
         let s = Settings::resolve(&env(&[]), &deep).unwrap();
         assert_eq!(s.base_dir.value, project);
         assert_eq!(s.base_dir.source, Source::Discovered);
-        assert!(s.base_dir_reason.contains(".tasks.json"), "{}", s.base_dir_reason);
+        assert!(
+            s.base_dir_reason.contains(".tasks.json"),
+            "{}",
+            s.base_dir_reason
+        );
         assert_eq!(s.tasks_file.value, project.join(".tasks.json"));
         std::fs::write(project.join("src").join(".env"), "PORT=9123\n").unwrap();
         let s = Settings::resolve(&env(&[]), &deep).unwrap();
         assert_eq!(s.base_dir.value, project.join("src"));
         assert_eq!(s.port.value, 9123);
-        let s = Settings::resolve(
-            &env(&[("BASE_DIR", dir.path().to_str().unwrap())]),
-            &deep,
-        )
-        .unwrap();
+        let s =
+            Settings::resolve(&env(&[("BASE_DIR", dir.path().to_str().unwrap())]), &deep).unwrap();
         assert_eq!(s.base_dir.value, dir.path());
         assert_eq!(s.base_dir.source, Source::Env);
     }

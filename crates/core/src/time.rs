@@ -175,7 +175,10 @@ mod tests {
         assert_eq!(TimeStyle::of([&naive, &aware]), TimeStyle::Naive);
         assert_eq!(TimeStyle::of([&aware, &aware]), TimeStyle::Offset);
         let now = Timestamp::now_in(TimeStyle::Naive).to_string();
-        assert!(NaiveDateTime::parse_from_str(&now, "%Y-%m-%dT%H:%M:%S%.f").is_ok(), "{now}");
+        assert!(
+            NaiveDateTime::parse_from_str(&now, "%Y-%m-%dT%H:%M:%S%.f").is_ok(),
+            "{now}"
+        );
         assert_eq!(
             aware.in_style(TimeStyle::Naive).to_string(),
             "2026-01-02T03:04:05.123456"

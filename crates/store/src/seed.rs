@@ -159,8 +159,8 @@ pub(crate) fn file_mode(path: &Path) -> u32 {
     if let Ok(meta) = std::fs::metadata(path) {
         return meta.permissions().mode() & 0o666;
     }
-    let setgid = std::fs::metadata(parent_dir(path))
-        .is_ok_and(|m| m.permissions().mode() & 0o2000 != 0);
+    let setgid =
+        std::fs::metadata(parent_dir(path)).is_ok_and(|m| m.permissions().mode() & 0o2000 != 0);
     if setgid { 0o640 } else { 0o600 }
 }
 

@@ -5,9 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use taskpilot_core::{NewTask, Status, Transition};
-use taskpilot_store::{
-    FileStore, FileStoreOptions, ListQuery, StoreError, TaskStore, conformance,
-};
+use taskpilot_store::{FileStore, FileStoreOptions, ListQuery, StoreError, TaskStore, conformance};
 
 async fn open(path: &Path) -> Arc<dyn TaskStore> {
     Arc::new(

@@ -110,7 +110,11 @@ async fn close_folds_and_the_store_stays_usable() {
     store.abandon();
     let store = open(&path).await;
     assert_eq!(store.get(&a.id).await.unwrap(), a);
-    assert_eq!(store.get(&b.id).await.unwrap(), b, "replayed from the journal");
+    assert_eq!(
+        store.get(&b.id).await.unwrap(),
+        b,
+        "replayed from the journal"
+    );
 }
 
 #[tokio::test]
@@ -210,7 +214,10 @@ async fn a_task_file_edited_by_python_wins_and_the_journal_is_kept_as_evidence()
     assert!(evidence.contains("approved"), "{evidence}");
     let report = store.check().await.unwrap();
     assert!(
-        report.problems.iter().any(|p| p.contains(stale[0].as_str())),
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains(stale[0].as_str())),
         "the warning names the evidence: {report:?}"
     );
 }
@@ -257,7 +264,10 @@ async fn an_interrupted_fold_is_completed_not_taken_for_an_outside_edit() {
         !names.iter().any(|n| n.contains("stale")),
         "nothing set aside: {names:?}"
     );
-    assert!(names.contains(&".tasks.json.journal.bak".to_owned()), "{names:?}");
+    assert!(
+        names.contains(&".tasks.json.journal.bak".to_owned()),
+        "{names:?}"
+    );
     assert!(store.check().await.unwrap().problems.is_empty());
 }
 
@@ -269,7 +279,10 @@ async fn a_corrupt_young_store_is_rebuilt_from_its_journal_and_check_reports_it_
     let a = store.create(NewTask::new("a", "high")).await.unwrap();
     let b = store.create(NewTask::new("b", "low")).await.unwrap();
     store.abandon();
-    assert!(!dir.path().join(".tasks.json.bak").exists(), "a young store");
+    assert!(
+        !dir.path().join(".tasks.json.bak").exists(),
+        "a young store"
+    );
     std::fs::write(&path, b"{ broken").unwrap();
     let store = open(&path).await;
     assert_eq!(store.get(&a.id).await.unwrap(), a);

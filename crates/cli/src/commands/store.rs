@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use taskpilot_config::{Secret, StoreLocation};
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
-use taskpilot_store::{FileStore, FileStoreOptions, OpenMode, TaskStore, read_seed_file, write_seed_file};
+use taskpilot_store::{
+    FileStore, FileStoreOptions, OpenMode, TaskStore, read_seed_file, write_seed_file,
+};
 
 use crate::context::Context;
 use crate::exit::usage;
@@ -103,8 +105,8 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                             ..FileStoreOptions::default()
                         },
                     )
-                        .await
-                        .map_err(|e| crate::exit::store_error(e, &ctx.settings))?,
+                    .await
+                    .map_err(|e| crate::exit::store_error(e, &ctx.settings))?,
                 ),
                 StoreLocation::Url(_) => ctx.open_store().await?,
             };

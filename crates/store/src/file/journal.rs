@@ -35,7 +35,9 @@ impl Header {
     /// Whether a journal with this header continues the snapshot described by `current`.
     pub fn continues(&self, current: &Header) -> bool {
         self.sha256 == current.sha256
-            && (self.mtime_ns.is_none() || current.mtime_ns.is_none() || self.mtime_ns == current.mtime_ns)
+            && (self.mtime_ns.is_none()
+                || current.mtime_ns.is_none()
+                || self.mtime_ns == current.mtime_ns)
     }
 }
 

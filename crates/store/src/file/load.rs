@@ -192,14 +192,15 @@ impl Engine {
         if self.mode == OpenMode::Restore {
             self.tasks = BTreeMap::new();
         } else if paths.bak.exists() {
-            let bak = seed::read_seed_file(&paths.bak).map_err(|bak_error| StoreError::Corrupt {
-                message: format!(
-                    "cannot load the tasks: {why}; and the previous version cannot be used \
+            let bak =
+                seed::read_seed_file(&paths.bak).map_err(|bak_error| StoreError::Corrupt {
+                    message: format!(
+                        "cannot load the tasks: {why}; and the previous version cannot be used \
                      either: {bak_error}. Nothing was changed. Repair one of the two files by \
                      hand, or start from a backup you trust with `taskpilot store restore \
                      --replace --yes BACKUP.json` (it sets the damaged file aside)"
-                ),
-            })?;
+                    ),
+                })?;
             self.tasks = bak.tasks;
             used.push(paths.bak.clone());
             let bak_digest = digest_of(&paths.bak);
@@ -258,7 +259,11 @@ impl Engine {
         if paths.journal.exists() {
             // Its records are in the rebuilt tasks (or, restoring, unwanted); it must not be
             // replayed over them again.
-            let kind = if used.contains(&paths.journal) { "recovered" } else { "stale" };
+            let kind = if used.contains(&paths.journal) {
+                "recovered"
+            } else {
+                "stale"
+            };
             let used_journal = paths.aside(&paths.journal, kind);
             std::fs::rename(&paths.journal, &used_journal)
                 .map_err(|e| StoreError::io("set the journal aside as", &used_journal, e))?;

@@ -28,8 +28,8 @@ use async_trait::async_trait;
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
 use tokio::sync::oneshot;
 
-pub use self::engine::{OpenMode, Paths};
 use self::engine::{Engine, Op, Reply};
+pub use self::engine::{OpenMode, Paths};
 use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore, seed};
 
 /// The most operations applied (and synced) together.
@@ -141,7 +141,8 @@ fn resolve(path: &Path) -> Result<PathBuf, StoreError> {
                 real = seed::parent_dir(&real).join(target);
             }
             Ok(meta) if meta.is_file() => {
-                return std::fs::canonicalize(&real).map_err(|e| StoreError::io("resolve", &real, e));
+                return std::fs::canonicalize(&real)
+                    .map_err(|e| StoreError::io("resolve", &real, e));
             }
             Ok(meta) => {
                 return Err(StoreError::Corrupt {
@@ -236,7 +237,9 @@ fn run_engine(
 /// Folds a pending journal; a failure leaves the journal, which the next open replays.
 fn fold_quietly(engine: &mut Engine, when: &str) {
     if let Err(e) = engine.fold_if_pending() {
-        tracing::warn!("could not fold the journal into the task file {when}: {e}; it stays in the journal and is replayed at the next open");
+        tracing::warn!(
+            "could not fold the journal into the task file {when}: {e}; it stays in the journal and is replayed at the next open"
+        );
     }
 }
 

@@ -53,7 +53,12 @@ pub fn read(log: &Path) -> Vec<String> {
         .filter(|l| !l.trim().is_empty())
         .map(|line| match serde_json::from_str::<Entry>(line) {
             Ok(e) if e.evidence.is_empty() => format!("{}: {}", e.time, e.what),
-            Ok(e) => format!("{}: {} (evidence: {})", e.time, e.what, e.evidence.join(", ")),
+            Ok(e) => format!(
+                "{}: {} (evidence: {})",
+                e.time,
+                e.what,
+                e.evidence.join(", ")
+            ),
             Err(_) => line.to_owned(),
         })
         .collect()

@@ -108,7 +108,8 @@ pub async fn run(args: BenchStoreArgs, ctx: &Context) -> anyhow::Result<std::pro
     }
     for (&n, seed) in &preload_files {
         progress(&format!("closing a file store (the fold), {n} tasks"));
-        report["fold_ms"][n.to_string()] = json!(fold_ms(seed, &dir.join(format!("fold-{n}"))).await?);
+        report["fold_ms"][n.to_string()] =
+            json!(fold_ms(seed, &dir.join(format!("fold-{n}"))).await?);
         progress(&format!("one `taskpilot tasks add` process, {n} tasks"));
         report["cli_add_ms"][n.to_string()] =
             json!(cli_add_ms(seed, &dir.join(format!("cli-{n}")))?);
