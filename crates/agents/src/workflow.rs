@@ -355,6 +355,7 @@ impl Runtime {
     ) -> Result<RunResult, AgentError> {
         let started = Instant::now();
         let request_id = new_request_id();
+        tracing::info!(request_id = %request_id, "run started");
         let mut root = self
             .tracer
             .start_span("taskpilot.workflow.run", None, Some(&request_id));
@@ -385,7 +386,7 @@ impl Runtime {
             root.set_attribute("task.id", t.id.to_string());
         }
         root.end();
-        Ok(ctx.finish(ending?, started))
+        Ok(log_finished(ctx.finish(ending?, started), "run finished"))
     }
 
     /// A person approves a task in `review` (or `pending`, or `failed` to retry it): the
@@ -505,8 +506,23 @@ impl Runtime {
             Err(e) => root.set_error(e.to_string()),
         }
         root.end();
-        Ok(ctx.finish(ending?, started))
+        Ok(log_finished(
+            ctx.finish(ending?, started),
+            &format!("task {verb} by a person"),
+        ))
     }
+}
+
+/// The line in `LOGS_DIR/taskpilot.log` that tells how a run ended.
+fn log_finished(result: RunResult, what: &str) -> RunResult {
+    tracing::info!(
+        request_id = %result.request_id,
+        task_id = result.task.as_ref().map(|t| t.id.as_str()),
+        status = result.status.as_str(),
+        latency_ms = result.latency_ms,
+        "{what}"
+    );
+    result
 }
 
 /// Steps 1–6 for one request.
