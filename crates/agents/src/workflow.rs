@@ -17,7 +17,9 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::{Value, json};
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
-use taskpilot_govern::{Agent, Direction, GuardOutcome, PolicyDecision, PolicyInput};
+use taskpilot_govern::{
+    Agent, Direction, GuardOutcome, PolicyDecision, PolicyInput, PolicyOutcome,
+};
 use taskpilot_observe::{Decision, DecisionResult, DecisionType, Span, names};
 use taskpilot_store::StoreError;
 
@@ -244,14 +246,15 @@ impl<'r> RunCtx<'r> {
         let started = Instant::now();
         let decision = self.rt.policy.evaluate(&input);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let result = match decision.result() {
-            "deny" => DecisionResult::Deny,
-            "require_approval" => DecisionResult::RequireApproval,
-            _ => DecisionResult::Allow,
+        let outcome = decision.outcome();
+        let result = match outcome {
+            PolicyOutcome::Deny => DecisionResult::Deny,
+            PolicyOutcome::RequireApproval => DecisionResult::RequireApproval,
+            PolicyOutcome::Allow => DecisionResult::Allow,
         };
         span.set_attribute("tool.name", tool);
         span.set_attribute("agent.type", agent.agent_type());
-        span.set_attribute("policy.result", decision.result());
+        span.set_attribute("policy.result", outcome.as_str());
         span.set_attribute("policy.version", decision.policy_version.clone());
         span.set_attribute("prompt.version", self.rt.prompt(agent).version.clone());
         if result == DecisionResult::Deny {
