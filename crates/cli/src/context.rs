@@ -21,7 +21,7 @@ impl Context {
     /// Opens the store the settings point at (`TASK_STORE_URL`, else `TASKS_FILE`), creating
     /// the file store on first use.
     pub async fn open_store(&self) -> anyhow::Result<Arc<dyn TaskStore>> {
-        taskpilot_store::open(&self.settings.store_location())
+        taskpilot_store::open_configured(&self.settings)
             .await
             .map_err(|e| crate::exit::store_error(e, &self.settings))
     }

@@ -30,6 +30,9 @@ pub struct Settings {
     /// `TASK_STORE_URL`; unset means the JSON file at `tasks_file`.
     pub task_store_url: Sourced<Option<Secret>>,
     pub task_store_prefix: Sourced<String>,
+    /// Every `AWS_*` variable (environment first, then `.env`), sorted by name: the S3
+    /// backend's endpoint, credentials and region.
+    pub aws_variables: Vec<(String, Secret)>,
     /// `LLM_PROVIDER`: `openai`, `offline`, or unset (offline unless a key is set).
     pub llm_provider: Sourced<Option<String>>,
     pub openai_api_key: Sourced<Option<Secret>>,
@@ -45,6 +48,9 @@ pub struct Settings {
     pub otel_exporter_otlp_endpoint: Sourced<Option<String>>,
     pub otel_service_name: Sourced<String>,
     pub workflow_interval_seconds: Sourced<u64>,
+    /// `CLAIM_LEASE_SECONDS`: how long a worker's claim on an approved task holds before
+    /// another worker may take the execution over.
+    pub claim_lease_seconds: Sourced<u64>,
     pub tool_timeout_seconds: Sourced<f64>,
     pub retry_max_attempts: Sourced<u32>,
     pub retry_initial_delay: Sourced<f64>,
@@ -101,6 +107,25 @@ impl Lookup<'_> {
             .get(name)
             .filter(|v| non_empty(v))
             .map(|v| (v.clone(), Source::Dotenv))
+    }
+
+    /// Every non-empty variable whose name starts with `prefix`, sorted by name.
+    fn with_prefix(&self, prefix: &str) -> Vec<(String, Secret)> {
+        let mut names: Vec<&String> = self
+            .env
+            .keys()
+            .chain(self.dotenv.keys())
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                self.raw(name)
+                    .map(|(value, _)| (name.clone(), Secret::new(value)))
+            })
+            .collect()
     }
 
     fn string(&self, name: &str, default: &str) -> Sourced<String> {
@@ -262,6 +287,7 @@ impl Settings {
             observability_dir: l.path("OBSERVABILITY_DIR", "observability"),
             task_store_url: l.secret("TASK_STORE_URL"),
             task_store_prefix: l.string("TASK_STORE_PREFIX", "taskpilot"),
+            aws_variables: l.with_prefix("AWS_"),
             llm_provider: {
                 let p = l.optional("LLM_PROVIDER");
                 match p.value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
@@ -292,6 +318,12 @@ impl Settings {
             workflow_interval_seconds: l.parsed(
                 "WORKFLOW_INTERVAL_SECONDS",
                 60,
+                "a whole number of seconds of at least 1",
+                |s| *s >= 1,
+            )?,
+            claim_lease_seconds: l.parsed(
+                "CLAIM_LEASE_SECONDS",
+                300,
                 "a whole number of seconds of at least 1",
                 |s| *s >= 1,
             )?,
@@ -472,6 +504,11 @@ impl Settings {
                 "workflow_interval_seconds",
                 json!(self.workflow_interval_seconds.value),
                 self.workflow_interval_seconds.source,
+            ),
+            value(
+                "claim_lease_seconds",
+                json!(self.claim_lease_seconds.value),
+                self.claim_lease_seconds.source,
             ),
             value(
                 "tool_timeout_seconds",

@@ -226,14 +226,17 @@ fn location(ctx: &Context, spec: &str) -> StoreLocation {
 }
 
 async fn open(ctx: &Context, spec: &str, flag: &str) -> anyhow::Result<Arc<dyn TaskStore>> {
-    taskpilot_store::open(&location(ctx, spec))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the {flag} store {}",
-                taskpilot_config::redact_url(spec)
-            )
-        })
+    taskpilot_store::open_with(
+        &location(ctx, spec),
+        &taskpilot_store::OpenOptions::from_settings(&ctx.settings),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot open the {flag} store {}",
+            taskpilot_config::redact_url(spec)
+        )
+    })
 }
 
 /// The files a file store keeps beside its task file, and which of them existed before this
