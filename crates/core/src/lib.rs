@@ -4,6 +4,7 @@
 //! timestamps look. It does no I/O: storing tasks is `taskpilot-store`'s job, deciding about
 //! them is the agents' and people's.
 
+mod claim;
 mod error;
 mod id;
 mod priority;
@@ -12,6 +13,7 @@ mod task;
 mod text;
 mod time;
 
+pub use claim::{CLAIM_FIELD, Claim, ClaimRule};
 pub use error::CoreError;
 pub use id::TaskId;
 pub use priority::Priority;
@@ -20,4 +22,4 @@ pub use task::{
     DESCRIPTION_MAX_CHARS, NewTask, TITLE_MAX_CHARS, Task, Transition, TransitionOutcome,
 };
 pub use text::{REASON_MAX_CHARS, first_refused, is_invisible_format, validate_reason};
-pub use time::Timestamp;
+pub use time::{TimeStyle, Timestamp};

@@ -22,12 +22,14 @@ pub mod defaults;
 mod error;
 pub mod guardrails;
 pub mod normalise;
+mod opa_compat;
 pub mod policy;
+pub mod policy_test;
 pub mod prompts;
 pub mod secrets;
 
 pub use error::GovernError;
 pub use guardrails::{Direction, GuardCheck, GuardOutcome, GuardSource, Guardrails, PiiKind};
-pub use policy::{PolicyDecision, PolicyEngine, PolicyInput, PolicySource};
+pub use policy::{PolicyDecision, PolicyEngine, PolicyInput, PolicyOutcome, PolicySource};
 pub use prompts::{Agent, Prompt, PromptSource, Prompts};
 pub use secrets::{Redacted, SecretKind, redact as redact_secrets};
