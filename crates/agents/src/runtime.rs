@@ -214,13 +214,16 @@ impl Runtime {
             .collect())
     }
 
-    /// Flushes metrics to `METRICS_FILE` and waits (up to 3 s) for spans queued for OTLP.
-    /// The decision log needs nothing: every decision is on disk when it is recorded.
+    /// Flushes metrics to `METRICS_FILE`, waits (up to 3 s) for spans queued for OTLP, and
+    /// closes the store (the file store folds its journal into `.tasks.json`). The decision log
+    /// needs nothing: every decision is on disk when it is recorded.
     pub async fn shutdown(&self) -> Result<(), AgentError> {
+        let closed = self.store.close().await;
         let flushed = self.metrics.flush_async().await;
         let tracer = self.tracer.clone();
         let _ = tokio::task::spawn_blocking(move || tracer.shutdown(Duration::from_secs(3))).await;
         flushed?;
+        closed?;
         Ok(())
     }
 }

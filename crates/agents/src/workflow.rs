@@ -23,7 +23,9 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::{Value, json};
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
-use taskpilot_govern::{Agent, Direction, GuardOutcome, PolicyDecision, PolicyInput};
+use taskpilot_govern::{
+    Agent, Direction, GuardOutcome, PolicyDecision, PolicyInput, PolicyOutcome,
+};
 use taskpilot_observe::{Decision, DecisionResult, DecisionType, Span, names};
 use taskpilot_store::StoreError;
 
@@ -250,14 +252,15 @@ impl<'r> RunCtx<'r> {
         let started = Instant::now();
         let decision = self.rt.policy.evaluate(&input);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let result = match decision.result() {
-            "deny" => DecisionResult::Deny,
-            "require_approval" => DecisionResult::RequireApproval,
-            _ => DecisionResult::Allow,
+        let outcome = decision.outcome();
+        let result = match outcome {
+            PolicyOutcome::Deny => DecisionResult::Deny,
+            PolicyOutcome::RequireApproval => DecisionResult::RequireApproval,
+            PolicyOutcome::Allow => DecisionResult::Allow,
         };
         span.set_attribute("tool.name", tool);
         span.set_attribute("agent.type", agent.agent_type());
-        span.set_attribute("policy.result", decision.result());
+        span.set_attribute("policy.result", outcome.as_str());
         span.set_attribute("policy.version", decision.policy_version.clone());
         span.set_attribute("prompt.version", self.rt.prompt(agent).version.clone());
         if result == DecisionResult::Deny {
@@ -375,6 +378,7 @@ impl Runtime {
     ) -> Result<RunResult, AgentError> {
         let started = Instant::now();
         let request_id = new_request_id();
+        tracing::info!(request_id = %request_id, "run started");
         let mut root = self
             .tracer
             .start_span("taskpilot.workflow.run", None, Some(&request_id));
@@ -405,7 +409,7 @@ impl Runtime {
             root.set_attribute("task.id", t.id.to_string());
         }
         root.end();
-        Ok(ctx.finish(ending?, started))
+        Ok(log_finished(ctx.finish(ending?, started), "run finished"))
     }
 
     /// A person approves a task in `review` (or `pending`, or `failed` to retry it): the
@@ -574,8 +578,23 @@ impl Runtime {
             Err(e) => root.set_error(e.to_string()),
         }
         root.end();
-        Ok(ctx.finish(ending?, started))
+        Ok(log_finished(
+            ctx.finish(ending?, started),
+            &format!("task {verb} by a person"),
+        ))
     }
+}
+
+/// The line in `LOGS_DIR/taskpilot.log` that tells how a run ended.
+fn log_finished(result: RunResult, what: &str) -> RunResult {
+    tracing::info!(
+        request_id = %result.request_id,
+        task_id = result.task.as_ref().map(|t| t.id.as_str()),
+        status = result.status.as_str(),
+        latency_ms = result.latency_ms,
+        "{what}"
+    );
+    result
 }
 
 /// Steps 1–6 for one request.

@@ -14,6 +14,8 @@ pub const DEFAULT_DOCKER_LOGS_DIR: &str = "/var/log/taskpilot";
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub base_dir: Sourced<PathBuf>,
+    /// Why `base_dir` is what it is, in a sentence (`taskpilot config` prints it).
+    pub base_dir_reason: String,
     pub env_file_path: Sourced<PathBuf>,
     pub tasks_file: Sourced<PathBuf>,
     pub metrics_file: Sourced<PathBuf>,
@@ -198,6 +200,45 @@ impl Lookup<'_> {
     }
 }
 
+/// Files that mark a directory as a TaskPilot base directory, looked for upwards from the
+/// current directory as git looks for `.git`.
+pub const BASE_DIR_MARKERS: [&str; 2] = [".env", ".tasks.json"];
+
+/// `BASE_DIR`, else the nearest directory from `cwd` upwards holding one of
+/// [`BASE_DIR_MARKERS`], else `cwd`; with the reason in a sentence.
+fn find_base_dir(env: &HashMap<String, String>, cwd: &Path) -> (Sourced<PathBuf>, String) {
+    if let Some(v) = env.get("BASE_DIR").filter(|v| !v.trim().is_empty()) {
+        return (
+            Sourced::new(absolute(cwd, Path::new(v.trim())), Source::Env),
+            "BASE_DIR is set".to_owned(),
+        );
+    }
+    for dir in cwd.ancestors() {
+        for marker in BASE_DIR_MARKERS {
+            // `exists` follows symlinks; a marker that is a directory does not count.
+            if dir.join(marker).is_file() {
+                let reason = if dir == cwd {
+                    format!("the current directory holds {marker}")
+                } else {
+                    format!(
+                        "{} holds {marker} (nearest such directory above the current directory {})",
+                        dir.display(),
+                        cwd.display()
+                    )
+                };
+                return (Sourced::new(dir.to_owned(), Source::Discovered), reason);
+            }
+        }
+    }
+    (
+        Sourced::new(cwd.to_owned(), Source::Default),
+        format!(
+            "BASE_DIR is unset and neither {} nor a directory above it holds .env or .tasks.json",
+            cwd.display()
+        ),
+    )
+}
+
 impl Settings {
     /// Resolves the settings of this process: its environment and current directory.
     pub fn from_process() -> Result<Settings, ConfigError> {
@@ -210,10 +251,7 @@ impl Settings {
 
     /// Resolves the settings from an explicit environment and working directory.
     pub fn resolve(env: &HashMap<String, String>, cwd: &Path) -> Result<Settings, ConfigError> {
-        let base_dir = match env.get("BASE_DIR").filter(|v| !v.trim().is_empty()) {
-            Some(v) => Sourced::new(absolute(cwd, Path::new(v.trim())), Source::Env),
-            None => Sourced::new(cwd.to_owned(), Source::Default),
-        };
+        let (base_dir, base_dir_reason) = find_base_dir(env, cwd);
         let base = base_dir.value.clone();
         let env_file_path = match env.get("ENV_FILE_PATH").filter(|v| !v.trim().is_empty()) {
             Some(v) => Sourced::new(absolute(&base, Path::new(v.trim())), Source::Env),
@@ -324,6 +362,7 @@ impl Settings {
             api_tokens_file: l.optional_path("TASKPILOT_API_TOKENS_FILE"),
             env_file_path,
             base_dir,
+            base_dir_reason,
         })
     }
 
@@ -589,6 +628,32 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_base_dir_is_the_nearest_directory_upwards_with_env_or_tasks_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        let deep = project.join("src").join("deep");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(project.join(".tasks.json"), "{}\n").unwrap();
+        let s = Settings::resolve(&env(&[]), &deep).unwrap();
+        assert_eq!(s.base_dir.value, project);
+        assert_eq!(s.base_dir.source, Source::Discovered);
+        assert!(
+            s.base_dir_reason.contains(".tasks.json"),
+            "{}",
+            s.base_dir_reason
+        );
+        assert_eq!(s.tasks_file.value, project.join(".tasks.json"));
+        std::fs::write(project.join("src").join(".env"), "PORT=9123\n").unwrap();
+        let s = Settings::resolve(&env(&[]), &deep).unwrap();
+        assert_eq!(s.base_dir.value, project.join("src"));
+        assert_eq!(s.port.value, 9123);
+        let s =
+            Settings::resolve(&env(&[("BASE_DIR", dir.path().to_str().unwrap())]), &deep).unwrap();
+        assert_eq!(s.base_dir.value, dir.path());
+        assert_eq!(s.base_dir.source, Source::Env);
     }
 
     #[test]

@@ -20,4 +20,4 @@ pub use status::Status;
 pub use task::{
     DESCRIPTION_MAX_CHARS, NewTask, TITLE_MAX_CHARS, Task, Transition, TransitionOutcome,
 };
-pub use time::Timestamp;
+pub use time::{TimeStyle, Timestamp};

@@ -31,7 +31,7 @@ use taskpilot_config::{Settings, StoreLocation};
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
 
 pub use error::StoreError;
-pub use file::FileStore;
+pub use file::{FileStore, OpenMode, Options as FileStoreOptions};
 pub use occ::{claim, lease_end};
 pub use seed::{read_seed_file, write_seed_file};
 
@@ -119,6 +119,12 @@ pub trait TaskStore: Send + Sync {
     /// Folds pending changes into the main representation (the file store's snapshot); a
     /// no-op for backends without one.
     async fn compact(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Called when the process is done with the store: the file store folds its journal so
+    /// `.tasks.json` alone holds every task. The store stays usable. A no-op elsewhere.
+    async fn close(&self) -> Result<(), StoreError> {
         Ok(())
     }
 }
