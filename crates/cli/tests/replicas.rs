@@ -331,7 +331,7 @@ fn replica(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    envs.push(("NOTIFY_WEBHOOK_URL", &receiver.url));
+    envs.push(("NOTIFY_WEBHOOK_URL", receiver.url.as_str()));
     envs.push(("WORKFLOW_INTERVAL_SECONDS", "1"));
     envs.extend_from_slice(extra);
     common::serve(&base, &envs).0
