@@ -62,7 +62,7 @@ pub async fn serve(
     state: SharedState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let stop = shutdown::Stop::new();
+    let stop = tokio_util::sync::CancellationToken::new();
     let background = background::spawn(state.clone(), stop.clone());
     let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let trigger = stop.clone();
@@ -70,11 +70,11 @@ pub async fn serve(
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: no new connections, finishing in-flight requests");
-            trigger.trigger();
+            trigger.cancel();
         })
         .await;
-    stop.trigger();
-    background.join().await;
+    stop.cancel();
+    background.wait().await;
     let flushed = state.runtime.shutdown().await;
     served.map_err(ServerError::Serve)?;
     flushed?;

@@ -120,9 +120,8 @@ fn split_prefix(url: &str) -> (String, Option<String>) {
 impl RedisStore {
     /// Connects to the server at `url` (the `redis://` or `rediss://` URL).
     pub async fn open(url: &str) -> Result<RedisStore, StoreError> {
-        // rediss:// uses rustls; make ring the process's provider unless one is installed
-        // (an error only means one already is).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // rediss:// uses rustls.
+        taskpilot_plumbing::tls::install_crypto_provider();
         let (client_url, prefix) = split_prefix(url);
         let shown = taskpilot_config::redact_url(&client_url);
         let prefix = prefix

@@ -5,8 +5,6 @@
 //! reason, so the caller can keep them aside instead of losing them.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use serde_json::value::RawValue;
@@ -82,22 +80,7 @@ pub fn read_seed_file(path: &Path) -> Result<SeedContents, StoreError> {
 /// Writes `bytes` to `path` atomically and durably: `<path>.tmp`, fsync, rename, fsync of the
 /// directory. Creates the parent directories.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = parent_dir(path);
-    std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create the directory", dir, e))?;
-    let tmp = with_suffix(path, ".tmp");
-    let result = (|| {
-        let mut file = File::create(&tmp).map_err(|e| StoreError::io("create", &tmp, e))?;
-        file.write_all(bytes)
-            .map_err(|e| StoreError::io("write", &tmp, e))?;
-        file.sync_all()
-            .map_err(|e| StoreError::io("sync", &tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| StoreError::io("replace", path, e))?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    Ok(taskpilot_plumbing::fs::write_atomic(path, bytes)?)
 }
 
 /// Writes `tasks` as a seed file, atomically.
@@ -110,24 +93,10 @@ pub fn write_seed_file<'a>(
 
 /// Flushes a directory entry change (a rename, a new file) to disk.
 pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| StoreError::io("sync the directory", dir, e))
+    Ok(taskpilot_plumbing::fs::sync_dir(dir)?)
 }
 
-pub(crate) fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// `path` with `suffix` appended to its file name (`.tasks.json` → `.tasks.json.bak`).
-pub(crate) fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    name.into()
-}
+pub(crate) use taskpilot_plumbing::fs::{parent_dir, with_suffix};
 
 #[cfg(test)]
 mod tests {

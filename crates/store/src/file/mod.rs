@@ -71,14 +71,7 @@ fn stopped(path: &Path) -> StoreError {
 }
 
 fn run_engine(engine: &mut Engine, queue: mpsc::Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = taskpilot_plumbing::batch::next_batch(&queue, MAX_BATCH) {
         let (ops, replies): (Vec<Op>, Vec<_>) = batch.into_iter().unzip();
         for (answer, reply) in engine.run_batch(ops).into_iter().zip(replies) {
             let _ = reply.send(answer);

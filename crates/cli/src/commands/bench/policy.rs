@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use taskpilot_govern::{PolicyEngine, PolicyInput};
+use taskpilot_observe::metrics::percentile;
 
 use crate::context::Context;
 use crate::output::print_json;
@@ -23,8 +24,8 @@ pub struct BenchPolicyArgs {
 pub async fn run(args: BenchPolicyArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
     let engine = PolicyEngine::built_in()?;
     let times = tokio::task::spawn_blocking(move || measure(&engine)).await?;
-    let median = percentile(&times, 50.0);
-    let p99 = percentile(&times, 99.0);
+    let median = round2(percentile(&times, 0.5));
+    let p99 = round2(percentile(&times, 0.99));
     if args.json {
         print_json(&json!({ "median_us": median, "p99_us": p99, "evaluations": times.len() }))?;
     } else {
@@ -83,7 +84,7 @@ fn measure(engine: &PolicyEngine) -> Vec<f64> {
     for input in inputs.iter().cycle().take(EVALUATIONS / 10) {
         std::hint::black_box(engine.evaluate(input));
     }
-    let mut times: Vec<f64> = inputs
+    let times: Vec<f64> = inputs
         .iter()
         .cycle()
         .take(EVALUATIONS)
@@ -93,15 +94,9 @@ fn measure(engine: &PolicyEngine) -> Vec<f64> {
             start.elapsed().as_secs_f64() * 1e6
         })
         .collect();
-    times.sort_by(f64::total_cmp);
     times
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    let value = sorted[rank.min(sorted.len() - 1)];
+fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
