@@ -120,7 +120,7 @@ impl OpenAiProvider {
         retry: RetryPolicy,
         timeout: Duration,
     ) -> Result<OpenAiProvider, AgentError> {
-        install_crypto_provider();
+        taskpilot_plumbing::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -244,14 +244,6 @@ impl OpenAiProvider {
             value: content.to_owned(),
             usage,
         })
-    }
-}
-
-/// reqwest 0.13 with `rustls-no-provider` needs a process-wide crypto provider: ring.
-fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Another thread may win the race; either way a provider is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 

@@ -43,9 +43,7 @@ pub struct Notification<'a> {
 
 impl Notifier {
     pub fn new(target: NotifyTarget, timeout: Duration) -> Result<Notifier, AgentError> {
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        taskpilot_plumbing::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()

@@ -36,8 +36,9 @@ use crate::runtime::Runtime;
 use crate::tools::Notification;
 
 /// How a run (or a human decision) ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::Display, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum RunStatus {
     /// The notification was sent; the task is `executed`.
     Executed,
@@ -56,20 +57,7 @@ pub enum RunStatus {
 
 impl RunStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Executed => "executed",
-            RunStatus::Review => "review",
-            RunStatus::Rejected => "rejected",
-            RunStatus::Failed => "failed",
-            RunStatus::Denied => "denied",
-            RunStatus::Blocked => "blocked",
-        }
-    }
-}
-
-impl fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

@@ -18,16 +18,7 @@ pub fn table(header: &[&str]) -> Table {
     table
 }
 
-/// `text` cut to `max` characters with an ellipsis.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    }
-}
+pub use taskpilot_plumbing::text::clip;
 
 /// One task, field by field, for `tasks show` and `tasks add`.
 pub fn print_task(task: &Task) {

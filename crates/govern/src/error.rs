@@ -50,11 +50,13 @@ pub enum GovernError {
     },
 
     /// A guardrails flow name that TaskPilot does not know.
-    #[error("{}: {key}: unknown flow {flow:?}; known flows: {}", file.display(), crate::guardrails::FLOW_NAMES.join(", "))]
+    #[error("{}: {key}: unknown flow {flow:?}; known flows: {known}", file.display())]
     UnknownFlow {
         file: PathBuf,
         key: String,
         flow: String,
+        /// The flows TaskPilot knows, comma-separated.
+        known: String,
     },
 
     /// A prompts directory exists but one agent's file is missing.

@@ -9,8 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// The status of one check or of the whole report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum HealthStatus {
     Healthy,
     Degraded,
@@ -19,11 +20,7 @@ pub enum HealthStatus {
 
 impl HealthStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            HealthStatus::Healthy => "healthy",
-            HealthStatus::Degraded => "degraded",
-            HealthStatus::Unhealthy => "unhealthy",
-        }
+        self.into()
     }
 
     /// The value of the `health.status` gauge: 2 healthy, 1 degraded, 0 unhealthy.

@@ -1,4 +1,4 @@
-//! Background work of the server, stopped by [`Stop`]:
+//! Background work of the server, stopped by a [`CancellationToken`]:
 //!
 //! - every `WORKFLOW_INTERVAL_SECONDS`, execute the tasks left `approved` (after a crash, or
 //!   approved through another instance) so nothing approved is forgotten. A task approved
@@ -15,9 +15,10 @@ use taskpilot_agents::AgentError;
 use taskpilot_core::{CoreError, Status, Timestamp};
 use taskpilot_store::ListQuery;
 use taskpilot_store::StoreError;
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use crate::shutdown::Stop;
+use crate::shutdown;
 use crate::state::SharedState;
 
 /// How often metrics are flushed to `METRICS_FILE`.
@@ -26,22 +27,10 @@ pub const METRICS_FLUSH: Duration = Duration::from_secs(5);
 /// At most this many approved tasks are executed per sweep.
 pub const SWEEP_BATCH: usize = 100;
 
-/// The running background loops.
-pub struct Background {
-    handles: Vec<JoinHandle<()>>,
-}
-
-impl Background {
-    /// Waits for every loop to finish (after the stop was triggered).
-    pub async fn join(self) {
-        for h in self.handles {
-            let _ = h.await;
-        }
-    }
-}
-
-/// Starts the loops.
-pub fn spawn(state: SharedState, stop: Stop) -> Background {
+/// Starts the loops on a closed tracker: `wait()` on it returns once they have finished
+/// (after `stop` is cancelled).
+pub fn spawn(state: SharedState, stop: CancellationToken) -> TaskTracker {
+    let tracker = TaskTracker::new();
     let interval = Duration::from_secs(
         state
             .runtime
@@ -50,32 +39,35 @@ pub fn spawn(state: SharedState, stop: Stop) -> Background {
             .value
             .max(1),
     );
-    let sweeper = {
+    {
         let (state, stop) = (state.clone(), stop.clone());
-        tokio::spawn(async move {
-            while stop.sleep(interval).await {
+        tracker.spawn(async move {
+            while shutdown::sleep(&stop, interval).await {
                 let executed = sweep_approved(&state, interval, &stop).await;
                 if executed > 0 {
                     tracing::info!(executed, "executed tasks left approved");
                 }
             }
-        })
-    };
-    let flusher = tokio::spawn(async move {
-        while stop.sleep(METRICS_FLUSH).await {
+        });
+    }
+    tracker.spawn(async move {
+        while shutdown::sleep(&stop, METRICS_FLUSH).await {
             if let Err(e) = state.runtime.metrics.flush_async().await {
                 tracing::warn!(error = %e, "cannot flush metrics; will retry");
             }
         }
     });
-    Background {
-        handles: vec![sweeper, flusher],
-    }
+    tracker.close();
+    tracker
 }
 
 /// Executes the tasks in `approved` whose approval is older than `grace`. Returns how many it
 /// moved on.
-pub async fn sweep_approved(state: &SharedState, grace: Duration, stop: &Stop) -> usize {
+pub async fn sweep_approved(
+    state: &SharedState,
+    grace: Duration,
+    stop: &CancellationToken,
+) -> usize {
     let query = ListQuery {
         status: Some(Status::Approved),
         limit: Some(SWEEP_BATCH),
@@ -91,7 +83,7 @@ pub async fn sweep_approved(state: &SharedState, grace: Duration, stop: &Stop) -
     let now = Utc::now();
     let mut done = 0;
     for task in tasks {
-        if stop.is_triggered() {
+        if stop.is_cancelled() {
             break;
         }
         let approved_at = match task.reviewed_at {

@@ -87,7 +87,7 @@ pub async fn serve_with(
         &settings.allowed_hosts.value,
         &settings.allowed_origins.value,
     ));
-    let stop = shutdown::Stop::new();
+    let stop = tokio_util::sync::CancellationToken::new();
     let background = background::spawn(state.clone(), stop.clone());
     let app = routes::router(state.clone())
         .layer(axum::middleware::from_fn_with_state(policy, origin::check));
@@ -95,11 +95,11 @@ pub async fn serve_with(
     let served = listen::serve_limited(listener, app, limits, async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
-        trigger.trigger();
+        trigger.cancel();
     })
     .await;
-    stop.trigger();
-    background.join().await;
+    stop.cancel();
+    background.wait().await;
     let flushed = state.runtime.shutdown().await;
     served.map_err(ServerError::Serve)?;
     flushed?;

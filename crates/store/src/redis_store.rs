@@ -126,9 +126,8 @@ impl RedisStore {
 
     /// As [`RedisStore::open`], with `prefix` (`TASK_STORE_PREFIX`) when the URL has none.
     pub async fn open_with(url: &str, prefix: Option<&str>) -> Result<RedisStore, StoreError> {
-        // rediss:// uses rustls; make ring the process's provider unless one is installed
-        // (an error only means one already is).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // rediss:// uses rustls.
+        taskpilot_plumbing::tls::install_crypto_provider();
         let (client_url, in_url) = split_prefix(url);
         let shown = taskpilot_config::redact_url(&client_url);
         let prefix = in_url

@@ -187,24 +187,10 @@ pub fn write_seed_file<'a>(
 
 /// Flushes a directory entry change (a rename, a new file) to disk.
 pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| StoreError::io("sync the directory", dir, e))
+    Ok(taskpilot_plumbing::fs::sync_dir(dir)?)
 }
 
-pub(crate) fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// `path` with `suffix` appended to its file name (`.tasks.json` → `.tasks.json.bak`).
-pub(crate) fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    name.into()
-}
+pub(crate) use taskpilot_plumbing::fs::{parent_dir, with_suffix};
 
 #[cfg(test)]
 mod tests {

@@ -74,9 +74,8 @@ impl S3Store {
     /// `aws_allow_http`, …, the names `object_store` knows), and checks that the bucket can be
     /// listed.
     pub async fn open_with(url: &str, options: &[(&str, &str)]) -> Result<S3Store, StoreError> {
-        // reqwest is built without a default TLS provider; use ring (no cmake, no OpenSSL).
-        // An error only means a provider is already installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // reqwest is built without a default TLS provider.
+        taskpilot_plumbing::tls::install_crypto_provider();
 
         let redacted = taskpilot_config::redact_url(url);
         let unsupported = |reason: String| StoreError::Unsupported {

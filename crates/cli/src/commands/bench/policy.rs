@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use taskpilot_govern::{PolicyEngine, PolicyInput, PolicySource, defaults};
+use taskpilot_observe::metrics::percentile;
 
 use crate::context::Context;
 use crate::output::print_json;
@@ -39,10 +40,10 @@ pub async fn run(args: BenchPolicyArgs, _ctx: &Context) -> anyhow::Result<ExitCo
     let times = tokio::task::spawn_blocking(move || measure(&engine, EVALUATIONS)).await?;
     let custom_times =
         tokio::task::spawn_blocking(move || measure(&custom, CUSTOM_EVALUATIONS)).await?;
-    let median = percentile(&times, 50.0);
-    let p99 = percentile(&times, 99.0);
-    let custom_median = percentile(&custom_times, 50.0);
-    let custom_p99 = percentile(&custom_times, 99.0);
+    let median = round2(percentile(&times, 0.5));
+    let p99 = round2(percentile(&times, 0.99));
+    let custom_median = round2(percentile(&custom_times, 0.5));
+    let custom_p99 = round2(percentile(&custom_times, 0.99));
     if args.json {
         print_json(&json!({
             "median_us": median,
@@ -108,7 +109,7 @@ fn measure(engine: &PolicyEngine, evaluations: usize) -> Vec<f64> {
     for input in inputs.iter().cycle().take(evaluations / 10) {
         std::hint::black_box(engine.evaluate(input));
     }
-    let mut times: Vec<f64> = inputs
+    let times: Vec<f64> = inputs
         .iter()
         .cycle()
         .take(evaluations)
@@ -118,15 +119,9 @@ fn measure(engine: &PolicyEngine, evaluations: usize) -> Vec<f64> {
             start.elapsed().as_secs_f64() * 1e6
         })
         .collect();
-    times.sort_by(f64::total_cmp);
     times
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    let value = sorted[rank.min(sorted.len() - 1)];
+fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
