@@ -16,8 +16,9 @@ use crate::output::print_json;
 pub enum PolicyCommand {
     /// Evaluate one input document and print {"allow", "deny", "require_approval"}.
     ///
-    /// The input is SPEC 5's document: {"tool_name", "parameters", "agent_type", "agent_id",
-    /// "request_id"}. Policies come from POLICIES_DIR (every *.rego), else the built-in one.
+    /// The input is the document the workflow asks about: {"tool_name", "parameters",
+    /// "agent_type", "agent_id", "request_id"}. Policies come from POLICIES_DIR (every *.rego),
+    /// else the built-in one.
     Eval(EvalArgs),
 }
 
