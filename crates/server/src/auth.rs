@@ -101,6 +101,7 @@ pub fn required_access(method: &Method, path: &str) -> Access {
         || path == "/health"
         || path == "/metrics"
         || path == "/openapi.json"
+        || path == "/favicon.ico"
         || path == "/ui"
         || path.starts_with("/ui/");
     if open {
