@@ -534,7 +534,9 @@ function field(label, value) {
 }
 
 function decisionSummary(d) {
-  const who = d.user_id ? " by " + d.user_id : "";
+  // A person's decision names the person; the others name the agent or tool that made them.
+  const actor = d.decision_type === "human_approval" ? d.user_id : (d.agent_id || null);
+  const who = actor ? " by " + actor : "";
   const what = {
     guardrails_input: "Input guardrails",
     guardrails_output: "Output guardrails",
@@ -581,9 +583,20 @@ async function loadTaskPage(id, keepControls) {
     get("/api/v1/tasks/" + encodeURIComponent(id) + "/history").catch(() => null),
   ]);
   const decisions = detail.decisions || [];
-  const events = decisions.map((d) => ({
+  // Passed guardrail checks are many and alike: one line per rail says how many passed.
+  const passed = (d) => (d.decision_type === "guardrails_input" || d.decision_type === "guardrails_output") && d.result === "allow";
+  const rails = new Map();
+  for (const d of decisions.filter(passed)) {
+    const key = d.decision_type + "@" + text(d.agent_id, "");
+    const r = rails.get(key) || { at: d.timestamp, n: 0, d };
+    r.n += 1;
+    rails.set(key, r);
+  }
+  const events = decisions.filter((d) => !passed(d)).map((d) => ({
     at: d.timestamp, title: decisionSummary(d), detail: d.reason, kind: d.decision_type, result: d.result,
-  })).concat(historyEntries(history));
+  })).concat(Array.from(rails.values()).map((r) => ({
+    at: r.at, title: decisionSummary(r.d), detail: r.n + (r.n === 1 ? " check passed" : " checks passed"), kind: r.d.decision_type, result: "allow",
+  }))).concat(historyEntries(history));
   if (task.executed_at) events.push({ at: task.executed_at, title: "Executor: " + task.status, detail: task.error || "", kind: "executor" });
   events.sort((a, b) => (parseTime(a.at) || 0) - (parseTime(b.at) || 0));
 
