@@ -77,7 +77,9 @@ impl From<CoreError> for ApiError {
             CoreError::ForbiddenTransition { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())
             }
-            CoreError::UnexpectedStatus { .. } => ApiError::conflict(e.to_string()),
+            CoreError::UnexpectedStatus { .. }
+            | CoreError::Claimed { .. }
+            | CoreError::ClaimLost { .. } => ApiError::conflict(e.to_string()),
         }
     }
 }

@@ -43,6 +43,11 @@ pub async fn run(args: ConfigArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     print_table(&t);
     println!(
+        "base directory: {} ({})",
+        settings.base_dir.value.display(),
+        settings.base_dir_reason
+    );
+    println!(
         "task store: {} ({})",
         safe(&settings.store_display()),
         settings.store_backend()

@@ -1,12 +1,11 @@
 //! `taskpilot tasks`: add, list, show, count, decide and delete tasks in the configured store.
-//! `show` adds what the decision log says about the task: why it waits, who decided, history.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use taskpilot_core::{NewTask, Status, TaskId};
-use taskpilot_store::ListQuery;
+use taskpilot_store::{ListQuery, Stats, StoreError, TaskStore};
 
 use comfy_table::Cell;
 use serde_json::json;
@@ -128,31 +127,55 @@ pub enum TasksCommand {
 }
 
 pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let store = ctx.open_store().await?;
-    let store = store.as_ref();
     let fail = |e| crate::exit::store_error(e, &ctx.settings);
     match command {
-        TasksCommand::Add {
-            title,
-            priority,
-            description,
+        TasksCommand::List { .. } | TasksCommand::Show { .. } | TasksCommand::Stats { .. } => {
+            let store = ctx.open_existing_store().await?;
+            let result = read(command, ctx, store.as_deref()).await;
+            if let Some(store) = store {
+                store.close().await.map_err(fail)?;
+            }
+            return result;
+        }
+        TasksCommand::Approve {
+            id,
+            reason,
+            reviewer,
             json,
         } => {
-            let task = store
-                .create(NewTask {
-                    title,
-                    priority,
-                    description,
-                })
+            decide(ctx, &id, Status::Approved, reason, reviewer, json)
                 .await
-                .map_err(fail)?;
-            if json {
-                print_json(&task)?;
-            } else {
-                println!("Created task {}", task.id);
-                task_fields(&task).print();
-            }
+                .map_err(|e| with_store(e, ctx))?;
+            return Ok(ExitCode::SUCCESS);
         }
+        TasksCommand::Reject {
+            id,
+            reason,
+            reviewer,
+            json,
+        } => {
+            decide(ctx, &id, Status::Rejected, reason, reviewer, json)
+                .await
+                .map_err(|e| with_store(e, ctx))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let store = ctx.open_store().await?;
+    let result = write(command, ctx, store.as_ref()).await;
+    // Fold the journal: `.tasks.json` alone holds every task once the command is done.
+    store.close().await.map_err(fail)?;
+    result
+}
+
+/// `list`, `show` and `stats`; `store` is `None` when there is no store (nothing is created).
+async fn read(
+    command: TasksCommand,
+    ctx: &Context,
+    store: Option<&dyn TaskStore>,
+) -> anyhow::Result<ExitCode> {
+    let fail = |e| crate::exit::store_error(e, &ctx.settings);
+    match command {
         TasksCommand::List {
             status,
             limit,
@@ -165,12 +188,18 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             } else {
                 Some(limit.unwrap_or(DEFAULT_LIST_LIMIT))
             };
-            let stats = store.stats().await.map_err(fail)?;
-            let total = status.map_or_else(|| stats.total(), |s| stats.get(s));
-            let tasks = store
-                .list(&ListQuery { status, limit })
-                .await
-                .map_err(fail)?;
+            let (tasks, total) = match store {
+                Some(store) => {
+                    let stats = store.stats().await.map_err(fail)?;
+                    let total = status.map_or_else(|| stats.total(), |s| stats.get(s));
+                    let tasks = store
+                        .list(&ListQuery { status, limit })
+                        .await
+                        .map_err(fail)?;
+                    (tasks, total)
+                }
+                None => (Vec::new(), 0),
+            };
             if json {
                 print_json(&json!({"count": tasks.len(), "total": total, "tasks": tasks}))?;
             } else if tasks.is_empty() {
@@ -189,7 +218,11 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             }
         }
         TasksCommand::Show { id, json } => {
-            let task = store.get(&TaskId::parse(&id)?).await.map_err(fail)?;
+            let id = TaskId::parse(&id)?;
+            let Some(store) = store else {
+                return Err(fail(StoreError::NotFound { id }));
+            };
+            let task = store.get(&id).await.map_err(fail)?;
             if json {
                 print_json(&task)?;
             } else {
@@ -199,7 +232,10 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             }
         }
         TasksCommand::Stats { json } => {
-            let stats = store.stats().await.map_err(fail)?;
+            let stats = match store {
+                Some(store) => store.stats().await.map_err(fail)?,
+                None => Stats::count(std::iter::empty()),
+            };
             if json {
                 let mut counts = serde_json::to_value(&stats)?;
                 counts["total"] = json!(stats.total());
@@ -216,29 +252,45 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 print_table(&t);
             }
         }
-        TasksCommand::Approve {
-            id,
-            reason,
-            reviewer,
+        _ => unreachable!("only reading commands are passed here"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The commands that change tasks directly (not through the workflow).
+async fn write(
+    command: TasksCommand,
+    ctx: &Context,
+    store: &dyn TaskStore,
+) -> anyhow::Result<ExitCode> {
+    let fail = |e| crate::exit::store_error(e, &ctx.settings);
+    match command {
+        TasksCommand::Add {
+            title,
+            priority,
+            description,
             json,
         } => {
-            decide(ctx, &id, Status::Approved, reason, reviewer, json)
+            let task = store
+                .create(NewTask {
+                    title,
+                    priority,
+                    description,
+                })
                 .await
-                .map_err(|e| with_store(e, ctx))?;
-        }
-        TasksCommand::Reject {
-            id,
-            reason,
-            reviewer,
-            json,
-        } => {
-            decide(ctx, &id, Status::Rejected, reason, reviewer, json)
-                .await
-                .map_err(|e| with_store(e, ctx))?;
+                .map_err(fail)?;
+            tracing::info!(task_id = %task.id, priority = %task.priority, store = %store.describe(), "task created by hand");
+            if json {
+                print_json(&task)?;
+            } else {
+                println!("Created task {}", task.id);
+                task_fields(&task).print();
+            }
         }
         TasksCommand::Delete { id: Some(id), .. } => {
             let id = TaskId::parse(&id)?;
             store.delete(&id).await.map_err(fail)?;
+            tracing::info!(task_id = %id, "task deleted");
             println!("Deleted task {id}");
         }
         TasksCommand::Delete {
@@ -250,6 +302,7 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             let n = store.stats().await.map_err(fail)?.get(status);
             confirm(yes, &format!("Delete the {n} tasks in '{status}'?"))?;
             let deleted = store.delete_status(status).await.map_err(fail)?;
+            tracing::info!(%status, deleted, "tasks deleted by status");
             println!("Deleted {deleted} tasks in '{status}'");
         }
         TasksCommand::Prune { keep, yes } => {
@@ -260,6 +313,7 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 &format!("Delete the {excess} oldest tasks and keep the newest {keep}?"),
             )?;
             let deleted = store.prune(keep).await.map_err(fail)?;
+            tracing::info!(keep, deleted, "tasks pruned");
             println!(
                 "Deleted {deleted} tasks; kept the newest {}",
                 total - deleted
@@ -269,8 +323,10 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             let total = store.stats().await.map_err(fail)?.total();
             confirm(yes, &format!("Delete all {total} tasks?"))?;
             let deleted = store.clear().await.map_err(fail)?;
+            tracing::info!(deleted, "every task deleted");
             println!("Deleted {deleted} tasks");
         }
+        _ => unreachable!("reading commands and decisions are handled by `run`"),
     }
     Ok(ExitCode::SUCCESS)
 }
