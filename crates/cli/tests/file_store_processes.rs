@@ -64,8 +64,8 @@ fn crash_trial(writers: usize, max_life_ms: u64) -> usize {
             // A line cut by the kill has no prefix match and acknowledged nothing.
         }
     }
-    let tasks = json(base, &["tasks", "list", "--json"]);
-    let tasks = tasks.as_array().unwrap();
+    let tasks = json(base, &["tasks", "list", "--all", "--json"]);
+    let tasks = tasks["tasks"].as_array().unwrap();
     let mut seen = HashSet::new();
     let stored: HashMap<&str, &str> = tasks
         .iter()
@@ -147,8 +147,8 @@ fn several_processes_share_one_file_without_lost_updates() {
         stats["approved"], 480,
         "12 writers × 40 tasks, every one approved: {stats}"
     );
-    let list = json(base, &["tasks", "list", "--json"]);
-    let ids: HashSet<&str> = list
+    let list = json(base, &["tasks", "list", "--all", "--json"]);
+    let ids: HashSet<&str> = list["tasks"]
         .as_array()
         .unwrap()
         .iter()

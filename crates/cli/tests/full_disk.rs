@@ -78,7 +78,7 @@ fn writes_on_a_full_disk_fail_clearly_and_lose_nothing_acknowledged() {
 
     let list = common::taskpilot(base.path())
         .env("TASKS_FILE", disk.join(".tasks.json"))
-        .args(["tasks", "list", "--json"])
+        .args(["tasks", "list", "--all", "--json"])
         .output()
         .unwrap();
     assert!(
@@ -87,7 +87,7 @@ fn writes_on_a_full_disk_fail_clearly_and_lose_nothing_acknowledged() {
         String::from_utf8_lossy(&list.stderr)
     );
     let tasks: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let stored: std::collections::HashSet<&str> = tasks
+    let stored: std::collections::HashSet<&str> = tasks["tasks"]
         .as_array()
         .unwrap()
         .iter()

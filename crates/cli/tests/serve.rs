@@ -33,6 +33,7 @@ fn open_server_warns_and_stops_on_sigterm() {
     let (mut child, addr, lines) = start(dir.path(), &[]);
     let text = lines.join("\n");
     assert!(text.contains("WARNING") && text.contains("OPEN"), "{text}");
+    assert!(text.contains("the API is open"), "{text}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let status = rt.block_on(async {
         client()

@@ -89,7 +89,7 @@ fn board_deck_request_is_executed_with_high_priority() {
     ] {
         assert_eq!(metrics["counters"][name], 1.0, "{name}");
     }
-    // The human form says the same, and says once that the offline provider is used.
+    // The human form says the same; the provider note is shown once, and only with -v.
     taskpilot(base)
         .args(["run", "Create a task to water the plants"])
         .assert()
@@ -97,7 +97,12 @@ fn board_deck_request_is_executed_with_high_priority() {
         .stdout(
             predicate::str::contains("executed").and(predicate::str::contains("Water the plants")),
         )
-        .stderr(predicate::str::contains("offline provider").count(1));
+        .stderr(predicate::str::contains("OPENAI_API_KEY").not());
+    taskpilot(base)
+        .args(["-v", "run", "Create a task to water the plants"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("note: OPENAI_API_KEY is not set").count(1));
 }
 
 #[test]

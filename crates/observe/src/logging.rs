@@ -85,6 +85,7 @@ pub fn init_logging_with(
     let file_filter = EnvFilter::new(if verbose { "debug" } else { "info" });
     let console = tracing_subscriber::fmt::layer()
         .with_writer(|| RedactingStderr)
+        .with_ansi(console_colour())
         .with_target(false)
         .with_filter(console_filter);
     tracing_subscriber::registry()
@@ -105,6 +106,7 @@ pub fn init_console_logging(verbose: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_writer(|| RedactingStderr)
+        .with_ansi(console_colour())
         .with_target(false)
         .with_env_filter(filter)
         .try_init();
@@ -128,6 +130,13 @@ impl Write for RedactingStderr {
     fn flush(&mut self) -> io::Result<()> {
         io::stderr().flush()
     }
+}
+
+/// Colour on the console only when stderr is a terminal and `NO_COLOR` is unset or empty, so
+/// a redirected stderr (`taskpilot serve 2> file`) gets plain text.
+fn console_colour() -> bool {
+    use std::io::IsTerminal;
+    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// `taskpilot.log` with size-based rotation (`.1` … `.{max_files-1}`).

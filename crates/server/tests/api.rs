@@ -521,3 +521,85 @@ async fn background_executes_tasks_left_approved() {
     assert_eq!(status, "executed");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_task_list_pages_filters_searches_and_counts_every_match() {
+    let s = TestServer::start(None).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(s.create_task(&format!("Chore number {i}"), None).await);
+    }
+    let invoice = s.create_task("Quarterly INVOICE audit", None).await;
+    let get = |path: String| {
+        let r = s.request(Method::GET, &path, None).send();
+        async move {
+            let r = r.await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    // Newest first, one page, the total over every page.
+    let page = get("/api/v1/tasks?limit=3&offset=2".to_owned()).await;
+    assert_eq!(page["count"], 3);
+    assert_eq!(page["total"], 8);
+    assert_eq!(page["offset"], 2);
+    let page_ids: Vec<&str> = page["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(page_ids, [&ids[5], &ids[4], &ids[3]]);
+    // Past the end: an empty page, the same total.
+    let past = get("/api/v1/tasks?limit=3&offset=50".to_owned()).await;
+    assert_eq!(
+        (past["count"].clone(), past["total"].clone()),
+        (json!(0), json!(8))
+    );
+    // Oldest first (the review queue's order).
+    let oldest = get("/api/v1/tasks?status=pending&order=oldest&limit=2".to_owned()).await;
+    assert_eq!(oldest["tasks"][0]["id"], ids[0]);
+    assert_eq!(oldest["tasks"][1]["id"], ids[1]);
+    assert_eq!(oldest["total"], 8);
+    // Text search over title, description and id, any case; with priority.
+    let found = get("/api/v1/tasks?q=invoice&priority=high".to_owned()).await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["tasks"][0]["id"], invoice);
+    let by_id = get(format!("/api/v1/tasks?q={}", &ids[3][5..])).await;
+    assert_eq!(by_id["total"], 1);
+    let none = get("/api/v1/tasks?priority=low".to_owned()).await;
+    assert_eq!(
+        (none["count"].clone(), none["total"].clone()),
+        (json!(0), json!(0))
+    );
+    for (query, field) in [
+        ("priority=urgent", "priority"),
+        ("order=sideways", "order"),
+        ("offset=-1", "offset"),
+    ] {
+        let r = s
+            .request(Method::GET, &format!("/api/v1/tasks?{query}"), None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{query}");
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(field),
+            "{query}: {v}"
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_icon_needs_no_token() {
+    let s = TestServer::start(Some(TOKENS)).await;
+    for path in ["/favicon.ico", "/ui/icon.svg"] {
+        let r = s.request(Method::GET, path, None).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-type"], "image/svg+xml");
+        assert!(r.text().await.unwrap().starts_with("<svg"));
+    }
+    s.stop().await;
+}

@@ -57,6 +57,8 @@ const OPEN: &[&str] = &[
     "/ui",
     "/ui/app.js",
     "/ui/app.css",
+    "/ui/icon.svg",
+    "/favicon.ico",
 ];
 
 fn body_for(path: &str) -> serde_json::Value {

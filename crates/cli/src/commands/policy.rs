@@ -19,11 +19,11 @@ use crate::output::print_json;
 pub enum PolicyCommand {
     /// Evaluate an input document: print what the rules said and what the workflow does.
     ///
-    /// The input is SPEC 5's document: {"tool_name", "parameters", "agent_type", "agent_id",
-    /// "request_id"}. Policies come from POLICIES_DIR (every *.rego except *_test.rego), else
-    /// the built-in one. `allow`, `deny` and `require_approval` are the rules' values as
-    /// `opa eval` prints them; `decision` is what the workflow takes from them (a non-empty
-    /// `deny` wins over `allow`) and `reason` the line it logs.
+    /// The input is the document the workflow asks about: {"tool_name", "parameters",
+    /// "agent_type", "agent_id", "request_id"}. Policies come from POLICIES_DIR (every *.rego
+    /// except *_test.rego), else the built-in one. `allow`, `deny` and `require_approval` are
+    /// the rules' values as `opa eval` prints them; `decision` is what the workflow takes from
+    /// them (a non-empty `deny` wins over `allow`) and `reason` the line it logs.
     Eval(EvalArgs),
     /// Run the `test_*` rules of a policy directory, as `opa test` does.
     ///

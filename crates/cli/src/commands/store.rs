@@ -25,25 +25,33 @@ pub enum StoreCommand {
     /// Fold the journal into the task file now, so `.tasks.json` alone is complete.
     Compact,
     /// Write every task to FILE in the seed's JSON format (a valid TASKS_FILE).
-    Backup { file: PathBuf },
+    Backup {
+        /// Where to write the backup.
+        file: PathBuf,
+    },
     /// Load the tasks of a backup (seed format) into the store.
     Restore {
+        /// The backup to load (a file written by `store backup`).
         file: PathBuf,
         /// Make the store exactly the backup: delete tasks the backup does not have.
         #[arg(long)]
         replace: bool,
+        /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
     },
     /// Verify the store's integrity.
     Check {
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Copy every task from one store to another (URL or task file path), then verify.
     Migrate {
+        /// The store to copy from: a database URL or a task file path.
         #[arg(long)]
         from: String,
+        /// The store to copy to: a database URL or a task file path.
         #[arg(long)]
         to: String,
         /// Count what would be copied; write nothing.
@@ -53,6 +61,7 @@ pub enum StoreCommand {
     /// Test aid: create (and approve) tasks in a loop, printing each acknowledged write.
     #[command(hide = true)]
     Stress {
+        /// How many tasks to create.
         #[arg(long, default_value_t = 1000)]
         count: usize,
     },

@@ -7,66 +7,102 @@ use anyhow::Context as _;
 use taskpilot_core::{NewTask, Status, TaskId};
 use taskpilot_store::{ListQuery, Stats, StoreError, TaskStore};
 
+use comfy_table::Cell;
+use serde_json::json;
+use taskpilot_observe::{Decision, DecisionType, read_decisions};
+
 use crate::context::Context;
 use crate::exit::usage;
-use crate::output::{print_json, print_task, print_task_table, table};
+use crate::history;
+use crate::output::{
+    decidable, print_json, print_table, print_task_table, safe, safe_line, status_cell, table,
+    task_fields,
+};
+
+/// How many tasks `tasks list` shows unless told otherwise.
+pub const DEFAULT_LIST_LIMIT: usize = 20;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TasksCommand {
-    /// Create a task by hand (status pending).
+    /// Create a task by hand; it starts as pending, waiting for a person's decision.
     Add {
+        /// What the task is, in a few words.
         #[arg(long)]
         title: String,
         /// high, medium or low (any case).
         #[arg(long)]
         priority: String,
+        /// Longer text: the request or the details a reviewer needs.
         #[arg(long, default_value = "")]
         description: String,
+        /// Print the created task as JSON.
         #[arg(long)]
         json: bool,
     },
-    /// List tasks, newest first.
+    /// List tasks, newest first (the newest 20 unless --limit or --all).
     List {
-        /// Only tasks in this status.
+        /// Only tasks in this status: pending, review, approved, executed, failed, rejected.
         #[arg(long)]
         status: Option<String>,
-        /// At most this many.
-        #[arg(long)]
+        /// Show at most this many tasks (default 20).
+        #[arg(long, conflicts_with = "all")]
         limit: Option<usize>,
+        /// Show every task.
+        #[arg(long)]
+        all: bool,
+        /// Print `{count, total, tasks}` as JSON, like `GET /api/v1/tasks`.
         #[arg(long)]
         json: bool,
     },
-    /// Show one task.
+    /// Show one task: its fields, why it waits for review, who decided it, and its history.
     Show {
+        /// The task id (task_YYYYMMDD_HHMMSS_ffffff).
         id: String,
+        /// Print the task as JSON, like `GET /api/v1/tasks/{id}` (its decisions:
+        /// `taskpilot decisions --task ID --json`).
         #[arg(long)]
         json: bool,
     },
     /// Count tasks per status.
     Stats {
+        /// Print the counts and their total as JSON.
         #[arg(long)]
         json: bool,
     },
-    /// A person approves a task in review (or still pending).
+    /// Approve a task in review (or still pending); the executor runs it at once.
     Approve {
+        /// The task id.
         id: String,
+        /// Why; recorded with the decision and shown in the task's history.
         #[arg(long)]
         reason: Option<String>,
+        /// Who is deciding, recorded with the decision (default: $USER).
+        #[arg(long, env = "USER")]
+        reviewer: Option<String>,
+        /// Print the task as stored at the end as JSON.
         #[arg(long)]
         json: bool,
     },
-    /// A person rejects a task in review (or still pending).
+    /// Reject a task in review (or still pending).
     Reject {
+        /// The task id.
         id: String,
+        /// Why; recorded with the decision and shown in the task's history.
         #[arg(long)]
         reason: Option<String>,
+        /// Who is deciding, recorded with the decision (default: $USER).
+        #[arg(long, env = "USER")]
+        reviewer: Option<String>,
+        /// Print the task as stored at the end as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Delete one task, or every task in a status.
     Delete {
+        /// The task id to delete.
         #[arg(required_unless_present = "status", conflicts_with = "status")]
         id: Option<String>,
+        /// Delete every task in this status instead.
         #[arg(long)]
         status: Option<String>,
         /// Do not ask for confirmation.
@@ -75,13 +111,16 @@ pub enum TasksCommand {
     },
     /// Delete all but the newest N tasks.
     Prune {
+        /// How many of the newest tasks to keep.
         #[arg(long, default_value_t = 200)]
         keep: usize,
+        /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
     },
     /// Delete every task.
     Clear {
+        /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
     },
@@ -98,14 +137,24 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             }
             return result;
         }
-        TasksCommand::Approve { id, reason, json } => {
-            decide(ctx, &id, Status::Approved, reason, json)
+        TasksCommand::Approve {
+            id,
+            reason,
+            reviewer,
+            json,
+        } => {
+            decide(ctx, &id, Status::Approved, reason, reviewer, json)
                 .await
                 .map_err(|e| with_store(e, ctx))?;
             return Ok(ExitCode::SUCCESS);
         }
-        TasksCommand::Reject { id, reason, json } => {
-            decide(ctx, &id, Status::Rejected, reason, json)
+        TasksCommand::Reject {
+            id,
+            reason,
+            reviewer,
+            json,
+        } => {
+            decide(ctx, &id, Status::Rejected, reason, reviewer, json)
                 .await
                 .map_err(|e| with_store(e, ctx))?;
             return Ok(ExitCode::SUCCESS);
@@ -130,18 +179,29 @@ async fn read(
         TasksCommand::List {
             status,
             limit,
+            all,
             json,
         } => {
             let status = status.as_deref().map(str::parse::<Status>).transpose()?;
-            let tasks = match store {
-                Some(store) => store
-                    .list(&ListQuery { status, limit })
-                    .await
-                    .map_err(fail)?,
-                None => Vec::new(),
+            let limit = if all {
+                None
+            } else {
+                Some(limit.unwrap_or(DEFAULT_LIST_LIMIT))
+            };
+            let (tasks, total) = match store {
+                Some(store) => {
+                    let stats = store.stats().await.map_err(fail)?;
+                    let total = status.map_or_else(|| stats.total(), |s| stats.get(s));
+                    let tasks = store
+                        .list(&ListQuery { status, limit })
+                        .await
+                        .map_err(fail)?;
+                    (tasks, total)
+                }
+                None => (Vec::new(), 0),
             };
             if json {
-                print_json(&tasks)?;
+                print_json(&json!({"count": tasks.len(), "total": total, "tasks": tasks}))?;
             } else if tasks.is_empty() {
                 println!(
                     "No tasks{}.",
@@ -149,6 +209,12 @@ async fn read(
                 );
             } else {
                 print_task_table(&tasks);
+                if tasks.len() < total {
+                    println!(
+                        "Showing the newest {} of {total} tasks; --limit N or --all for more.",
+                        tasks.len()
+                    );
+                }
             }
         }
         TasksCommand::Show { id, json } => {
@@ -160,7 +226,9 @@ async fn read(
             if json {
                 print_json(&task)?;
             } else {
-                print_task(&task);
+                let (all_decisions, _) =
+                    read_decisions(&ctx.settings.decision_logs_file.value).unwrap_or_default();
+                show_task(&task, &history::for_task(&all_decisions, task.id.as_str()));
             }
         }
         TasksCommand::Stats { json } => {
@@ -169,14 +237,19 @@ async fn read(
                 None => Stats::count(std::iter::empty()),
             };
             if json {
-                print_json(&stats)?;
+                let mut counts = serde_json::to_value(&stats)?;
+                counts["total"] = json!(stats.total());
+                print_json(&counts)?;
             } else {
                 let mut t = table(&["status", "tasks"]);
                 for status in Status::ALL {
-                    t.add_row(vec![status.to_string(), stats.get(status).to_string()]);
+                    t.add_row(vec![
+                        status_cell(status.as_str()),
+                        Cell::new(stats.get(status)),
+                    ]);
                 }
-                t.add_row(vec!["total".to_owned(), stats.total().to_string()]);
-                println!("{t}");
+                t.add_row(vec![Cell::new("total"), Cell::new(stats.total())]);
+                print_table(&t);
             }
         }
         _ => unreachable!("only reading commands are passed here"),
@@ -211,7 +284,7 @@ async fn write(
                 print_json(&task)?;
             } else {
                 println!("Created task {}", task.id);
-                print_task(&task);
+                task_fields(&task).print();
             }
         }
         TasksCommand::Delete { id: Some(id), .. } => {
@@ -260,21 +333,23 @@ async fn write(
 
 /// A person's decision on a task in `review` (or still `pending`; approve also retries a
 /// `failed` task). Both are logged as `human_approval` decisions; an approval continues at the
-/// executor (SPEC section 1 step 6), so the task ends `executed` or `failed`. `--json` prints
+/// executor, so the task ends `executed` or `failed`. `--json` prints
 /// the task as stored at the end.
 async fn decide(
     ctx: &Context,
     id: &str,
     to: Status,
     reason: Option<String>,
+    reviewer: Option<String>,
     json: bool,
 ) -> anyhow::Result<()> {
     let id = TaskId::parse(id)?;
     let rt = super::run::runtime(ctx).await?;
+    let user = reviewer.as_deref().filter(|u| !u.trim().is_empty());
     let outcome = if to == Status::Approved {
-        rt.approve(&id, reason.as_deref(), None).await
+        rt.approve(&id, reason.as_deref(), user).await
     } else {
-        rt.reject(&id, reason.as_deref(), None).await
+        rt.reject(&id, reason.as_deref(), user).await
     };
     let shutdown = rt.shutdown().await;
     let result = outcome.map_err(|e| super::run::agent_error(e, ctx))?;
@@ -294,15 +369,70 @@ async fn decide(
         };
         println!(
             "Task {} {verb} ({}); now '{}'",
-            task.id, task.title, task.status
+            task.id,
+            safe_line(&task.title),
+            task.status
         );
         if let Some(error) = &task.error
             && task.status == Status::Failed
         {
-            println!("error: {error}");
+            println!("error: {}", safe(error));
         }
     }
     Ok(())
+}
+
+/// `tasks show` for people: the fields, then why it waits or who decided, then the history.
+fn show_task(task: &taskpilot_core::Task, decisions: &[&Decision]) {
+    let mut kv = task_fields(task);
+    if task.status == Status::Review {
+        let reasons = history::review_reasons(task.reviewer_response.as_deref(), decisions);
+        if !reasons.is_empty() {
+            kv.add("why review", &reasons.join("\n"));
+        }
+    }
+    if let Some(d) = history::last_human(decisions) {
+        let verb = if d.result.as_str() == "allow" {
+            "approved"
+        } else {
+            "rejected"
+        };
+        let mut line = format!(
+            "{verb} by {} at {}",
+            d.user_id.as_deref().unwrap_or("an unnamed person"),
+            d.timestamp.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        if !d.reason.is_empty() {
+            line.push_str(&format!(" ({})", d.reason));
+        }
+        kv.add("decided", &line);
+    }
+    kv.print();
+    if decidable(task.status) {
+        println!();
+        println!("Decide it with one of:");
+        println!("  taskpilot tasks approve {} --reason \"...\"", task.id);
+        println!("  taskpilot tasks reject {} --reason \"...\"", task.id);
+    }
+    if decisions.is_empty() {
+        return;
+    }
+    // Passed guardrail checks are many and alike: counted, not listed.
+    let passed = |d: &&&Decision| {
+        matches!(
+            d.decision_type,
+            DecisionType::GuardrailsInput | DecisionType::GuardrailsOutput
+        ) && d.result.as_str() == "allow"
+    };
+    let checks = decisions.iter().filter(passed).count();
+    let shown: Vec<&Decision> = decisions.iter().filter(|d| !passed(d)).copied().collect();
+    println!();
+    println!("History, oldest first");
+    super::decisions::print_decisions(&shown, &Default::default(), false);
+    if checks > 0 {
+        println!("{checks} passed guardrail checks are not listed; every decision:");
+        println!("  taskpilot decisions --task {} --all", task.id);
+    }
 }
 
 fn with_store(e: anyhow::Error, ctx: &Context) -> anyhow::Error {
