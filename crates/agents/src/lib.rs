@@ -16,7 +16,6 @@ mod error;
 pub mod offline;
 pub mod openai;
 pub mod provider;
-mod resume;
 pub mod runtime;
 pub mod tools;
 pub mod workflow;

@@ -35,6 +35,10 @@ pub struct Notification<'a> {
     pub priority: &'a str,
     pub message: &'a str,
     pub request_id: &'a str,
+    /// The task id and the approval being executed (the claim's key): the same for a
+    /// repeated delivery of one execution, so a receiver can drop the duplicate. Also sent
+    /// as the `Idempotency-Key` header.
+    pub idempotency_key: &'a str,
 }
 
 impl Notifier {
@@ -64,6 +68,7 @@ impl Notifier {
                 let response = self
                     .client
                     .post(url)
+                    .header("Idempotency-Key", notification.idempotency_key)
                     .json(notification)
                     .send()
                     .await
@@ -102,6 +107,7 @@ impl Notifier {
                     "priority": notification.priority,
                     "message": notification.message,
                     "request_id": notification.request_id,
+                    "idempotency_key": notification.idempotency_key,
                 })
                 .to_string();
                 line.push('\n');

@@ -24,17 +24,21 @@ struct Cli {
 }
 
 impl Command {
-    /// Commands that do work worth logging to `LOGS_DIR`; they refuse to start when it cannot
-    /// be written. The others log to the console only if it cannot.
-    fn needs_log_file(&self) -> bool {
-        matches!(
-            self,
-            Command::Run(_)
-                | Command::Serve(_)
-                | Command::Review(_)
-                | Command::Tasks(_)
-                | Command::Store(_)
-        )
+    /// Commands that change something: they log to `LOGS_DIR` and refuse to start when it
+    /// cannot be written. The others log to the file only when `LOGS_DIR` already exists, so a
+    /// command that only reads creates nothing.
+    fn changes_something(&self) -> bool {
+        use store::StoreCommand;
+        use tasks::TasksCommand;
+        match self {
+            Command::Run(_) | Command::Serve(_) | Command::Review(_) | Command::Init(_) => true,
+            Command::Tasks(cmd) => !matches!(
+                cmd,
+                TasksCommand::List { .. } | TasksCommand::Show { .. } | TasksCommand::Stats { .. }
+            ),
+            Command::Store(cmd) => !matches!(cmd, StoreCommand::Check { .. }),
+            _ => false,
+        }
     }
 }
 
@@ -82,15 +86,20 @@ enum Command {
     Bench(bench::BenchCommand),
 }
 
-/// JSON logs in `LOGS_DIR` plus the console; see [`Command::needs_log_file`].
+/// JSON logs in `LOGS_DIR` plus the console; see [`Command::changes_something`].
 fn start_logging(
     cli: &Cli,
     ctx: &context::Context,
 ) -> anyhow::Result<Option<taskpilot_observe::LogGuard>> {
     let logs_dir = &ctx.settings.logs_dir.value;
+    let writes = cli.command.changes_something();
+    if !writes && !logs_dir.is_dir() {
+        taskpilot_observe::init_console_logging(cli.verbose);
+        return Ok(None);
+    }
     match taskpilot_observe::init_logging(logs_dir, cli.verbose) {
         Ok(guard) => Ok(Some(guard)),
-        Err(e) if cli.command.needs_log_file() => Err(e.into()),
+        Err(e) if writes => Err(e.into()),
         Err(_) => {
             taskpilot_observe::init_console_logging(cli.verbose);
             Ok(None)

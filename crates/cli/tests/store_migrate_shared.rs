@@ -200,3 +200,63 @@ fn the_fixture_goes_file_to_s3_and_back_equal() {
     let dir = tempfile::tempdir().expect("tempdir");
     round_trip(dir.path(), &fixture, &format!("s3://{bucket}/cli"), &envs);
 }
+
+/// Only the config crate reads the environment: `TASK_STORE_PREFIX` written in `.env` is the
+/// Redis store's key prefix (the task lands under it, and not under the default).
+#[test]
+fn task_store_prefix_from_dotenv_is_the_redis_key_prefix() {
+    if std::net::TcpStream::connect("127.0.0.1:6379").is_err() {
+        taskpilot_testkit::service_missing("Redis at 127.0.0.1:6379", "connection refused");
+        return;
+    }
+    let prefix = format!("taskpilot-dotenv-prefix-{}", unique());
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("TASK_STORE_URL=redis://127.0.0.1:6379/0\nTASK_STORE_PREFIX={prefix}\n"),
+    )
+    .expect("write .env");
+    let added = ok(
+        &taskpilot(
+            dir.path(),
+            &[],
+            &[
+                "tasks",
+                "add",
+                "--title",
+                "prefixed",
+                "--priority",
+                "low",
+                "--json",
+            ],
+        ),
+        "add",
+    );
+    let id = serde_json::from_str::<serde_json::Value>(&added).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let explicit = format!("redis://127.0.0.1:6379/0?prefix={prefix}");
+    let listed = ok(
+        &taskpilot(
+            dir.path(),
+            &[("TASK_STORE_URL", explicit.as_str())],
+            &["tasks", "list", "--json"],
+        ),
+        "list under the prefix",
+    );
+    let listed: serde_json::Value = serde_json::from_str(&listed).expect("json");
+    let ids: Vec<&str> = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec![id.as_str()], "the task is under {prefix}");
+    let out = taskpilot(
+        dir.path(),
+        &[("TASK_STORE_URL", explicit.as_str())],
+        &["tasks", "clear", "--yes"],
+    );
+    assert!(out.status.success(), "clear the prefix {prefix}");
+}

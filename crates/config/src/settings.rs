@@ -14,6 +14,8 @@ pub const DEFAULT_DOCKER_LOGS_DIR: &str = "/var/log/taskpilot";
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub base_dir: Sourced<PathBuf>,
+    /// Why `base_dir` is what it is, in a sentence (`taskpilot config` prints it).
+    pub base_dir_reason: String,
     pub env_file_path: Sourced<PathBuf>,
     pub tasks_file: Sourced<PathBuf>,
     pub metrics_file: Sourced<PathBuf>,
@@ -28,6 +30,9 @@ pub struct Settings {
     /// `TASK_STORE_URL`; unset means the JSON file at `tasks_file`.
     pub task_store_url: Sourced<Option<Secret>>,
     pub task_store_prefix: Sourced<String>,
+    /// Every `AWS_*` variable (environment first, then `.env`), sorted by name: the S3
+    /// backend's endpoint, credentials and region.
+    pub aws_variables: Vec<(String, Secret)>,
     /// `LLM_PROVIDER`: `openai`, `offline`, or unset (offline unless a key is set).
     pub llm_provider: Sourced<Option<String>>,
     pub openai_api_key: Sourced<Option<Secret>>,
@@ -43,6 +48,9 @@ pub struct Settings {
     pub otel_exporter_otlp_endpoint: Sourced<Option<String>>,
     pub otel_service_name: Sourced<String>,
     pub workflow_interval_seconds: Sourced<u64>,
+    /// `CLAIM_LEASE_SECONDS`: how long a worker's claim on an approved task holds before
+    /// another worker may take the execution over.
+    pub claim_lease_seconds: Sourced<u64>,
     pub tool_timeout_seconds: Sourced<f64>,
     pub retry_max_attempts: Sourced<u32>,
     pub retry_initial_delay: Sourced<f64>,
@@ -99,6 +107,25 @@ impl Lookup<'_> {
             .get(name)
             .filter(|v| non_empty(v))
             .map(|v| (v.clone(), Source::Dotenv))
+    }
+
+    /// Every non-empty variable whose name starts with `prefix`, sorted by name.
+    fn with_prefix(&self, prefix: &str) -> Vec<(String, Secret)> {
+        let mut names: Vec<&String> = self
+            .env
+            .keys()
+            .chain(self.dotenv.keys())
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                self.raw(name)
+                    .map(|(value, _)| (name.clone(), Secret::new(value)))
+            })
+            .collect()
     }
 
     fn string(&self, name: &str, default: &str) -> Sourced<String> {
@@ -173,6 +200,45 @@ impl Lookup<'_> {
     }
 }
 
+/// Files that mark a directory as a TaskPilot base directory, looked for upwards from the
+/// current directory as git looks for `.git`.
+pub const BASE_DIR_MARKERS: [&str; 2] = [".env", ".tasks.json"];
+
+/// `BASE_DIR`, else the nearest directory from `cwd` upwards holding one of
+/// [`BASE_DIR_MARKERS`], else `cwd`; with the reason in a sentence.
+fn find_base_dir(env: &HashMap<String, String>, cwd: &Path) -> (Sourced<PathBuf>, String) {
+    if let Some(v) = env.get("BASE_DIR").filter(|v| !v.trim().is_empty()) {
+        return (
+            Sourced::new(absolute(cwd, Path::new(v.trim())), Source::Env),
+            "BASE_DIR is set".to_owned(),
+        );
+    }
+    for dir in cwd.ancestors() {
+        for marker in BASE_DIR_MARKERS {
+            // `exists` follows symlinks; a marker that is a directory does not count.
+            if dir.join(marker).is_file() {
+                let reason = if dir == cwd {
+                    format!("the current directory holds {marker}")
+                } else {
+                    format!(
+                        "{} holds {marker} (nearest such directory above the current directory {})",
+                        dir.display(),
+                        cwd.display()
+                    )
+                };
+                return (Sourced::new(dir.to_owned(), Source::Discovered), reason);
+            }
+        }
+    }
+    (
+        Sourced::new(cwd.to_owned(), Source::Default),
+        format!(
+            "BASE_DIR is unset and neither {} nor a directory above it holds .env or .tasks.json",
+            cwd.display()
+        ),
+    )
+}
+
 impl Settings {
     /// Resolves the settings of this process: its environment and current directory.
     pub fn from_process() -> Result<Settings, ConfigError> {
@@ -185,10 +251,7 @@ impl Settings {
 
     /// Resolves the settings from an explicit environment and working directory.
     pub fn resolve(env: &HashMap<String, String>, cwd: &Path) -> Result<Settings, ConfigError> {
-        let base_dir = match env.get("BASE_DIR").filter(|v| !v.trim().is_empty()) {
-            Some(v) => Sourced::new(absolute(cwd, Path::new(v.trim())), Source::Env),
-            None => Sourced::new(cwd.to_owned(), Source::Default),
-        };
+        let (base_dir, base_dir_reason) = find_base_dir(env, cwd);
         let base = base_dir.value.clone();
         let env_file_path = match env.get("ENV_FILE_PATH").filter(|v| !v.trim().is_empty()) {
             Some(v) => Sourced::new(absolute(&base, Path::new(v.trim())), Source::Env),
@@ -224,6 +287,7 @@ impl Settings {
             observability_dir: l.path("OBSERVABILITY_DIR", "observability"),
             task_store_url: l.secret("TASK_STORE_URL"),
             task_store_prefix: l.string("TASK_STORE_PREFIX", "taskpilot"),
+            aws_variables: l.with_prefix("AWS_"),
             llm_provider: {
                 let p = l.optional("LLM_PROVIDER");
                 match p.value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
@@ -254,6 +318,12 @@ impl Settings {
             workflow_interval_seconds: l.parsed(
                 "WORKFLOW_INTERVAL_SECONDS",
                 60,
+                "a whole number of seconds of at least 1",
+                |s| *s >= 1,
+            )?,
+            claim_lease_seconds: l.parsed(
+                "CLAIM_LEASE_SECONDS",
+                300,
                 "a whole number of seconds of at least 1",
                 |s| *s >= 1,
             )?,
@@ -292,6 +362,7 @@ impl Settings {
             api_tokens_file: l.optional_path("TASKPILOT_API_TOKENS_FILE"),
             env_file_path,
             base_dir,
+            base_dir_reason,
         })
     }
 
@@ -435,6 +506,11 @@ impl Settings {
                 self.workflow_interval_seconds.source,
             ),
             value(
+                "claim_lease_seconds",
+                json!(self.claim_lease_seconds.value),
+                self.claim_lease_seconds.source,
+            ),
+            value(
                 "tool_timeout_seconds",
                 json!(self.tool_timeout_seconds.value),
                 self.tool_timeout_seconds.source,
@@ -552,6 +628,32 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_base_dir_is_the_nearest_directory_upwards_with_env_or_tasks_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        let deep = project.join("src").join("deep");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(project.join(".tasks.json"), "{}\n").unwrap();
+        let s = Settings::resolve(&env(&[]), &deep).unwrap();
+        assert_eq!(s.base_dir.value, project);
+        assert_eq!(s.base_dir.source, Source::Discovered);
+        assert!(
+            s.base_dir_reason.contains(".tasks.json"),
+            "{}",
+            s.base_dir_reason
+        );
+        assert_eq!(s.tasks_file.value, project.join(".tasks.json"));
+        std::fs::write(project.join("src").join(".env"), "PORT=9123\n").unwrap();
+        let s = Settings::resolve(&env(&[]), &deep).unwrap();
+        assert_eq!(s.base_dir.value, project.join("src"));
+        assert_eq!(s.port.value, 9123);
+        let s =
+            Settings::resolve(&env(&[("BASE_DIR", dir.path().to_str().unwrap())]), &deep).unwrap();
+        assert_eq!(s.base_dir.value, dir.path());
+        assert_eq!(s.base_dir.source, Source::Env);
     }
 
     #[test]

@@ -28,6 +28,23 @@ pub enum CoreError {
         found: Status,
         expected: Vec<Status>,
     },
+
+    /// Another worker holds the task's execution claim and its lease has not expired.
+    #[error("task {id} is being executed by {owner} (claim held until {until})")]
+    Claimed {
+        id: TaskId,
+        owner: String,
+        until: String,
+    },
+
+    /// The execution claim this worker needed is gone (its lease expired and another worker
+    /// took it over, or the task was decided meanwhile).
+    #[error("task {id} is no longer claimed by {owner} (now held by {holder})")]
+    ClaimLost {
+        id: TaskId,
+        owner: String,
+        holder: String,
+    },
 }
 
 impl CoreError {

@@ -19,10 +19,12 @@
 pub mod defaults;
 mod error;
 pub mod guardrails;
+mod opa_compat;
 pub mod policy;
+pub mod policy_test;
 pub mod prompts;
 
 pub use error::GovernError;
 pub use guardrails::{Direction, GuardCheck, GuardOutcome, GuardSource, Guardrails, PiiKind};
-pub use policy::{PolicyDecision, PolicyEngine, PolicyInput, PolicySource};
+pub use policy::{PolicyDecision, PolicyEngine, PolicyInput, PolicyOutcome, PolicySource};
 pub use prompts::{Agent, Prompt, PromptSource, Prompts};

@@ -2,16 +2,19 @@
 //!
 //! - every `WORKFLOW_INTERVAL_SECONDS`, execute the tasks left `approved` (after a crash, or
 //!   approved through another instance) so nothing approved is forgotten. A task approved
-//!   less than one interval ago is left to whoever approved it; the store's atomic transition
-//!   makes sure only one executor finishes a task.
+//!   less than one interval ago is left to whoever approved it, and a claimed task is left
+//!   to its claimer until the claim's lease expires: only the claimer executes
+//!   (`Runtime::execute_approved` takes the claim by a conditional write first).
 //! - every [`METRICS_FLUSH`], add this process's metrics to `METRICS_FILE` (never per request:
 //!   the file is shared and locked).
 
 use std::time::Duration;
 
 use chrono::Utc;
-use taskpilot_core::{Status, Timestamp};
+use taskpilot_agents::AgentError;
+use taskpilot_core::{CoreError, Status, Timestamp};
 use taskpilot_store::ListQuery;
+use taskpilot_store::StoreError;
 use tokio::task::JoinHandle;
 
 use crate::shutdown::Stop;
@@ -98,6 +101,10 @@ pub async fn sweep_approved(state: &SharedState, grace: Duration, stop: &Stop) -
         if approved_at.is_some_and(|t| now - t < grace) {
             continue;
         }
+        // A live claim means some worker (maybe a run of this process) is executing it.
+        if task.claim().is_some_and(|c| c.is_live(&Timestamp::now())) {
+            continue;
+        }
         let Some(_claim) = state.claim(task.id.as_str()) else {
             continue;
         };
@@ -106,6 +113,11 @@ pub async fn sweep_approved(state: &SharedState, grace: Duration, stop: &Stop) -
                 tracing::info!(task_id = %task.id, status = %result.status, "resumed approved task");
                 done += 1;
             }
+            // Another worker claimed or finished it between the list and the claim.
+            Err(AgentError::Store(StoreError::Invalid(
+                CoreError::Claimed { .. } | CoreError::UnexpectedStatus { .. },
+            ))) => {}
+            Err(AgentError::NotDecidable { .. }) => {}
             Err(e) => {
                 tracing::warn!(task_id = %task.id, error = %e, "cannot execute approved task")
             }

@@ -40,6 +40,11 @@ pub async fn run(args: ConfigArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     println!("{t}");
     println!(
+        "base directory: {} ({})",
+        settings.base_dir.value.display(),
+        settings.base_dir_reason
+    );
+    println!(
         "task store: {} ({})",
         settings.store_display(),
         settings.store_backend()

@@ -74,6 +74,7 @@ const ENV_EXAMPLE: &str = r#"# TaskPilot configuration. Copy this file to `.env`
 
 # --- workflow ---------------------------------------------------------------------------
 # WORKFLOW_INTERVAL_SECONDS=60
+# CLAIM_LEASE_SECONDS=300
 # TOOL_TIMEOUT_SECONDS=30
 # RETRY_MAX_ATTEMPTS=3
 # RETRY_INITIAL_DELAY=1.0

@@ -40,8 +40,15 @@ pub async fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     eprintln!("TaskPilot serving on http://{addr} (web page at http://{addr}/ui)");
     tracing::info!(%addr, store = %settings.store_display(), "serving");
+    let store = rt.store.clone();
     let state = taskpilot_server::state(rt, tokens);
     serve(listener, state, shutdown::signal()).await?;
+    // Fold the journal: after a graceful stop `.tasks.json` alone holds every task.
+    store
+        .close()
+        .await
+        .map_err(|e| crate::exit::store_error(e, settings))?;
+    tracing::info!(%addr, "server stopped");
     eprintln!("TaskPilot stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use taskpilot_core::{NewTask, Status, TaskId};
-use taskpilot_store::ListQuery;
+use taskpilot_store::{ListQuery, Stats, StoreError, TaskStore};
 
 use crate::context::Context;
 use crate::exit::usage;
@@ -88,8 +88,108 @@ pub enum TasksCommand {
 }
 
 pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let fail = |e| crate::exit::store_error(e, &ctx.settings);
+    match command {
+        TasksCommand::List { .. } | TasksCommand::Show { .. } | TasksCommand::Stats { .. } => {
+            let store = ctx.open_existing_store().await?;
+            let result = read(command, ctx, store.as_deref()).await;
+            if let Some(store) = store {
+                store.close().await.map_err(fail)?;
+            }
+            return result;
+        }
+        TasksCommand::Approve { id, reason, json } => {
+            decide(ctx, &id, Status::Approved, reason, json)
+                .await
+                .map_err(|e| with_store(e, ctx))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        TasksCommand::Reject { id, reason, json } => {
+            decide(ctx, &id, Status::Rejected, reason, json)
+                .await
+                .map_err(|e| with_store(e, ctx))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let store = ctx.open_store().await?;
-    let store = store.as_ref();
+    let result = write(command, ctx, store.as_ref()).await;
+    // Fold the journal: `.tasks.json` alone holds every task once the command is done.
+    store.close().await.map_err(fail)?;
+    result
+}
+
+/// `list`, `show` and `stats`; `store` is `None` when there is no store (nothing is created).
+async fn read(
+    command: TasksCommand,
+    ctx: &Context,
+    store: Option<&dyn TaskStore>,
+) -> anyhow::Result<ExitCode> {
+    let fail = |e| crate::exit::store_error(e, &ctx.settings);
+    match command {
+        TasksCommand::List {
+            status,
+            limit,
+            json,
+        } => {
+            let status = status.as_deref().map(str::parse::<Status>).transpose()?;
+            let tasks = match store {
+                Some(store) => store
+                    .list(&ListQuery { status, limit })
+                    .await
+                    .map_err(fail)?,
+                None => Vec::new(),
+            };
+            if json {
+                print_json(&tasks)?;
+            } else if tasks.is_empty() {
+                println!(
+                    "No tasks{}.",
+                    status.map(|s| format!(" in '{s}'")).unwrap_or_default()
+                );
+            } else {
+                print_task_table(&tasks);
+            }
+        }
+        TasksCommand::Show { id, json } => {
+            let id = TaskId::parse(&id)?;
+            let Some(store) = store else {
+                return Err(fail(StoreError::NotFound { id }));
+            };
+            let task = store.get(&id).await.map_err(fail)?;
+            if json {
+                print_json(&task)?;
+            } else {
+                print_task(&task);
+            }
+        }
+        TasksCommand::Stats { json } => {
+            let stats = match store {
+                Some(store) => store.stats().await.map_err(fail)?,
+                None => Stats::count(std::iter::empty()),
+            };
+            if json {
+                print_json(&stats)?;
+            } else {
+                let mut t = table(&["status", "tasks"]);
+                for status in Status::ALL {
+                    t.add_row(vec![status.to_string(), stats.get(status).to_string()]);
+                }
+                t.add_row(vec!["total".to_owned(), stats.total().to_string()]);
+                println!("{t}");
+            }
+        }
+        _ => unreachable!("only reading commands are passed here"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The commands that change tasks directly (not through the workflow).
+async fn write(
+    command: TasksCommand,
+    ctx: &Context,
+    store: &dyn TaskStore,
+) -> anyhow::Result<ExitCode> {
     let fail = |e| crate::exit::store_error(e, &ctx.settings);
     match command {
         TasksCommand::Add {
@@ -106,6 +206,7 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 })
                 .await
                 .map_err(fail)?;
+            tracing::info!(task_id = %task.id, priority = %task.priority, store = %store.describe(), "task created by hand");
             if json {
                 print_json(&task)?;
             } else {
@@ -113,61 +214,10 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 print_task(&task);
             }
         }
-        TasksCommand::List {
-            status,
-            limit,
-            json,
-        } => {
-            let status = status.as_deref().map(str::parse::<Status>).transpose()?;
-            let tasks = store
-                .list(&ListQuery { status, limit })
-                .await
-                .map_err(fail)?;
-            if json {
-                print_json(&tasks)?;
-            } else if tasks.is_empty() {
-                println!(
-                    "No tasks{}.",
-                    status.map(|s| format!(" in '{s}'")).unwrap_or_default()
-                );
-            } else {
-                print_task_table(&tasks);
-            }
-        }
-        TasksCommand::Show { id, json } => {
-            let task = store.get(&TaskId::parse(&id)?).await.map_err(fail)?;
-            if json {
-                print_json(&task)?;
-            } else {
-                print_task(&task);
-            }
-        }
-        TasksCommand::Stats { json } => {
-            let stats = store.stats().await.map_err(fail)?;
-            if json {
-                print_json(&stats)?;
-            } else {
-                let mut t = table(&["status", "tasks"]);
-                for status in Status::ALL {
-                    t.add_row(vec![status.to_string(), stats.get(status).to_string()]);
-                }
-                t.add_row(vec!["total".to_owned(), stats.total().to_string()]);
-                println!("{t}");
-            }
-        }
-        TasksCommand::Approve { id, reason, json } => {
-            decide(ctx, &id, Status::Approved, reason, json)
-                .await
-                .map_err(|e| with_store(e, ctx))?;
-        }
-        TasksCommand::Reject { id, reason, json } => {
-            decide(ctx, &id, Status::Rejected, reason, json)
-                .await
-                .map_err(|e| with_store(e, ctx))?;
-        }
         TasksCommand::Delete { id: Some(id), .. } => {
             let id = TaskId::parse(&id)?;
             store.delete(&id).await.map_err(fail)?;
+            tracing::info!(task_id = %id, "task deleted");
             println!("Deleted task {id}");
         }
         TasksCommand::Delete {
@@ -179,6 +229,7 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             let n = store.stats().await.map_err(fail)?.get(status);
             confirm(yes, &format!("Delete the {n} tasks in '{status}'?"))?;
             let deleted = store.delete_status(status).await.map_err(fail)?;
+            tracing::info!(%status, deleted, "tasks deleted by status");
             println!("Deleted {deleted} tasks in '{status}'");
         }
         TasksCommand::Prune { keep, yes } => {
@@ -189,6 +240,7 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 &format!("Delete the {excess} oldest tasks and keep the newest {keep}?"),
             )?;
             let deleted = store.prune(keep).await.map_err(fail)?;
+            tracing::info!(keep, deleted, "tasks pruned");
             println!(
                 "Deleted {deleted} tasks; kept the newest {}",
                 total - deleted
@@ -198,8 +250,10 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             let total = store.stats().await.map_err(fail)?.total();
             confirm(yes, &format!("Delete all {total} tasks?"))?;
             let deleted = store.clear().await.map_err(fail)?;
+            tracing::info!(deleted, "every task deleted");
             println!("Deleted {deleted} tasks");
         }
+        _ => unreachable!("reading commands and decisions are handled by `run`"),
     }
     Ok(ExitCode::SUCCESS)
 }
