@@ -310,10 +310,7 @@ fn empty_values_fall_through_to_the_dotenv_file_then_the_default() {
         Sourced::new(Some("offline".to_owned()), Source::Dotenv)
     );
     assert_eq!(s.otel_enabled, Sourced::new(false, Source::Dotenv));
-    assert_eq!(
-        s.base_dir,
-        Sourced::new(dir.path().to_owned(), Source::Default)
-    );
+    assert_eq!(s.base_dir.value, dir.path());
     let err = rejected(dir.path(), "LLM_PROVIDER", "x");
     assert_eq!(
         err,
@@ -546,6 +543,7 @@ fn the_config_table_row_by_row() {
             "otel_exporter_otlp_endpoint",
             "otel_service_name",
             "workflow_interval_seconds",
+            "claim_lease_seconds",
             "tool_timeout_seconds",
             "retry_max_attempts",
             "retry_initial_delay",
@@ -562,7 +560,8 @@ fn the_config_table_row_by_row() {
     let p = |path: &Path| Value::String(path.display().to_string());
     assert_eq!(
         json["base_dir"],
-        json!({"value": p(base), "source": "default", "exists": true, "writable": true})
+        json!({"value": p(base), "source": "discovered", "exists": true, "writable": true}),
+        "the directory holding .tasks.json is found as the base"
     );
     assert_eq!(
         json["tasks_file"],
@@ -631,6 +630,7 @@ fn the_config_table_row_by_row() {
         json["workflow_interval_seconds"],
         plain(json!(60), "default")
     );
+    assert_eq!(json["claim_lease_seconds"], plain(json!(300), "default"));
     assert_eq!(json["tool_timeout_seconds"], plain(json!(30.0), "default"));
     assert_eq!(json["retry_max_attempts"], plain(json!(3), "default"));
     assert_eq!(json["retry_initial_delay"], plain(json!(1.0), "default"));
