@@ -5,7 +5,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::{Stub, settings};
 use serde_json::Value;
@@ -143,6 +142,7 @@ async fn board_deck_request_is_executed_with_high_priority() {
             .as_deref(),
         Some(root.span_id.as_str())
     );
+    assert_eq!(spans.len(), 15, "one run's spans");
     assert!(
         spans
             .iter()
@@ -299,16 +299,14 @@ async fn destructive_request_is_rejected_and_nothing_executes() {
     let dir = tempfile::tempdir().unwrap();
     let rt = offline(dir.path(), &[]).await;
     let r = rt.run("Delete all user accounts").await.unwrap();
-    assert!(
-        matches!(r.status, RunStatus::Rejected | RunStatus::Denied),
-        "{:?}",
-        r.status
-    );
+    // The offline planner creates the task and the offline reviewer rejects it.
+    assert_eq!(r.status, RunStatus::Rejected);
     assert_eq!(r.reviewer_decision, Some(Verdict::Rejected));
     let task = r.task.unwrap();
     assert_eq!(task.status, Status::Rejected);
     assert!(task.executed_at.is_none());
     assert!(!dir.path().join("notifications.jsonl").exists());
+    assert_eq!(r.decisions.len(), 15, "{:?}", r.decisions);
     assert!(
         !r.decisions
             .iter()
@@ -344,6 +342,8 @@ async fn prompt_injection_is_blocked_and_nothing_is_stored() {
     assert_eq!(r.status, RunStatus::Blocked);
     assert!(r.task.is_none());
     assert_eq!(rt.store.stats().await.unwrap().total(), 0);
+    // The five input checks, the jailbreak one denying; nothing after them.
+    assert_eq!(r.decisions.len(), 5, "{:?}", r.decisions);
     assert!(
         r.decisions
             .iter()
@@ -402,15 +402,20 @@ async fn tool_timeout_bounds_a_hanging_notification() {
         dir.path(),
         &[
             ("NOTIFY_WEBHOOK_URL", url.as_str()),
-            ("TOOL_TIMEOUT_SECONDS", "0.5"),
+            // Generous: the same timeout bounds create_task, which must not time out even
+            // on a loaded machine; the hanging notification reaches it whatever its length.
+            ("TOOL_TIMEOUT_SECONDS", "3"),
         ],
     )
     .await;
-    let started = std::time::Instant::now();
+    // The endpoint never answers: only the tool timeout can end this run.
     let r = rt.run("Create a task to book the venue").await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(r.status, RunStatus::Failed);
-    let error = r.task.unwrap().error.unwrap();
+    assert_eq!(r.status, RunStatus::Failed, "{:?}", r.reason);
+    let task = r
+        .task
+        .expect("the task was created before the notification");
+    assert_eq!(task.status, Status::Failed);
+    let error = task.error.unwrap();
     assert!(error.contains("timed out"), "{error}");
 }
 

@@ -1278,24 +1278,4 @@ require_approval {
         );
         assert_eq!(engine.packages(), ["taskpilot.tool_calls"]);
     }
-
-    #[test]
-    fn evaluation_is_fast() {
-        // A loose bound for debug builds on a shared machine; `taskpilot bench policy` measures.
-        let engine = engine();
-        let input = create("Prepare the sensitive board deck", "high");
-        let mut times: Vec<u128> = (0..300)
-            .map(|_| {
-                let start = std::time::Instant::now();
-                std::hint::black_box(engine.evaluate(&input));
-                start.elapsed().as_micros()
-            })
-            .collect();
-        times.sort_unstable();
-        assert!(
-            times[times.len() / 2] < 2_000,
-            "median {} µs",
-            times[times.len() / 2]
-        );
-    }
 }

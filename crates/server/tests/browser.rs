@@ -8,8 +8,9 @@
 //! Screenshots at 1280 and 360 px are saved as artefacts in
 //! `$CARGO_TARGET_TMPDIR/browser-screenshots/` (`<target dir>/tmp/browser-screenshots/`).
 //!
-//! Without chromium the test says so and passes, unless `CI=true` (then it fails);
-//! `scripts/install-browser` installs it from Debian's packages.
+//! Without chromium the test reports the skip (`taskpilot_testkit::service_missing`) and
+//! returns, unless `CI=true` (then it fails); `scripts/install-browser` installs it from
+//! Debian's packages.
 
 mod common;
 
@@ -238,11 +239,9 @@ impl Driver {
 fn tools() -> Option<(String, String)> {
     let (Some(chromium), Some(chromedriver)) = (find_tool("chromium"), find_tool("chromedriver"))
     else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("chromium and chromedriver are required with CI=true (scripts/install-browser)");
-        }
-        eprintln!(
-            "skipping the browser test: chromium/chromedriver not installed (scripts/install-browser)"
+        taskpilot_testkit::service_missing(
+            "chromium and chromedriver",
+            "not installed; run scripts/install-browser",
         );
         return None;
     };

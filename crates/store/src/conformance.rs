@@ -372,13 +372,24 @@ async fn round_trip_of_every_field(store: &dyn TaskStore) {
         changed,
         "{name}: put replaces"
     );
-    // A later create never collides with imported ids.
+    // A later create never collides with imported ids: it gets an id of its own, now.
+    let before = Timestamp::now();
     let fresh = store
         .create(NewTask::new("after import", "low"))
         .await
         .expect("create");
-    assert!(fresh.id != full.id && fresh.id != nulls.id);
-    let _ = Timestamp::now();
+    let after = Timestamp::now();
+    assert!(
+        fresh.id > full.id && fresh.id > nulls.id,
+        "{name}: {} is newer than the imported ids",
+        fresh.id
+    );
+    assert!(
+        before.naive_local() <= fresh.created_at.naive_local()
+            && fresh.created_at.naive_local() <= after.naive_local(),
+        "{name}: created_at {} is the time of the create",
+        fresh.created_at
+    );
 }
 
 async fn scan_pages_in_id_order(store: &dyn TaskStore) {

@@ -6,8 +6,8 @@
 //! test's own (`redis-server --port <free port>`) killed and restarted mid-run: the request
 //! made while it is down fails with an error naming the URL, and the store reconnects.
 //!
-//! With `CI=true` a missing Redis fails the test; without it the test prints a notice and
-//! returns.
+//! With `CI=true` a missing Redis fails the test; without it the test reports the skip
+//! (`taskpilot_testkit::service_missing`) and returns.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -19,10 +19,6 @@ use taskpilot_core::{NewTask, Status, TaskId, Transition};
 use taskpilot_store::{StoreError, TaskStore, conformance};
 
 const REDIS: &str = "redis://127.0.0.1:6379/0";
-
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
 
 fn random_prefix() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -52,10 +48,7 @@ impl TempPrefix {
         match taskpilot_store::open(&StoreLocation::Url(Secret::new(url.as_str()))).await {
             Ok(_) => Some(TempPrefix { prefix, url }),
             Err(e) => {
-                assert!(!ci(), "CI=true but Redis at {REDIS} is not reachable: {e}");
-                eprintln!(
-                    "NOTICE: skipping: Redis at {REDIS} is not reachable ({e}); CI=true makes this a failure"
-                );
+                taskpilot_testkit::service_missing(&format!("Redis at {REDIS}"), e);
                 None
             }
         }
@@ -357,8 +350,7 @@ impl OwnRedis {
         let child = match child {
             Ok(child) => child,
             Err(e) => {
-                assert!(!ci(), "CI=true but redis-server cannot be started: {e}");
-                eprintln!("NOTICE: skipping: redis-server cannot be started ({e})");
+                taskpilot_testkit::service_missing("redis-server", e);
                 return None;
             }
         };

@@ -8,7 +8,8 @@
 //! missing bucket and wrong credentials (a second moto with authentication on) give errors
 //! naming the bucket and endpoint without the secret.
 //!
-//! With `CI=true` a missing server fails the test; otherwise it prints a notice and returns.
+//! With `CI=true` a missing server fails the test; otherwise it reports the skip
+//! (`taskpilot_testkit::service_missing`) and returns.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -21,21 +22,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "test-secret-key-not-to-be-printed";
 
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
 /// The test server's endpoint, or None (after a notice) when there is none and CI is not set.
 fn endpoint() -> Option<String> {
     match std::env::var("TASKPILOT_TEST_S3_ENDPOINT") {
         Ok(e) if !e.is_empty() => Some(e),
         _ => {
-            assert!(
-                !ci(),
-                "CI=true but TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`"
-            );
-            eprintln!(
-                "NOTICE: skipping: no S3 server (set TASKPILOT_TEST_S3_ENDPOINT, e.g. with `eval \"$(scripts/s3-server start)\"`)"
+            taskpilot_testkit::service_missing(
+                "an S3 server",
+                "TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`",
             );
             None
         }
@@ -216,8 +210,10 @@ async fn wrong_credentials_give_a_clear_error_without_the_secret() {
         return;
     }
     let Ok(moto) = std::env::var("TASKPILOT_TEST_MOTO_SERVER") else {
-        assert!(!ci(), "CI=true but TASKPILOT_TEST_MOTO_SERVER is not set");
-        eprintln!("NOTICE: skipping: TASKPILOT_TEST_MOTO_SERVER is not set");
+        taskpilot_testkit::service_missing(
+            "moto_server",
+            "TASKPILOT_TEST_MOTO_SERVER is not set; run `eval \"$(scripts/s3-server start)\"`",
+        );
         return;
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
