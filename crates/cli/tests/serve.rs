@@ -33,7 +33,12 @@ fn open_server_warns_and_stops_on_sigterm() {
     let (mut child, addr, lines) = start(dir.path(), &[]);
     let text = lines.join("\n");
     assert!(text.contains("WARNING") && text.contains("OPEN"), "{text}");
+    // The log line reached the redirected stderr as plain text, without colour escapes.
     assert!(text.contains("the API is open"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour escapes in a redirected stderr: {text:?}"
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let status = rt.block_on(async {
         client()

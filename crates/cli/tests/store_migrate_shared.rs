@@ -246,9 +246,9 @@ fn task_store_prefix_from_dotenv_is_the_redis_key_prefix() {
         "list under the prefix",
     );
     let listed: serde_json::Value = serde_json::from_str(&listed).expect("json");
-    let ids: Vec<&str> = listed
+    let ids: Vec<&str> = listed["tasks"]
         .as_array()
-        .expect("an array")
+        .expect("an array of tasks")
         .iter()
         .filter_map(|t| t["id"].as_str())
         .collect();

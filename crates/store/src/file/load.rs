@@ -32,6 +32,7 @@ impl Engine {
             Err(e) => return Err(StoreError::io("read", &paths.snapshot, e)),
         };
         let mut needs_fold = false;
+        let mut recovered = false;
         match seed::parse_seed(&bytes) {
             Ok(contents) => {
                 needs_fold |= self.take_contents(contents)?;
@@ -44,12 +45,20 @@ impl Engine {
                     paths.snapshot.display()
                 );
                 self.recover(&why)?;
-                needs_fold = true;
+                recovered = true;
             }
         }
         needs_fold |= self.settle_time_style();
-        if needs_fold {
+        if recovered {
+            // The rebuilt tasks exist only in memory until this fold writes them.
             self.fold()?;
+        } else if needs_fold && let Err(e) = self.fold() {
+            // The snapshot and the journal on disk still hold every task: a tidy-up that
+            // cannot be written now (a full disk, say) must not stop the store from opening.
+            tracing::warn!(
+                store = %paths.snapshot.display(),
+                "could not rewrite the task file at open: {e}; the journal keeps every change"
+            );
         }
         Ok(())
     }
