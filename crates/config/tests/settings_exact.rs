@@ -551,6 +551,8 @@ fn the_config_table_row_by_row() {
             "retry_max_delay",
             "notify_webhook_url",
             "taskpilot_api_tokens",
+            "taskpilot_allowed_origins",
+            "taskpilot_allowed_hosts",
             "taskpilot_api_tokens_file",
         ]
     );
@@ -648,6 +650,11 @@ fn the_config_table_row_by_row() {
         json["taskpilot_api_tokens_file"],
         plain(json!("/etc/tokens"), "env")
     );
+    assert_eq!(
+        json["taskpilot_allowed_origins"],
+        plain(json!([]), "default")
+    );
+    assert_eq!(json["taskpilot_allowed_hosts"], plain(json!([]), "default"));
     for entry in s.entries() {
         assert_eq!(
             entry.path.is_some(),
