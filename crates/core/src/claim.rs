@@ -40,7 +40,8 @@ pub enum ClaimRule {
 }
 
 impl Claim {
-    /// Whether the claim still holds at `now` (a time without an offset never holds it).
+    /// Whether the claim still holds at `now`. A time without an offset is UTC, as TaskPilot
+    /// writes them (the file store's clock is naive UTC in a seed-style file).
     pub fn is_live(&self, now: &Timestamp) -> bool {
         match (instant(&self.expires_at), instant(now)) {
             (Some(expires), Some(now)) => now < expires,
@@ -114,6 +115,6 @@ impl Task {
 fn instant(t: &Timestamp) -> Option<DateTime<Utc>> {
     match t {
         Timestamp::Aware(t) => Some(t.to_utc()),
-        Timestamp::Naive(_) => None,
+        Timestamp::Naive(t) => Some(t.and_utc()),
     }
 }
