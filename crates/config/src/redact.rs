@@ -37,7 +37,9 @@ pub fn redact_url(raw: &str) -> String {
     let tail = match Url::parse(&format!("{scheme}://{after}")) {
         Ok(mut url) => {
             changed |= redact_query(&mut url);
-            changed |= redact_path(&mut url);
+            if !path_names_data(raw) {
+                changed |= redact_path(&mut url);
+            }
             let text = url.as_str();
             text.split_once("://")
                 .map_or(after.to_owned(), |(_, t)| t.to_owned())
@@ -92,8 +94,10 @@ pub fn url_secrets(raw: &str) -> Vec<String> {
                 secrets.push(v.into_owned());
             }
         }
-        for segment in secret_segments(&url) {
-            secrets.push(segment);
+        if !path_names_data(raw) {
+            for segment in secret_segments(&url) {
+                secrets.push(segment);
+            }
         }
     }
     let decoded: Vec<String> = secrets
@@ -217,6 +221,24 @@ fn redact_query(url: &mut Url) -> bool {
 
 /// The path segments of `url` that are secrets: those that look like one, and the one after a
 /// segment named like a credential (`/token/…`, `/key/…`).
+/// Whether the path of `raw` names data rather than carrying a credential: a database, a
+/// bucket or a file (`postgres://…/tasks_2024`), never hidden however random it looks.
+fn path_names_data(raw: &str) -> bool {
+    let scheme = raw.split_once("://").map_or("", |(s, _)| s);
+    matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "postgres"
+            | "postgresql"
+            | "mysql"
+            | "mariadb"
+            | "sqlite"
+            | "redis"
+            | "rediss"
+            | "s3"
+            | "file"
+    )
+}
+
 fn secret_segments(url: &Url) -> Vec<String> {
     let Some(segments) = url.path_segments() else {
         return Vec::new();
@@ -386,5 +408,22 @@ mod tests {
             "store [url]: 3 tasks"
         );
         assert_eq!(strip_urls("no url here: a://"), "no url here: a://");
+    }
+
+    #[test]
+    fn a_database_or_bucket_name_is_never_hidden() {
+        let url = "postgres://app:pw@db:5432/does_not_exist_1234567";
+        assert_eq!(
+            redact_url(url),
+            "postgres://app:***@db:5432/does_not_exist_1234567"
+        );
+        assert_eq!(
+            scrub("database does_not_exist_1234567 is missing at pw", url),
+            "database does_not_exist_1234567 is missing at ***"
+        );
+        assert_eq!(
+            redact_url("s3://bucket/a1b2c3d4e5f6a7b8c9d0e1f2"),
+            "s3://bucket/a1b2c3d4e5f6a7b8c9d0e1f2"
+        );
     }
 }
