@@ -19,6 +19,7 @@ pub mod error;
 pub mod health;
 pub mod openapi;
 pub mod routes;
+pub mod run_worker;
 pub mod shutdown;
 pub mod state;
 pub mod ui;
@@ -67,6 +68,7 @@ pub async fn serve(
 ) -> Result<(), ServerError> {
     let stop = shutdown::Stop::new();
     let background = background::spawn(state.clone(), stop.clone());
+    let run_workers = run_worker::spawn(state.clone(), stop.clone());
     let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let trigger = stop.clone();
     let served = axum::serve(listener, app)
@@ -78,6 +80,9 @@ pub async fn serve(
         .await;
     stop.trigger();
     background.join().await;
+    for worker in run_workers {
+        let _ = worker.await;
+    }
     let flushed = state.runtime.shutdown().await;
     served.map_err(ServerError::Serve)?;
     flushed?;

@@ -22,6 +22,8 @@
 //!
 //! Not here: server persistence (configure AOF on the server; docs/STORAGE.md "Redis").
 
+mod audit;
+
 use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
@@ -351,6 +353,14 @@ impl RedisStore {
 impl TaskStore for RedisStore {
     fn describe(&self) -> String {
         format!("{} (prefix {})", self.shown, self.prefix)
+    }
+
+    fn decision_records(&self) -> Option<&dyn crate::shared::DecisionRecords> {
+        Some(self)
+    }
+
+    fn run_records(&self) -> Option<&dyn crate::shared::RunRecords> {
+        Some(self)
     }
 
     async fn create(&self, new: NewTask) -> Result<Task, StoreError> {

@@ -1,10 +1,12 @@
-//! `taskpilot decisions`: filters and summarises the decision log (`DECISION_LOGS_FILE`),
-//! newest first. Lines that cannot be parsed are reported on stderr with their line number
-//! and skipped.
+//! `taskpilot decisions`: filters and summarises the decision log, newest first: the shared
+//! store's when `TASK_STORE_URL` names one that keeps decisions (every replica's decisions),
+//! else `DECISION_LOGS_FILE`. Records that cannot be parsed are reported on stderr with their
+//! line number (or decision id) and skipped.
 
 use std::process::ExitCode;
 
-use taskpilot_observe::{DecisionResult, DecisionSummary, DecisionType, read_decisions};
+use taskpilot_config::StoreLocation;
+use taskpilot_observe::{Decision, DecisionResult, DecisionSummary, DecisionType};
 
 use crate::context::Context;
 
@@ -31,16 +33,7 @@ pub struct DecisionsArgs {
 }
 
 pub async fn run(args: DecisionsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let path = &ctx.settings.decision_logs_file.value;
-    let (mut decisions, bad) = read_decisions(path)?;
-    for b in &bad {
-        eprintln!(
-            "{}:{}: skipped an unreadable line: {}",
-            path.display(),
-            b.line,
-            b.error
-        );
-    }
+    let (mut decisions, path) = read_log(ctx).await?;
     decisions.retain(|d| {
         args.decision_type.is_none_or(|t| d.decision_type == t)
             && args.result.is_none_or(|r| d.result == r)
@@ -78,7 +71,7 @@ pub async fn run(args: DecisionsArgs, ctx: &Context) -> anyhow::Result<ExitCode>
     } else if args.json {
         println!("{}", serde_json::to_string_pretty(&decisions)?);
     } else if decisions.is_empty() {
-        println!("no decisions in {}", path.display());
+        println!("no decisions in {path}");
     } else {
         for d in &decisions {
             println!(
@@ -94,4 +87,26 @@ pub async fn run(args: DecisionsArgs, ctx: &Context) -> anyhow::Result<ExitCode>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The decisions and where they came from. Only a store named by URL is opened (a file store
+/// keeps its decisions in `DECISION_LOGS_FILE`, and opening it would create files).
+async fn read_log(ctx: &Context) -> anyhow::Result<(Vec<Decision>, String)> {
+    if let StoreLocation::Url(url) = ctx.settings.store_location() {
+        if !url.expose().starts_with("file://") {
+            let store = ctx.open_store().await?;
+            return crate::commands::store_decisions::read_from(&store, &ctx.settings).await;
+        }
+    }
+    let path = &ctx.settings.decision_logs_file.value;
+    let (decisions, bad) = taskpilot_observe::read_decisions(path)?;
+    for b in &bad {
+        eprintln!(
+            "{}:{}: skipped an unreadable line: {}",
+            path.display(),
+            b.line,
+            b.error
+        );
+    }
+    Ok((decisions, path.display().to_string()))
 }

@@ -11,6 +11,7 @@ use taskpilot_config::{Secret, StoreLocation};
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
 use taskpilot_store::{TaskStore, read_seed_file, write_seed_file};
 
+use crate::commands::store_decisions;
 use crate::context::Context;
 use crate::exit::usage;
 use crate::output::print_json;
@@ -73,6 +74,14 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
             write_seed_file(&file, &tasks)
                 .with_context(|| format!("cannot write the backup {}", file.display()))?;
             println!("Backed up {} tasks to {}", tasks.len(), file.display());
+            let (decisions, from) = store_decisions::read_from(&store, &ctx.settings).await?;
+            let beside = store_decisions::sibling(&file);
+            store_decisions::write_file(&beside, &decisions)?;
+            println!(
+                "Backed up {} decisions from {from} to {}",
+                decisions.len(),
+                beside.display()
+            );
         }
         StoreCommand::Restore { file, replace, yes } => {
             let file = ctx.settings.base_dir.value.join(file);
@@ -120,6 +129,15 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 file.display(),
                 total - changed
             );
+            let beside = store_decisions::sibling(&file);
+            if let Some(decisions) = store_decisions::read_file(&beside)? {
+                let sent = store_decisions::write_to(&store, &ctx.settings, &decisions).await?;
+                println!(
+                    "Restored {} decisions from {} ({sent} sent; a decision already there is kept once)",
+                    decisions.len(),
+                    beside.display()
+                );
+            }
         }
         StoreCommand::Check { json } => {
             let store = ctx.open_store().await?;
@@ -249,6 +267,22 @@ async fn migrate(ctx: &Context, from: &str, to: &str, dry_run: bool) -> anyhow::
         target.describe(),
         copied - changed
     );
+    if source.decision_records().is_some() || target.decision_records().is_some() {
+        let (decisions, from) = store_decisions::read_from(&source, &ctx.settings).await?;
+        store_decisions::write_to(&target, &ctx.settings, &decisions).await?;
+        let missing = store_decisions::missing_in(&decisions, &target, &ctx.settings).await?;
+        if missing > 0 {
+            anyhow::bail!(
+                "verification failed: {missing} decisions of {from} are missing from {}",
+                target.describe()
+            );
+        }
+        println!(
+            "Migrated {} decisions from {from} to {}; verified: every decision is present",
+            decisions.len(),
+            target.describe()
+        );
+    }
     Ok(())
 }
 

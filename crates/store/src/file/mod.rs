@@ -12,6 +12,7 @@
 
 mod engine;
 mod journal;
+mod runs;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -22,6 +23,7 @@ use tokio::sync::oneshot;
 
 pub use self::engine::Paths;
 use self::engine::{Engine, Op, Reply};
+pub use self::runs::runs_dir;
 use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore};
 
 /// The most operations applied (and synced) together.
@@ -99,6 +101,10 @@ macro_rules! expect_reply {
 impl TaskStore for FileStore {
     fn describe(&self) -> String {
         format!("file://{}", self.path.display())
+    }
+
+    fn run_records(&self) -> Option<&dyn crate::shared::RunRecords> {
+        Some(self)
     }
 
     async fn create(&self, new: NewTask) -> Result<Task, StoreError> {
