@@ -8,19 +8,17 @@
 //! Tokens are compared in constant time (every configured token is compared, whatever
 //! matches) and never logged: a caller is known by its role and the token's position
 //! (`operator#2`). With no token configured the API is open; `taskpilot serve` says so loudly.
+//!
+//! Not here: which route needs which [`Access`] (the route table in `routes/mod.rs`).
 
 use std::fmt;
 
-use axum::extract::{Request, State};
-use axum::http::{Method, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, Method, header};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use taskpilot_config::Settings;
 
 use crate::error::ApiError;
-use crate::state::SharedState;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -92,35 +90,6 @@ impl Access {
             Access::Admin => "admin",
         }
     }
-}
-
-/// The access a request needs, from its method and path. Unknown API routes need `Read`
-/// (they answer 404 to anyone who may read).
-pub fn required_access(method: &Method, path: &str) -> Access {
-    let open = path == "/"
-        || path == "/health"
-        || path == "/metrics"
-        || path == "/openapi.json"
-        || path == "/ui"
-        || path.starts_with("/ui/");
-    if open {
-        return Access::Open;
-    }
-    if *method == Method::GET || *method == Method::HEAD || *method == Method::OPTIONS {
-        return Access::Read;
-    }
-    if *method == Method::DELETE {
-        return Access::Admin;
-    }
-    if *method == Method::POST {
-        if path.ends_with("/approve") || path.ends_with("/reject") {
-            return Access::Review;
-        }
-        if path == "/api/v1/runs" || path == "/api/v1/tasks" {
-            return Access::Operate;
-        }
-    }
-    Access::Admin
 }
 
 /// Who is calling: the role and a name for the decision log (never the token).
@@ -271,58 +240,54 @@ impl Tokens {
     }
 }
 
-/// The middleware: finds the access the route needs, checks the bearer token, and passes the
-/// [`Caller`] to the handler as a request extension. 401 without a valid token, 403 when the
-/// role is not enough.
-pub async fn require(
-    State(state): State<SharedState>,
-    mut request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let access = required_access(request.method(), request.uri().path());
-    let caller = if state.tokens.is_open() {
-        Caller {
+/// Who is calling, when the route needs `access`: 401 without a valid bearer token, 403 when
+/// the role is not enough (`method` and `path` only name the request in that message). With
+/// no token configured everyone is an anonymous admin; on open routes an anonymous viewer.
+pub fn authorize(
+    tokens: &Tokens,
+    access: Access,
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+) -> Result<Caller, ApiError> {
+    if tokens.is_open() {
+        return Ok(Caller {
             role: Role::Admin,
             user_id: "anonymous".to_owned(),
-        }
-    } else if access == Access::Open {
-        Caller {
+        });
+    }
+    if access == Access::Open {
+        return Ok(Caller {
             role: Role::Viewer,
             user_id: "anonymous".to_owned(),
-        }
-    } else {
-        let presented = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, rest) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            });
-        let Some(presented) = presented else {
-            return Err(ApiError::unauthorized(
-                "this route needs a bearer token: send `Authorization: Bearer <token>` \
-                 (tokens are configured with TASKPILOT_API_TOKENS)",
-            ));
-        };
-        let Some(caller) = state.tokens.authenticate(presented) else {
-            return Err(ApiError::unauthorized(
-                "the bearer token is not one of the configured TASKPILOT_API_TOKENS",
-            ));
-        };
-        if !caller.role.allows(access) {
-            return Err(ApiError::forbidden(format!(
-                "the role '{}' may not {} {}; this needs {}",
-                caller.role,
-                request.method(),
-                request.uri().path(),
-                access.roles()
-            )));
-        }
-        caller
+        });
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        });
+    let Some(presented) = presented else {
+        return Err(ApiError::unauthorized(
+            "this route needs a bearer token: send `Authorization: Bearer <token>` \
+             (tokens are configured with TASKPILOT_API_TOKENS)",
+        ));
     };
-    request.extensions_mut().insert(caller);
-    Ok(next.run(request).await)
+    let Some(caller) = tokens.authenticate(presented) else {
+        return Err(ApiError::unauthorized(
+            "the bearer token is not one of the configured TASKPILOT_API_TOKENS",
+        ));
+    };
+    if !caller.role.allows(access) {
+        return Err(ApiError::forbidden(format!(
+            "the role '{}' may not {method} {path}; this needs {}",
+            caller.role,
+            access.roles()
+        )));
+    }
+    Ok(caller)
 }
 
 #[cfg(test)]
@@ -349,21 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn access_by_method_and_path() {
-        assert_eq!(required_access(&Method::GET, "/health"), Access::Open);
-        assert_eq!(required_access(&Method::GET, "/api/v1/tasks"), Access::Read);
-        assert_eq!(
-            required_access(&Method::POST, "/api/v1/tasks"),
-            Access::Operate
-        );
-        assert_eq!(
-            required_access(&Method::POST, "/api/v1/tasks/x/approve"),
-            Access::Review
-        );
-        assert_eq!(
-            required_access(&Method::DELETE, "/api/v1/tasks/x"),
-            Access::Admin
-        );
+    fn roles_allow_by_access() {
         assert!(Role::Admin.allows(Access::Review));
         assert!(!Role::Operator.allows(Access::Review));
         assert!(!Role::Reviewer.allows(Access::Operate));

@@ -13,6 +13,9 @@ use taskpilot_agents::AgentError;
 use taskpilot_core::CoreError;
 use taskpilot_store::StoreError;
 
+/// Largest request body accepted (bigger ones get 413).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// An error answer: status, a stable machine-readable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -58,10 +61,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!(
-                "the request body is larger than {} bytes",
-                crate::MAX_BODY_BYTES
-            ),
+            format!("the request body is larger than {} bytes", MAX_BODY_BYTES),
         )
     }
 

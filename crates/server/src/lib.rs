@@ -29,11 +29,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use auth::{Role, Tokens};
-pub use error::ApiError;
+pub use error::{ApiError, MAX_BODY_BYTES};
 pub use state::{AppState, SharedState};
-
-/// Largest request body accepted (bigger ones get 413).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]

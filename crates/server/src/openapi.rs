@@ -1,6 +1,8 @@
 //! The OpenAPI 3.0 document of the API, written by hand so it says exactly what the handlers
 //! do (checked by `openapi-spec-validator` and exercised by `schemathesis` in
-//! `scripts/api-fuzz`). Keep it in step with `routes/` and docs/API.md.
+//! `scripts/api-fuzz`). Its paths, methods, `operationId`s and open/protected markings must
+//! match the route table (`routes::endpoints`); the tests in `routes/mod.rs` fail naming any
+//! route missing on either side. Keep docs/API.md in step too.
 
 use serde_json::{Value, json};
 

@@ -1,5 +1,6 @@
-//! `GET /`: the service, its version, the endpoints and the observability links (Grafana,
-//! Prometheus, Jaeger, Kibana); `GET /openapi.json`: the API description.
+//! `GET /`: the service, its version, the endpoints (from the route table) and the
+//! observability links (Grafana, Prometheus, Jaeger, Kibana); `GET /openapi.json`: the API
+//! description.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,27 +8,16 @@ use serde_json::{Value, json};
 
 use crate::state::SharedState;
 
-pub async fn index(State(state): State<SharedState>) -> Json<Value> {
+/// `endpoints` is `METHOD path` for every API route (the router passes the route table's).
+pub async fn index(State(state): State<SharedState>, endpoints: Vec<String>) -> Json<Value> {
     let s = &state.runtime.settings;
     Json(json!({
         "service": "taskpilot",
         "version": env!("CARGO_PKG_VERSION"),
         "auth": if state.tokens.is_open() { "open (no TASKPILOT_API_TOKENS configured)" } else { "bearer" },
-        "endpoints": {
-            "ui": "/ui",
-            "runs": "POST /api/v1/runs",
-            "tasks": "GET|POST /api/v1/tasks",
-            "task": "GET|DELETE /api/v1/tasks/{id}",
-            "decisions": "GET /api/v1/tasks/{id}/decisions",
-            "approve": "POST /api/v1/tasks/{id}/approve",
-            "reject": "POST /api/v1/tasks/{id}/reject",
-            "stats": "GET /api/v1/stats",
-            "metrics": "/metrics",
-            "health": "/health",
-            "golden_signals": "/golden-signals",
-            "cost_report": "/cost-report?format=text|json|csv",
-            "openapi": "/openapi.json",
-        },
+        "endpoints": endpoints,
+        "ui": "/ui",
+        "openapi": "/openapi.json",
         "observability": {
             "grafana": s.grafana_url.value,
             "prometheus": s.prometheus_url.value,
