@@ -94,31 +94,27 @@ impl S3Store {
 #[async_trait]
 impl DecisionRecords for S3Store {
     async fn append_decisions(&self, entries: &[DecisionEntry]) -> Result<(), StoreError> {
-        stream::iter(entries)
-            .map(|entry| async move {
-                let group = entry
-                    .request_id
-                    .clone()
-                    .unwrap_or_else(|| entry.decision_id.clone());
-                let json = serde_json::to_vec(entry)
-                    .map_err(|e| self.corrupt(format!("a decision cannot be written: {e}")))?;
-                let path = self.beside(&format!(
-                    "decisions/request/{group}/{}_{}.json",
-                    entry.sort_key, entry.decision_id
-                ));
-                self.store
-                    .put(&path, PutPayload::from(json))
-                    .await
-                    .map_err(|e| self.err("record a decision", &e))?;
-                if let Some(task_id) = &entry.task_id {
-                    let marker = self.beside(&format!("decisions/task/{task_id}/{group}"));
-                    self.put_marker(marker, "record a decision").await?;
-                }
-                Ok::<(), StoreError>(())
-            })
-            .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<()>>()
-            .await?;
+        // One after the other: a batch is a handful of decisions.
+        for entry in entries {
+            let group = entry
+                .request_id
+                .clone()
+                .unwrap_or_else(|| entry.decision_id.clone());
+            let json = serde_json::to_vec(entry)
+                .map_err(|e| self.corrupt(format!("a decision cannot be written: {e}")))?;
+            let path = self.beside(&format!(
+                "decisions/request/{group}/{}_{}.json",
+                entry.sort_key, entry.decision_id
+            ));
+            self.store
+                .put(&path, PutPayload::from(json))
+                .await
+                .map_err(|e| self.err("record a decision", &e))?;
+            if let Some(task_id) = &entry.task_id {
+                let marker = self.beside(&format!("decisions/task/{task_id}/{group}"));
+                self.put_marker(marker, "record a decision").await?;
+            }
+        }
         Ok(())
     }
 
