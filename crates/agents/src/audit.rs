@@ -123,8 +123,11 @@ struct Both {
 #[async_trait]
 impl DecisionSink for Both {
     async fn record(&self, batch: &[Decision]) -> Result<(), ObserveError> {
-        let (stored, filed) =
-            futures::future::join(self.store.record(batch), self.file.record(batch)).await;
+        let (stored, filed) = futures::future::join(
+            self.store.record(batch),
+            DecisionSink::record(&self.file, batch),
+        )
+        .await;
         stored.and(filed)
     }
 }

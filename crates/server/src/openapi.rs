@@ -178,10 +178,7 @@ pub fn document() -> Value {
                         "task": {"$ref": "#/components/schemas/Task"},
                         "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
                         "decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}},
-                        "approvals": {"type": "array", "items": {"type": "object", "properties": {
-                            "decision": {"type": "string"}, "user_id": {"type": "string", "nullable": true},
-                            "at": {"type": "string"}, "reason": {"type": "string"}
-                        }}}
+                        "approvals": {"type": "array", "items": {"type": "object"}}
                     }})),
                     "401": unauthorized, "403": forbidden,
                     "404": error_response("no such task")

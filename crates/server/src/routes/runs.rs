@@ -187,7 +187,8 @@ impl Follow {
                     }
                 }
             };
-            for step in run.steps.iter().filter(|s| s.seq > self.sent) {
+            let sent = self.sent;
+            for step in run.steps.iter().filter(|s| s.seq > sent) {
                 self.queue.push_back(json_event("step", step));
                 self.sent = step.seq;
             }
