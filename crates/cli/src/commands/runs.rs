@@ -119,7 +119,8 @@ pub async fn run(command: RunsCommand, ctx: &Context) -> anyhow::Result<ExitCode
             let mut sent = 0;
             loop {
                 let run = book.get(&run_id).await?;
-                for step in run.steps.iter().filter(|s| s.seq > sent) {
+                let seen = sent;
+                for step in run.steps.iter().filter(|s| s.seq > seen) {
                     if json {
                         println!("{}", serde_json::to_string(step)?);
                     } else {
