@@ -18,7 +18,7 @@ package taskpilot.tool_calls
 
 import rego.v1
 
-policy_version := "taskpilot.tool_calls/1.0.0"
+policy_version := "taskpilot.tool_calls/1.1.0"
 
 known_agents := {"PlannerAgent", "ReviewerAgent", "ExecutorAgent"}
 
@@ -55,32 +55,50 @@ require_approval if {
 }
 
 # --- helpers -----------------------------------------------------------------------------
+#
+# The same decisions under OPA and TaskPilot (docs/GOVERNANCE.md, "Deciding as OPA decides"):
+# fields are read with `object.get` and a default, never negated while they may be missing
+# (`not is_string(params.title)`, `not input.agent_type in …`: OPA leaves such an expression
+# undefined, regorus makes it true), no builtin is given a value of the wrong type (OPA makes
+# that undefined, TaskPilot denies), and only strings are printed in reasons.
 
-params := object.get(input, "parameters", {})
+agent_type := object.get(input, "agent_type", null)
 
-title := t if {
-	is_string(params.title)
-	t := trim_space(params.title)
-} else := ""
+tool_name := object.get(input, "tool_name", null)
 
-priority := lower(trim_space(params.priority)) if {
-	is_string(params.priority)
-} else := ""
+# How a value appears in a reason: a string as it is, anything else by its type. (Numbers are
+# not printed: OPA prints a number as its JSON text, `1.0`, regorus as its value, `1`.)
+shown(x) := x if is_string(x) else := sprintf("<%s>", [type_name(x)])
 
-message := params.message if {
-	is_string(params.message)
-} else := ""
+# The tool's arguments: {} when absent or not an object.
+params := p if {
+	p := input.parameters
+	is_object(p)
+} else := {}
+
+raw_title := object.get(params, "title", null)
+
+raw_priority := object.get(params, "priority", null)
+
+raw_message := object.get(params, "message", null)
+
+# Titles are counted in characters (code points), as the task model counts them.
+title := trim_space(raw_title) if is_string(raw_title) else := ""
+
+priority := lower(trim_space(raw_priority)) if is_string(raw_priority) else := ""
+
+message := raw_message if is_string(raw_message) else := ""
 
 # --- reasons to refuse -------------------------------------------------------------------
 
 deny contains msg if {
-	not input.agent_type in known_agents
-	msg := sprintf("unknown agent type %v: expected one of PlannerAgent, ReviewerAgent, ExecutorAgent", [object.get(input, "agent_type", null)])
+	not agent_type in known_agents
+	msg := sprintf("unknown agent type %v: expected one of PlannerAgent, ReviewerAgent, ExecutorAgent", [shown(agent_type)])
 }
 
 deny contains msg if {
-	not input.tool_name in known_tools
-	msg := sprintf("unknown tool %v: the policy allows create_task and notify_external_system", [object.get(input, "tool_name", null)])
+	not tool_name in known_tools
+	msg := sprintf("unknown tool %v: the policy allows create_task and notify_external_system", [shown(tool_name)])
 }
 
 deny contains "delete_task is not permitted: agents may not delete tasks; a person deletes them with `taskpilot tasks delete`" if {
@@ -96,18 +114,18 @@ deny contains msg if {
 
 deny contains "create_task needs a title: it is missing or not a string" if {
 	input.tool_name == "create_task"
-	not is_string(params.title)
+	not is_string(raw_title)
 }
 
 deny contains "title must be 1-500 characters after trimming: it is empty" if {
 	input.tool_name == "create_task"
-	is_string(params.title)
+	is_string(raw_title)
 	count(title) == 0
 }
 
 deny contains msg if {
 	input.tool_name == "create_task"
-	is_string(params.title)
+	is_string(raw_title)
 	n := count(title)
 	n > max_title_chars
 	msg := sprintf("title must be 1-500 characters after trimming: it has %d", [n])
@@ -116,7 +134,7 @@ deny contains msg if {
 deny contains msg if {
 	input.tool_name == "create_task"
 	not priority in valid_priorities
-	msg := sprintf("priority must be one of high, medium, low: got %v", [object.get(params, "priority", null)])
+	msg := sprintf("priority must be one of high, medium, low: got %v", [shown(raw_priority)])
 }
 
 deny contains msg if {
@@ -128,7 +146,7 @@ deny contains msg if {
 
 deny contains "notify_external_system needs a message: it is missing or not a string" if {
 	input.tool_name == "notify_external_system"
-	not is_string(params.message)
+	not is_string(raw_message)
 }
 
 deny contains "notify_external_system refused: the message mentions \"delete\"" if {

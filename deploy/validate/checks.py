@@ -137,6 +137,9 @@ def compose(*paths):
                 check(env.get(var) == want, f"environment {var}={want}")
             check("8000" in str(tp.get("ports")), "publishes port 8000")
             check("/health" in json.dumps(tp.get("healthcheck", {})), "healthcheck on /health")
+            check(str(env.get("TASKPILOT_API_TOKENS", "")).startswith("${TASKPILOT_API_TOKENS:?")
+                  or "--allow-open" in json.dumps(tp.get("command", "")),
+                  "requires API tokens (or serves --allow-open knowingly)")
         if name == "docker-compose.postgres.yml":
             check(str(env.get("TASK_STORE_URL", "")).startswith("postgres://"), "TASK_STORE_URL is postgres://")
             check(tp.get("deploy", {}).get("replicas", 1) > 1, "several replicas")

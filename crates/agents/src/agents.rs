@@ -14,8 +14,9 @@ use crate::provider::{LlmReply, TaskBrief, TaskProposal};
 use crate::runtime::Runtime;
 
 /// The reviewer's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "UPPERCASE")]
+#[strum(serialize_all = "UPPERCASE")]
 pub enum Verdict {
     Approve,
     Rejected,
@@ -42,11 +43,7 @@ impl Verdict {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Approve => "APPROVE",
-            Verdict::Rejected => "REJECTED",
-            Verdict::Review => "REVIEW",
-        }
+        self.into()
     }
 }
 

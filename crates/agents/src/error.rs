@@ -53,6 +53,10 @@ pub enum AgentError {
     #[error(transparent)]
     Store(#[from] StoreError),
 
+    /// A field written by a person breaks its rules (a reason too long, say).
+    #[error(transparent)]
+    Invalid(#[from] taskpilot_core::CoreError),
+
     #[error(transparent)]
     Govern(#[from] GovernError),
 

@@ -17,7 +17,6 @@ mod error;
 pub mod offline;
 pub mod openai;
 pub mod provider;
-mod resume;
 pub mod runs;
 pub mod runtime;
 pub mod tools;

@@ -120,7 +120,7 @@ impl OpenAiProvider {
         retry: RetryPolicy,
         timeout: Duration,
     ) -> Result<OpenAiProvider, AgentError> {
-        install_crypto_provider();
+        taskpilot_plumbing::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -138,14 +138,16 @@ impl OpenAiProvider {
         })
     }
 
-    /// Removes the key from a message that may echo the request.
+    /// Removes the key, and the secrets of the base URL (user info, `?key=`), from a message
+    /// that may echo the request.
     fn scrub(&self, message: String) -> String {
         let key = self.key.expose();
-        if key.len() >= 4 && message.contains(key) {
+        let message = if key.len() >= 4 && message.contains(key) {
             message.replace(key, "[REDACTED]")
         } else {
             message
-        }
+        };
+        taskpilot_config::redact::scrub(&message, &self.url)
     }
 
     /// POSTs one Chat Completions request with retries; the parsed JSON answer.
@@ -242,14 +244,6 @@ impl OpenAiProvider {
             value: content.to_owned(),
             usage,
         })
-    }
-}
-
-/// reqwest 0.13 with `rustls-no-provider` needs a process-wide crypto provider: ring.
-fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Another thread may win the race; either way a provider is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 

@@ -36,6 +36,11 @@ pub struct Runtime {
     pub notifier: Notifier,
     /// `TOOL_TIMEOUT_SECONDS`.
     pub tool_timeout: Duration,
+    /// This process's name as the owner of execution claims (unique per runtime).
+    pub worker: String,
+    /// `CLAIM_LEASE_SECONDS`: how long an execution claim holds before another worker may
+    /// take the task over.
+    pub claim_lease: Duration,
     /// The current prompt of each agent, in [`Agent::ALL`] order.
     current_prompts: [Prompt; 3],
     notice: Option<String>,
@@ -82,7 +87,7 @@ impl Runtime {
     /// cannot be opened, or `LLM_PROVIDER=openai` has no `OPENAI_API_KEY`.
     pub async fn from_settings(settings: &Settings) -> Result<Runtime, AgentError> {
         let (provider, notice) = select_provider(settings)?;
-        let store = taskpilot_store::open(&settings.store_location()).await?;
+        let store = taskpilot_store::open_configured(settings).await?;
         let (policies, guard_dir, prompts_dir) = (
             settings.policies_dir.value.clone(),
             settings.guardrails_config_dir.value.clone(),
@@ -150,6 +155,12 @@ impl Runtime {
             provider,
             notifier: Notifier::new(target, tool_timeout)?,
             tool_timeout,
+            worker: format!(
+                "worker-{}-{:08x}",
+                std::process::id(),
+                rand::random::<u32>()
+            ),
+            claim_lease: Duration::from_secs(settings.claim_lease_seconds.value),
             current_prompts,
             notice,
         })
@@ -190,13 +201,16 @@ impl Runtime {
         Ok(self.decisions.for_task(task_id).await?)
     }
 
-    /// Flushes metrics to `METRICS_FILE` and waits (up to 3 s) for spans queued for OTLP.
-    /// The decision log needs nothing: every decision is on disk when it is recorded.
+    /// Flushes metrics to `METRICS_FILE`, waits (up to 3 s) for spans queued for OTLP, and
+    /// closes the store (the file store folds its journal into `.tasks.json`). The decision log
+    /// needs nothing: every decision is on disk when it is recorded.
     pub async fn shutdown(&self) -> Result<(), AgentError> {
+        let closed = self.store.close().await;
         let flushed = self.metrics.flush_async().await;
         let tracer = self.tracer.clone();
         let _ = tokio::task::spawn_blocking(move || tracer.shutdown(Duration::from_secs(3))).await;
         flushed?;
+        closed?;
         Ok(())
     }
 }

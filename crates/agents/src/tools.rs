@@ -35,13 +35,15 @@ pub struct Notification<'a> {
     pub priority: &'a str,
     pub message: &'a str,
     pub request_id: &'a str,
+    /// The task id and the approval being executed (the claim's key): the same for a
+    /// repeated delivery of one execution, so a receiver can drop the duplicate. Also sent
+    /// as the `Idempotency-Key` header.
+    pub idempotency_key: &'a str,
 }
 
 impl Notifier {
     pub fn new(target: NotifyTarget, timeout: Duration) -> Result<Notifier, AgentError> {
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        taskpilot_plumbing::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()
@@ -64,6 +66,7 @@ impl Notifier {
                 let response = self
                     .client
                     .post(url)
+                    .header("Idempotency-Key", notification.idempotency_key)
                     .json(notification)
                     .send()
                     .await
@@ -73,7 +76,7 @@ impl Notifier {
                         } else if e.is_connect() {
                             "cannot connect".to_owned()
                         } else {
-                            e.to_string()
+                            taskpilot_config::redact::scrub(&e.to_string(), url)
                         };
                         format!("notify_external_system: POST {shown} failed: {kind}")
                     })?;
@@ -88,6 +91,8 @@ impl Notifier {
                         .chars()
                         .take(300)
                         .collect();
+                    // The receiver may echo the URL (and the secret in its path) back.
+                    let body = taskpilot_config::redact::scrub(&body, url);
                     Err(format!(
                         "notify_external_system: POST {shown} answered HTTP {}: {body}",
                         status.as_u16()
@@ -102,6 +107,7 @@ impl Notifier {
                     "priority": notification.priority,
                     "message": notification.message,
                     "request_id": notification.request_id,
+                    "idempotency_key": notification.idempotency_key,
                 })
                 .to_string();
                 line.push('\n');

@@ -9,6 +9,12 @@
 //! One run creates at most one task and acts on it by id. Every guardrail check, policy
 //! evaluation, reviewer verdict and human decision is recorded in the decision log before it
 //! takes effect, and is returned in the [`RunResult`].
+//!
+//! Step 6 (the executor) is one function, [`execute`], whether it follows a run, a person's
+//! approval or [`Runtime::execute_approved`] (a task left `approved`). Only the worker holding
+//! the task's execution claim runs it: the approval takes the claim in the same conditional
+//! write, `execute_approved` takes it (or takes over an expired one) first, and the final
+//! `executed`/`failed` write requires it still held.
 
 use std::fmt;
 use std::time::Instant;
@@ -17,7 +23,9 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::{Value, json};
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
-use taskpilot_govern::{Agent, Direction, GuardOutcome, PolicyDecision, PolicyInput};
+use taskpilot_govern::{
+    Agent, Direction, GuardOutcome, PolicyDecision, PolicyInput, PolicyOutcome,
+};
 use taskpilot_observe::{Decision, DecisionResult, DecisionType, Span, names};
 use taskpilot_store::StoreError;
 
@@ -28,8 +36,9 @@ use crate::runtime::Runtime;
 use crate::tools::Notification;
 
 /// How a run (or a human decision) ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::Display, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum RunStatus {
     /// The notification was sent; the task is `executed`.
     Executed,
@@ -48,20 +57,7 @@ pub enum RunStatus {
 
 impl RunStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Executed => "executed",
-            RunStatus::Review => "review",
-            RunStatus::Rejected => "rejected",
-            RunStatus::Failed => "failed",
-            RunStatus::Denied => "denied",
-            RunStatus::Blocked => "blocked",
-        }
-    }
-}
-
-impl fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -259,14 +255,15 @@ impl<'r> RunCtx<'r> {
         let started = Instant::now();
         let decision = self.rt.policy.evaluate(&input);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let result = match decision.result() {
-            "deny" => DecisionResult::Deny,
-            "require_approval" => DecisionResult::RequireApproval,
-            _ => DecisionResult::Allow,
+        let outcome = decision.outcome();
+        let result = match outcome {
+            PolicyOutcome::Deny => DecisionResult::Deny,
+            PolicyOutcome::RequireApproval => DecisionResult::RequireApproval,
+            PolicyOutcome::Allow => DecisionResult::Allow,
         };
         span.set_attribute("tool.name", tool);
         span.set_attribute("agent.type", agent.agent_type());
-        span.set_attribute("policy.result", decision.result());
+        span.set_attribute("policy.result", outcome.as_str());
         span.set_attribute("policy.version", decision.policy_version.clone());
         span.set_attribute("prompt.version", self.rt.prompt(agent).version.clone());
         if result == DecisionResult::Deny {
@@ -288,6 +285,20 @@ impl<'r> RunCtx<'r> {
         });
         self.log(vec![d]).await?;
         Ok(decision)
+    }
+
+    /// Who claims a task this run executes: the process's worker and this run, so two runs
+    /// of one process never share a claim.
+    fn claim_owner(&self) -> String {
+        format!("{}/{}", self.rt.worker, self.request_id)
+    }
+
+    /// `transition` also taking this run's execution claim for `CLAIM_LEASE_SECONDS`.
+    fn claiming(&self, transition: Transition) -> Transition {
+        transition.claiming(
+            self.claim_owner(),
+            taskpilot_store::lease_end(self.rt.claim_lease),
+        )
     }
 
     /// Moves the task; the store enforces the transition rules atomically.
@@ -380,6 +391,7 @@ impl Runtime {
     ) -> Result<RunResult, AgentError> {
         let started = Instant::now();
         let request_id = new_request_id();
+        tracing::info!(request_id = %request_id, "run started");
         let mut root = self
             .tracer
             .start_span("taskpilot.workflow.run", None, Some(&request_id));
@@ -418,7 +430,7 @@ impl Runtime {
             root.set_attribute("task.id", t.id.to_string());
         }
         root.end();
-        Ok(ctx.finish(ending?, started))
+        Ok(log_finished(ctx.finish(ending?, started), "run finished"))
     }
 
     /// A person approves a task in `review` (or `pending`, or `failed` to retry it): the
@@ -443,6 +455,52 @@ impl Runtime {
         self.human_decision(id, false, reason, user_id).await
     }
 
+    /// Executes a task left `approved` (the process that approved it crashed, or another
+    /// instance approved it): takes its execution claim — or takes over a claim whose lease
+    /// expired — then runs step 6 exactly as a run does. Errors with
+    /// [`AgentError::NotDecidable`] when the task is in another status, and with the store's
+    /// `Claimed` error when another worker holds a live claim.
+    pub async fn execute_approved(&self, id: &TaskId) -> Result<RunResult, AgentError> {
+        let started = Instant::now();
+        let task = self.store.get(id).await?;
+        if task.status != Status::Approved {
+            return Err(AgentError::NotDecidable {
+                id: id.to_string(),
+                status: task.status.to_string(),
+                expected: "'approved'".to_owned(),
+                verb: "executed",
+            });
+        }
+        let request_id = new_request_id();
+        let mut root = self
+            .tracer
+            .start_span("taskpilot.workflow.run", None, Some(&request_id));
+        root.set_attribute("workflow.trigger", "resume_approved");
+        root.set_attribute("task.id", id.to_string());
+        let mut ctx = RunCtx::new(self, &root, request_id, Some("background".to_owned()));
+        let take = ctx.claiming(Transition::to(Status::Approved).expecting(&[Status::Approved]));
+        let ending = match self.store.transition(id, &take).await {
+            Ok(task) => execute(&mut ctx, &root, task).await,
+            Err(e) => {
+                // Claimed by another worker, or decided meanwhile: no run happened.
+                root.set_attribute("workflow.status", "not_claimed");
+                root.end();
+                return Err(e.into());
+            }
+        };
+        match &ending {
+            Ok(e) => {
+                root.set_attribute("workflow.status", e.status.as_str());
+                if e.status == RunStatus::Failed {
+                    root.set_error(e.reason.clone().unwrap_or_default());
+                }
+            }
+            Err(e) => root.set_error(e.to_string()),
+        }
+        root.end();
+        Ok(ctx.finish(ending?, started))
+    }
+
     async fn human_decision(
         &self,
         id: &TaskId,
@@ -451,6 +509,9 @@ impl Runtime {
         user_id: Option<&str>,
     ) -> Result<RunResult, AgentError> {
         let started = Instant::now();
+        let checked = taskpilot_core::validate_reason(reason)?
+            .map(|r| taskpilot_govern::redact_secrets(&r).text);
+        let reason = checked.as_deref();
         let verb = if approve { "approved" } else { "rejected" };
         let allowed_from: &[Status] = if approve {
             &[Status::Pending, Status::Review, Status::Failed]
@@ -511,9 +572,12 @@ impl Runtime {
         } else {
             Status::Rejected
         };
-        let transition = Transition::to(to)
+        let mut transition = Transition::to(to)
             .expecting(allowed_from)
             .with_response(format!("Human {verb}: {reason}"));
+        if approve {
+            transition = ctx.claiming(transition);
+        }
         let decided = ctx.transition(id, transition).await;
         let ending = match decided {
             Err(e) => {
@@ -538,13 +602,31 @@ impl Runtime {
             Err(e) => root.set_error(e.to_string()),
         }
         root.end();
-        Ok(ctx.finish(ending?, started))
+        Ok(log_finished(
+            ctx.finish(ending?, started),
+            &format!("task {verb} by a person"),
+        ))
     }
+}
+
+/// The line in `LOGS_DIR/taskpilot.log` that tells how a run ended.
+fn log_finished(result: RunResult, what: &str) -> RunResult {
+    tracing::info!(
+        request_id = %result.request_id,
+        task_id = result.task.as_ref().map(|t| t.id.as_str()),
+        status = result.status.as_str(),
+        latency_ms = result.latency_ms,
+        "{what}"
+    );
+    result
 }
 
 /// Steps 1–6 for one request.
 async fn steps(ctx: &mut RunCtx<'_>, root: &Span, request: &str) -> Result<Ending, AgentError> {
     let rt = ctx.rt;
+    // Credentials and IBANs never reach the planner, the task, the decision log or a trace.
+    let redacted = taskpilot_govern::redact_secrets(request);
+    let request = redacted.text.as_str();
 
     // 1. Input guardrails.
     let input = ctx
@@ -610,7 +692,7 @@ async fn steps(ctx: &mut RunCtx<'_>, root: &Span, request: &str) -> Result<Endin
             None,
         )
         .await?;
-    let detail = json!({"tool": "create_task", "result": policy.result(),
+    let detail = json!({"tool": "create_task", "result": policy.outcome().as_str(),
         "reason": policy.reason(), "policy_version": policy.policy_version});
     ctx.step("policy", detail).await;
     if !policy.allow {
@@ -721,14 +803,13 @@ async fn steps(ctx: &mut RunCtx<'_>, root: &Span, request: &str) -> Result<Endin
     reviewer
         .span
         .set_attribute("review.status", status.as_str());
-    let task = ctx
-        .transition(
-            &task.id,
-            Transition::to(status)
-                .expecting(&[Status::Pending])
-                .with_response(reply.clone()),
-        )
-        .await?;
+    let mut transition = Transition::to(status)
+        .expecting(&[Status::Pending])
+        .with_response(reply.clone());
+    if status == Status::Approved {
+        transition = ctx.claiming(transition);
+    }
+    let task = ctx.transition(&task.id, transition).await?;
     reviewer.finish(reviewer_error.as_deref());
     let detail = json!({"task_id": task.id.to_string(), "verdict": verdict.as_str(),
         "status": task.status.as_str(), "reply": reply});
@@ -790,12 +871,15 @@ async fn execute(ctx: &mut RunCtx<'_>, root: &Span, task: Task) -> Result<Ending
                         policy.reason()
                     ))
                 } else {
+                    let idempotency_key =
+                        task.claim().map_or_else(|| task.id.to_string(), |c| c.key);
                     let notification = Notification {
                         task_id: task.id.as_str(),
                         title: &task.title,
                         priority: task.priority.as_str(),
                         message: &message,
                         request_id: &ctx.request_id,
+                        idempotency_key: &idempotency_key,
                     };
                     call_tool(
                         rt,
@@ -814,7 +898,9 @@ async fn execute(ctx: &mut RunCtx<'_>, root: &Span, task: Task) -> Result<Ending
             let done = ctx
                 .transition(
                     &task.id,
-                    Transition::to(Status::Executed).expecting(&[Status::Approved]),
+                    Transition::to(Status::Executed)
+                        .expecting(&[Status::Approved])
+                        .held_by(ctx.claim_owner()),
                 )
                 .await?;
             executor.finish(None);
@@ -830,6 +916,7 @@ async fn execute(ctx: &mut RunCtx<'_>, root: &Span, task: Task) -> Result<Ending
                     &task.id,
                     Transition::to(Status::Failed)
                         .expecting(&[Status::Approved])
+                        .held_by(ctx.claim_owner())
                         .with_error(error.clone()),
                 )
                 .await?;

@@ -5,7 +5,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::{Stub, settings};
 use serde_json::Value;
@@ -143,6 +142,7 @@ async fn board_deck_request_is_executed_with_high_priority() {
             .as_deref(),
         Some(root.span_id.as_str())
     );
+    assert_eq!(spans.len(), 15, "one run's spans");
     assert!(
         spans
             .iter()
@@ -299,16 +299,14 @@ async fn destructive_request_is_rejected_and_nothing_executes() {
     let dir = tempfile::tempdir().unwrap();
     let rt = offline(dir.path(), &[]).await;
     let r = rt.run("Delete all user accounts").await.unwrap();
-    assert!(
-        matches!(r.status, RunStatus::Rejected | RunStatus::Denied),
-        "{:?}",
-        r.status
-    );
+    // The offline planner creates the task and the offline reviewer rejects it.
+    assert_eq!(r.status, RunStatus::Rejected);
     assert_eq!(r.reviewer_decision, Some(Verdict::Rejected));
     let task = r.task.unwrap();
     assert_eq!(task.status, Status::Rejected);
     assert!(task.executed_at.is_none());
     assert!(!dir.path().join("notifications.jsonl").exists());
+    assert_eq!(r.decisions.len(), 15, "{:?}", r.decisions);
     assert!(
         !r.decisions
             .iter()
@@ -344,6 +342,8 @@ async fn prompt_injection_is_blocked_and_nothing_is_stored() {
     assert_eq!(r.status, RunStatus::Blocked);
     assert!(r.task.is_none());
     assert_eq!(rt.store.stats().await.unwrap().total(), 0);
+    // The five input checks, the jailbreak one denying; nothing after them.
+    assert_eq!(r.decisions.len(), 5, "{:?}", r.decisions);
     assert!(
         r.decisions
             .iter()
@@ -402,15 +402,20 @@ async fn tool_timeout_bounds_a_hanging_notification() {
         dir.path(),
         &[
             ("NOTIFY_WEBHOOK_URL", url.as_str()),
-            ("TOOL_TIMEOUT_SECONDS", "0.5"),
+            // Generous: the same timeout bounds create_task, which must not time out even
+            // on a loaded machine; the hanging notification reaches it whatever its length.
+            ("TOOL_TIMEOUT_SECONDS", "3"),
         ],
     )
     .await;
-    let started = std::time::Instant::now();
+    // The endpoint never answers: only the tool timeout can end this run.
     let r = rt.run("Create a task to book the venue").await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(r.status, RunStatus::Failed);
-    let error = r.task.unwrap().error.unwrap();
+    assert_eq!(r.status, RunStatus::Failed, "{:?}", r.reason);
+    let task = r
+        .task
+        .expect("the task was created before the notification");
+    assert_eq!(task.status, Status::Failed);
+    let error = task.error.unwrap();
     assert!(error.contains("timed out"), "{error}");
 }
 
@@ -482,4 +487,125 @@ async fn openai_without_a_key_is_a_clear_error() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("OPENAI_API_KEY"), "{err}");
+}
+
+/// The decisions, spans and metrics one execution of a task left, reduced to their shapes
+/// (kinds, names, parents, attribute and context keys; no ids or times).
+async fn execution_shapes(
+    rt: &Runtime,
+    dir: &std::path::Path,
+    result: &taskpilot_agents::RunResult,
+) -> (Vec<String>, Vec<String>, Vec<(String, f64)>) {
+    let decisions: Vec<String> = result
+        .decisions
+        .iter()
+        .filter(|d| d.decision_type != DecisionType::HumanApproval)
+        .map(|d| {
+            let mut keys: Vec<&String> = d.context.as_object().unwrap().keys().collect();
+            keys.sort();
+            format!(
+                "{:?} {:?} {:?} {:?} {keys:?}",
+                d.decision_type, d.result, d.tool_name, d.agent_id
+            )
+        })
+        .collect();
+    rt.shutdown().await.unwrap();
+    let (spans, _) = read_spans(&dir.join("traces.jsonl")).unwrap();
+    let spans: Vec<_> = spans
+        .into_iter()
+        .filter(|s| s.trace_id == result.trace_id)
+        .collect();
+    let name_of = |id: &Option<String>| {
+        spans
+            .iter()
+            .find(|s| Some(&s.span_id) == id.as_ref())
+            .map_or("-".to_owned(), |s| s.name.clone())
+    };
+    let mut span_shapes: Vec<String> = spans
+        .iter()
+        .map(|s| {
+            if s.parent_span_id.is_none() {
+                // The root says what started it (a person's decision or the sweep).
+                return format!("{} (root)", s.name);
+            }
+            let mut keys: Vec<&String> = s.attributes.keys().collect();
+            keys.sort();
+            format!("{} <- {} {keys:?}", s.name, name_of(&s.parent_span_id))
+        })
+        .collect();
+    span_shapes.sort();
+    let m = MetricsSnapshot::load(&dir.join("metrics.json")).unwrap();
+    let metrics = [
+        "tasks.executed",
+        "agent.ExecutorAgent.invocations",
+        "agent.ExecutorAgent.success",
+        "tool.notify_external_system.calls",
+        "tool.notify_external_system.success",
+        "policy.violations.total",
+    ]
+    .iter()
+    .map(|n| ((*n).to_owned(), m.counter(n)))
+    .chain([(
+        "tool.notify_external_system.latency_ms (count)".to_owned(),
+        m.histogram("tool.notify_external_system.latency_ms")
+            .map_or(0.0, |h| h.count as f64),
+    )])
+    .collect();
+    (decisions, span_shapes, metrics)
+}
+
+#[tokio::test]
+async fn a_resumed_execution_leaves_the_same_shapes_as_an_approval() {
+    let request = "Create a task to summarise the confidential salary review";
+    // A person approves a task in review: it is executed at once.
+    let approved_dir = tempfile::tempdir().unwrap();
+    let rt = offline(approved_dir.path(), &[]).await;
+    let id = rt.run(request).await.unwrap().task.unwrap().id;
+    let approved = rt.approve(&id, Some("ok"), Some("alice")).await.unwrap();
+    assert_eq!(
+        approved.status,
+        RunStatus::Executed,
+        "{:?}",
+        approved.reason
+    );
+    let by_approval = execution_shapes(&rt, approved_dir.path(), &approved).await;
+
+    // The same task left approved (another instance approved it and went away): resumed.
+    let resumed_dir = tempfile::tempdir().unwrap();
+    let rt = offline(resumed_dir.path(), &[]).await;
+    let id = rt.run(request).await.unwrap().task.unwrap().id;
+    rt.store
+        .transition(&id, &taskpilot_core::Transition::to(Status::Approved))
+        .await
+        .unwrap();
+    let resumed = rt.execute_approved(&id).await.unwrap();
+    assert_eq!(resumed.status, RunStatus::Executed, "{:?}", resumed.reason);
+    assert_eq!(resumed.task.as_ref().unwrap().status, Status::Executed);
+    assert!(
+        resumed.task.unwrap().claim().is_none(),
+        "the claim went with the approval"
+    );
+    let by_resume = execution_shapes(&rt, resumed_dir.path(), &resumed).await;
+
+    assert!(
+        by_resume.0.len() >= 2,
+        "guardrail flows and the policy: {:?}",
+        by_resume.0
+    );
+    assert_eq!(by_resume.0, by_approval.0, "the same decisions");
+    assert!(
+        by_resume
+            .1
+            .iter()
+            .any(|s| s.starts_with("taskpilot.tool.notify_external_system.call")),
+        "{:?}",
+        by_resume.1
+    );
+    assert_eq!(by_resume.1, by_approval.1, "the same spans");
+    assert_eq!(by_resume.2, by_approval.2, "the same metrics");
+    assert_eq!(
+        by_resume.2[0],
+        ("tasks.executed".to_owned(), 1.0),
+        "one execution counted"
+    );
 }

@@ -53,18 +53,21 @@ fn policy_eval_prints_the_decision() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout_json(&out),
-        json!({"allow": true, "deny": [], "require_approval": false})
+        json!({"allow": true, "deny": [], "require_approval": false,
+               "decision": "allow", "reason": "allowed by policy"})
     );
 
     let out = eval(base.path(), &create("Sensitive merger memo", "high"));
     assert_eq!(
         stdout_json(&out),
-        json!({"allow": true, "deny": [], "require_approval": true})
+        json!({"allow": true, "deny": [], "require_approval": true,
+               "decision": "require_approval", "reason": "allowed, but a person must approve the task"})
     );
 
     let out = eval(base.path(), &create("", "urgent"));
     let decision = stdout_json(&out);
     assert_eq!(decision["allow"], false);
+    assert_eq!(decision["decision"], "deny");
     assert_eq!(decision["deny"].as_array().unwrap().len(), 2, "{decision}");
 
     let delete = json!({"tool_name": "delete_task", "parameters": {"task_id": "t"}, "agent_type": "ExecutorAgent",
@@ -152,7 +155,8 @@ fn a_custom_policies_dir_changes_the_outcome() {
     let out = eval(base.path(), &create("Prepare the board deck", "medium"));
     assert_eq!(
         stdout_json(&out),
-        json!({"allow": false, "deny": ["frozen: no new tasks"], "require_approval": false})
+        json!({"allow": false, "deny": ["frozen: no new tasks"], "require_approval": false,
+               "decision": "deny", "reason": "frozen: no new tasks"})
     );
 
     std::fs::write(base.path().join("ping.json"), "{\"tool_name\": \"ping\"}").unwrap();
@@ -381,11 +385,29 @@ fn init_writes_the_defaults_and_refuses_to_overwrite() {
         "prompts/reviewer.yaml",
         "prompts/executor.yaml",
         "policies/tool_calls.rego",
+        "policies/tool_calls_test.rego",
         "guardrails/config.yml",
         ".env.example",
     ] {
         assert!(base.path().join(file).is_file(), "{file}");
     }
+    // The copied tests pass against the copied policy, which still runs on the compiled VM
+    // (test files take no part in decisions).
+    let out = taskpilot(base.path())
+        .args(["policy", "test", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tests = stdout_json(&out);
+    let tests = tests.as_array().unwrap();
+    assert!(tests.len() >= 20, "{} tests", tests.len());
+    assert_eq!(
+        tests
+            .iter()
+            .filter(|t| t.get("fail").is_some() || t.get("error").is_some())
+            .count(),
+        0
+    );
     // Every setting is documented, commented out, in .env.example.
     let example = std::fs::read_to_string(base.path().join(".env.example")).unwrap();
     let settings = taskpilot_config::Settings::resolve(&Default::default(), base.path()).unwrap();
@@ -463,4 +485,138 @@ fn bench_policy_reports_median_and_p99() {
     let median = report["median_us"].as_f64().unwrap();
     let p99 = report["p99_us"].as_f64().unwrap();
     assert!(median > 0.0 && p99 >= median, "{report}");
+    assert_eq!(report["evaluations"], 20_000);
+    let custom = &report["custom"];
+    assert_eq!(custom["evaluations"], 2_000, "{report}");
+    assert!(custom["median_us"].as_f64().unwrap() > 0.0, "{report}");
+}
+
+#[test]
+fn policy_eval_shows_the_rules_and_the_decision_when_deny_wins() {
+    // `allow` is true but `deny` is not empty: the rules say both, the workflow denies.
+    let base = tempfile::tempdir().unwrap();
+    let policies = base.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("tool_calls.rego"),
+        "package taskpilot.tool_calls\nimport rego.v1\nallow := true\ndeny contains \"stop\" if input.tool_name == \"create_task\"\n",
+    )
+    .unwrap();
+    let out = eval(base.path(), &create("A task", "low"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout_json(&out),
+        json!({"allow": true, "deny": ["stop"], "require_approval": false,
+               "decision": "deny", "reason": "stop"})
+    );
+}
+
+#[test]
+fn policy_eval_jsonl_evaluates_one_document_per_line() {
+    let base = tempfile::tempdir().unwrap();
+    let lines = [
+        create("Prepare the board deck", "low"),
+        // Evaluated as given: no agent_id, a title of the wrong type.
+        json!({"tool_name": "create_task", "agent_type": "PlannerAgent", "parameters": {"title": 7, "priority": "low"}}),
+        create(&"😀".repeat(500), "low"),
+        create(&"😀".repeat(501), "low"),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n\n")).collect();
+    std::fs::write(base.path().join("inputs.jsonl"), text).unwrap();
+    let out = taskpilot(base.path())
+        .args(["policy", "eval", "--jsonl", "--input", "inputs.jsonl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0]["decision"], "allow");
+    assert_eq!(
+        results[1]["deny"],
+        json!(["create_task needs a title: it is missing or not a string"])
+    );
+    assert_eq!(
+        results[2]["decision"], "allow",
+        "500 code points: {}",
+        results[2]
+    );
+    assert_eq!(
+        results[3]["deny"],
+        json!(["title must be 1-500 characters after trimming: it has 501"])
+    );
+
+    std::fs::write(
+        base.path().join("bad.jsonl"),
+        format!("{}\n[1]\n", lines[0]),
+    )
+    .unwrap();
+    let out = taskpilot(base.path())
+        .args(["policy", "eval", "--jsonl", "--input", "bad.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("bad.jsonl line 2"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn policy_test_runs_the_test_rules_and_fails_on_a_failure() {
+    let base = tempfile::tempdir().unwrap();
+    // No POLICIES_DIR: the built-in policy and its tests.
+    let out = taskpilot(base.path())
+        .args(["policy", "test"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("data.taskpilot.tool_calls_test.test_create_missing_title_is_denied: PASS"),
+        "{text}"
+    );
+    let summary = text.lines().last().unwrap();
+    assert!(
+        summary.starts_with("PASS: ") && !text.contains("FAIL"),
+        "{text}"
+    );
+
+    let dir = base.path().join("mine");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("p.rego"),
+        "package p\nimport rego.v1\nallow if input.x == 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("p_test.rego"),
+        "package p_test\nimport rego.v1\ntest_allowed if data.p.allow with input as {\"x\": 1}\ntest_wrong if data.p.allow with input as {\"x\": 2}\n",
+    )
+    .unwrap();
+    let out = taskpilot(base.path())
+        .args(["policy", "test", "mine", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let tests = stdout_json(&out);
+    assert_eq!(
+        tests,
+        json!([
+            {"location": {"file": "p_test.rego", "row": 3}, "package": "data.p_test", "name": "test_allowed",
+             "duration": tests[0]["duration"]},
+            {"location": {"file": "p_test.rego", "row": 4}, "package": "data.p_test", "name": "test_wrong",
+             "duration": tests[1]["duration"], "fail": true},
+        ])
+    );
+
+    let out = taskpilot(base.path())
+        .args(["policy", "test", "nowhere"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nowhere"), "{}", stderr(&out));
 }

@@ -96,6 +96,13 @@ fn traces_prints_the_tree_of_one_request_indented_by_parent() {
         "{text}"
     );
     assert!(text.contains(" ms"));
+    taskpilot(dir.path())
+        .args(["traces", "--request", "nope"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "No trace has the request id 'nope' (2 traces in",
+        ));
     let out = taskpilot(dir.path())
         .args(["traces", "--tail", "1", "--json"])
         .assert()
@@ -247,7 +254,16 @@ fn golden_signals_with_no_runs_and_cost_report_of_gpt_4o() {
         .arg("cost-report")
         .assert()
         .success()
-        .stdout(predicate::str::contains("$    0.0075"));
+        .stdout(predicate::str::contains("0.0075").and(predicate::str::contains("PlannerAgent")));
+    let out = taskpilot(dir.path())
+        .args(["cost-report", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let j: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(j, c, "--json is --format json");
     let out = taskpilot(dir.path())
         .args(["golden-signals", "--json"])
         .assert()

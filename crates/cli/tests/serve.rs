@@ -4,56 +4,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{binary, json};
-
-/// Starts `taskpilot serve --port 0` in `base` and returns the child and its address.
-// The child is returned to the caller, which waits for it.
-#[allow(clippy::zombie_processes)]
-fn start(base: &std::path::Path, envs: &[(&str, &str)]) -> (Child, String, Vec<String>) {
-    let mut cmd = Command::new(binary());
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::var("HOME").unwrap_or_default())
-        .env("BASE_DIR", base)
-        .env("DOCKER_LOGS_DIR", base.join("no-docker-logs"))
-        .env("LLM_PROVIDER", "offline")
-        .current_dir(base)
-        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn taskpilot serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut reader = BufReader::new(stderr);
-    let mut seen = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            let _ = child.kill();
-            let status = child.wait();
-            panic!("taskpilot serve exited early ({status:?}): {seen:?}");
-        }
-        seen.push(line.trim_end().to_owned());
-        if let Some(rest) = line.split("serving on http://").nth(1) {
-            let addr = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            // Keep draining stderr so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in reader.lines() {});
-            return (child, addr, seen);
-        }
-    }
-}
+use common::{binary, json, serve as start};
 
 /// An HTTP client (reqwest here is built without a default TLS crypto provider).
 fn client() -> reqwest::Client {
@@ -77,6 +33,7 @@ fn open_server_warns_and_stops_on_sigterm() {
     let (mut child, addr, lines) = start(dir.path(), &[]);
     let text = lines.join("\n");
     assert!(text.contains("WARNING") && text.contains("OPEN"), "{text}");
+    assert!(text.contains("the API is open"), "{text}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let status = rt.block_on(async {
         client()

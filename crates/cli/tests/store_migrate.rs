@@ -4,7 +4,8 @@
 //! both apply (or find) the schema.
 //!
 //! The PostgreSQL tests create a database with a random name and drop it at the end. With
-//! `CI=true` an unreachable server fails them; otherwise they print a notice and return.
+//! `CI=true` an unreachable server fails them; otherwise they report the skip
+//! (`taskpilot_testkit::service_missing`) and return.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,18 +13,13 @@ use std::time::Instant;
 
 const PG_ADMINS: [&str; 2] = ["postgres@127.0.0.1:5432", "root@127.0.0.1:5432"];
 
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
 fn fixture() -> Option<PathBuf> {
     let real =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/reference-tasks.json");
     if real.exists() {
         return Some(real);
     }
-    assert!(!ci(), "CI=true but {} is missing", real.display());
-    eprintln!("NOTICE: skipping: {} is missing", real.display());
+    taskpilot_testkit::service_missing("the reference fixture", real.display());
     None
 }
 
@@ -65,17 +61,23 @@ fn round_trip(base: &Path, fixture: &Path, url: &str) {
     std::fs::copy(fixture, base.join("source.json")).expect("copy the fixture");
     let (out, took) = migrate(base, "source.json", url);
     assert!(
-        out.contains("Migrated 3689 tasks") && out.contains("3689 written"),
+        out.starts_with("Migrated 3689 tasks from ")
+            && out.contains(" (3689 written, 0 already identical); verified"),
         "{out}"
     );
     eprintln!("taskpilot store migrate file -> {url}: {took:?}");
     let (again, _) = migrate(base, "source.json", url);
     assert!(
-        again.contains("0 written"),
+        again.starts_with("Migrated 3689 tasks from ")
+            && again.contains(" (0 written, 3689 already identical); verified"),
         "a second run changes nothing: {again}"
     );
     let (back, took) = migrate(base, url, "back.json");
-    assert!(back.contains("3689 written"), "{back}");
+    assert!(
+        back.starts_with("Migrated 3689 tasks from ")
+            && back.contains(" (3689 written, 0 already identical); verified"),
+        "{back}"
+    );
     eprintln!("taskpilot store migrate {url} -> file: {took:?}");
     let out = taskpilot(base)
         .args(["store", "compact"])
@@ -99,7 +101,9 @@ fn round_trip(base: &Path, fixture: &Path, url: &str) {
         .expect("check");
     let stdout = String::from_utf8_lossy(&check.stdout);
     assert!(
-        check.status.success() && stdout.contains("3689 tasks"),
+        check.status.success()
+            && stdout.contains(": 3689 tasks\n")
+            && stdout.ends_with("OK: no problems found\n"),
         "{stdout}"
     );
     assert!(!stdout.contains("secret"));
@@ -134,11 +138,7 @@ impl PgDb {
                 Err(e) => last = e,
             }
         }
-        assert!(
-            !ci(),
-            "CI=true but PostgreSQL at 127.0.0.1:5432 is not usable: {last}"
-        );
-        eprintln!("NOTICE: skipping: PostgreSQL at 127.0.0.1:5432 is not usable ({last})");
+        taskpilot_testkit::service_missing("PostgreSQL at 127.0.0.1:5432", last);
         None
     }
 
@@ -209,7 +209,7 @@ fn two_processes_starting_on_one_fresh_postgres_database_both_succeed() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success()
-                && stdout.contains("0 tasks")
+                && stdout.contains(": 0 tasks\n")
                 && stdout.contains("schema version: 3"),
             "{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)

@@ -4,15 +4,12 @@
 //!
 //! Redis: the machine's server (127.0.0.1:6379) under a random key prefix, deleted at the end.
 //! S3: the server of `scripts/s3-server start` (`TASKPILOT_TEST_S3_ENDPOINT`), a fresh bucket.
-//! With `CI=true` a missing server fails the test; otherwise it prints a notice and returns.
+//! With `CI=true` a missing server fails the test; otherwise it reports the skip
+//! (`taskpilot_testkit::service_missing`) and returns.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
 
 fn fixture() -> Option<PathBuf> {
     let real =
@@ -20,8 +17,7 @@ fn fixture() -> Option<PathBuf> {
     if real.exists() {
         return Some(real);
     }
-    assert!(!ci(), "CI=true but {} is missing", real.display());
-    eprintln!("NOTICE: skipping: {} is missing", real.display());
+    taskpilot_testkit::service_missing("the reference fixture", real.display());
     None
 }
 
@@ -77,7 +73,8 @@ fn round_trip(base: &Path, fixture: &Path, url: &str, envs: &[(&str, &str)]) {
         "migrate in",
     );
     assert!(
-        out.contains("Migrated 3689 tasks") && out.contains("3689 written"),
+        out.starts_with("Migrated 3689 tasks from ")
+            && out.contains(" (3689 written, 0 already identical); verified"),
         "{out}"
     );
     eprintln!(
@@ -93,7 +90,8 @@ fn round_trip(base: &Path, fixture: &Path, url: &str, envs: &[(&str, &str)]) {
         "migrate again",
     );
     assert!(
-        again.contains("0 written"),
+        again.starts_with("Migrated 3689 tasks from ")
+            && again.contains(" (0 written, 3689 already identical); verified"),
         "a second run changes nothing: {again}"
     );
 
@@ -112,7 +110,10 @@ fn round_trip(base: &Path, fixture: &Path, url: &str, envs: &[(&str, &str)]) {
     );
 
     let check = ok(&taskpilot(base, &with_url, &["store", "check"]), "check");
-    assert!(check.contains("3689 tasks"), "{check}");
+    assert!(
+        check.contains(": 3689 tasks\n") && check.ends_with("OK: no problems found\n"),
+        "{check}"
+    );
     let restored = ok(
         &taskpilot(
             base,
@@ -121,7 +122,11 @@ fn round_trip(base: &Path, fixture: &Path, url: &str, envs: &[(&str, &str)]) {
         ),
         "restore",
     );
-    assert!(restored.contains("0 written"), "{restored}");
+    assert!(
+        restored.starts_with("Restored 3689 tasks from ")
+            && restored.ends_with(" (0 written, 3689 already identical, 0 removed)\n"),
+        "{restored}"
+    );
     for (_, value) in envs {
         if value.contains("secret") {
             assert!(!check.contains(value) && !restored.contains(value));
@@ -133,11 +138,7 @@ fn round_trip(base: &Path, fixture: &Path, url: &str, envs: &[(&str, &str)]) {
 fn the_fixture_goes_file_to_redis_and_back_equal() {
     let Some(fixture) = fixture() else { return };
     if std::net::TcpStream::connect("127.0.0.1:6379").is_err() {
-        assert!(
-            !ci(),
-            "CI=true but Redis at 127.0.0.1:6379 is not reachable"
-        );
-        eprintln!("NOTICE: skipping: Redis at 127.0.0.1:6379 is not reachable");
+        taskpilot_testkit::service_missing("Redis at 127.0.0.1:6379", "connection refused");
         return;
     }
     let prefix = format!("taskpilot-cli-test-{}", unique());
@@ -178,8 +179,10 @@ fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<u16> {
 fn the_fixture_goes_file_to_s3_and_back_equal() {
     let Some(fixture) = fixture() else { return };
     let Ok(endpoint) = std::env::var("TASKPILOT_TEST_S3_ENDPOINT") else {
-        assert!(!ci(), "CI=true but TASKPILOT_TEST_S3_ENDPOINT is not set");
-        eprintln!("NOTICE: skipping: no S3 server (eval \"$(scripts/s3-server start)\")");
+        taskpilot_testkit::service_missing(
+            "an S3 server",
+            "TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`",
+        );
         return;
     };
     let bucket = format!("taskpilot-cli-{}", unique());
@@ -196,4 +199,64 @@ fn the_fixture_goes_file_to_s3_and_back_equal() {
     ];
     let dir = tempfile::tempdir().expect("tempdir");
     round_trip(dir.path(), &fixture, &format!("s3://{bucket}/cli"), &envs);
+}
+
+/// Only the config crate reads the environment: `TASK_STORE_PREFIX` written in `.env` is the
+/// Redis store's key prefix (the task lands under it, and not under the default).
+#[test]
+fn task_store_prefix_from_dotenv_is_the_redis_key_prefix() {
+    if std::net::TcpStream::connect("127.0.0.1:6379").is_err() {
+        taskpilot_testkit::service_missing("Redis at 127.0.0.1:6379", "connection refused");
+        return;
+    }
+    let prefix = format!("taskpilot-dotenv-prefix-{}", unique());
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("TASK_STORE_URL=redis://127.0.0.1:6379/0\nTASK_STORE_PREFIX={prefix}\n"),
+    )
+    .expect("write .env");
+    let added = ok(
+        &taskpilot(
+            dir.path(),
+            &[],
+            &[
+                "tasks",
+                "add",
+                "--title",
+                "prefixed",
+                "--priority",
+                "low",
+                "--json",
+            ],
+        ),
+        "add",
+    );
+    let id = serde_json::from_str::<serde_json::Value>(&added).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let explicit = format!("redis://127.0.0.1:6379/0?prefix={prefix}");
+    let listed = ok(
+        &taskpilot(
+            dir.path(),
+            &[("TASK_STORE_URL", explicit.as_str())],
+            &["tasks", "list", "--json"],
+        ),
+        "list under the prefix",
+    );
+    let listed: serde_json::Value = serde_json::from_str(&listed).expect("json");
+    let ids: Vec<&str> = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec![id.as_str()], "the task is under {prefix}");
+    let out = taskpilot(
+        dir.path(),
+        &[("TASK_STORE_URL", explicit.as_str())],
+        &["tasks", "clear", "--yes"],
+    );
+    assert!(out.status.success(), "clear the prefix {prefix}");
 }

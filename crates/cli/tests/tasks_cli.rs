@@ -15,6 +15,11 @@ fn add_list_show_stats_round_trip() {
     let first = add(base, "  First task ", "HIGH");
     let second = add(base, "Second task", "low");
     let list = json(base, &["tasks", "list", "--json"]);
+    assert_eq!(
+        (list["count"].clone(), list["total"].clone()),
+        (2.into(), 2.into())
+    );
+    let list = list["tasks"].clone();
     let ids: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -50,11 +55,15 @@ fn add_list_show_stats_round_trip() {
         .stdout(predicate::str::contains("First task"));
 
     let limited = json(base, &["tasks", "list", "--limit", "1", "--json"]);
-    assert_eq!(limited.as_array().unwrap().len(), 1);
+    assert_eq!(limited["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (limited["count"].clone(), limited["total"].clone()),
+        (1.into(), 2.into())
+    );
     let stats = json(base, &["tasks", "stats", "--json"]);
     assert_eq!(
         stats,
-        serde_json::json!({"pending": 2, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0})
+        serde_json::json!({"pending": 2, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0, "total": 2})
     );
     taskpilot(base)
         .args(["tasks", "list"])
@@ -211,7 +220,7 @@ fn bulk_deletes_need_confirmation_off_a_terminal() {
         .assert()
         .success();
     let left = json(base, &["tasks", "list", "--json"]);
-    let left: Vec<&str> = left
+    let left: Vec<&str> = left["tasks"]
         .as_array()
         .unwrap()
         .iter()
@@ -228,7 +237,7 @@ fn bulk_deletes_need_confirmation_off_a_terminal() {
         .success();
     assert_eq!(
         json(base, &["tasks", "list", "--json"]),
-        serde_json::json!([])
+        serde_json::json!({"count": 0, "total": 0, "tasks": []})
     );
 }
 
@@ -392,7 +401,8 @@ fn reference_fixture_loads_with_its_counts() {
             "tasks", "list", "--status", "pending", "--limit", "3", "--json",
         ],
     );
-    assert_eq!(pending.as_array().unwrap().len(), 3);
+    assert_eq!(pending["tasks"].as_array().unwrap().len(), 3);
+    assert_eq!(pending["total"], 187);
 }
 
 /// Root ignores permission bits, so when the tests run as root the binary runs as `nobody`.

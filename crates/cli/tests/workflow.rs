@@ -43,6 +43,7 @@ fn board_deck_request_is_executed_with_high_priority() {
     // Decisions in the file, with the run's request id.
     let decisions = lines(&base.join("decision_logs.jsonl"));
     assert_eq!(decisions.len(), r["decisions"].as_array().unwrap().len());
+    assert_eq!(decisions.len(), 20, "{decisions:?}");
     assert!(decisions.iter().all(|d| d["request_id"] == r["request_id"]));
     let types: Vec<&str> = decisions
         .iter()
@@ -69,6 +70,7 @@ fn board_deck_request_is_executed_with_high_priority() {
         .unwrap();
     assert_eq!(planner["parent_span_id"], root["span_id"]);
     assert_eq!(planner["attributes"]["prompt.version"], "1.0.0");
+    assert_eq!(spans.len(), 15, "one run's spans");
     assert!(spans.iter().all(|s| s["trace_id"] == root["trace_id"]));
     for name in [
         "taskpilot.llm.offline.call",
@@ -89,7 +91,7 @@ fn board_deck_request_is_executed_with_high_priority() {
     ] {
         assert_eq!(metrics["counters"][name], 1.0, "{name}");
     }
-    // The human form says the same, and says once that the offline provider is used.
+    // The human form says the same; the provider note is shown once, and only with -v.
     taskpilot(base)
         .args(["run", "Create a task to water the plants"])
         .assert()
@@ -97,7 +99,12 @@ fn board_deck_request_is_executed_with_high_priority() {
         .stdout(
             predicate::str::contains("executed").and(predicate::str::contains("Water the plants")),
         )
-        .stderr(predicate::str::contains("offline provider").count(1));
+        .stderr(predicate::str::contains("OPENAI_API_KEY").not());
+    taskpilot(base)
+        .args(["-v", "run", "Create a task to water the plants"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("note: OPENAI_API_KEY is not set").count(1));
 }
 
 #[test]
@@ -192,11 +199,10 @@ fn review_queue_reads_answers_from_standard_input() {
 fn destructive_request_is_rejected_and_not_executed() {
     let dir = tempfile::tempdir().unwrap();
     let r = run_json(dir.path(), "Delete all user accounts");
-    assert!(r["status"] == "rejected" || r["status"] == "denied", "{r}");
-    if !r["task"].is_null() {
-        assert_ne!(r["task"]["status"], "executed");
-        assert!(r["task"]["executed_at"].is_null());
-    }
+    // The offline planner creates the task and the offline reviewer rejects it.
+    assert_eq!(r["status"], "rejected", "{r}");
+    assert_eq!(r["task"]["status"], "rejected", "{r}");
+    assert!(r["task"]["executed_at"].is_null(), "{r}");
     assert!(!dir.path().join("notifications.jsonl").exists());
 }
 
@@ -211,9 +217,9 @@ fn prompt_injection_is_blocked_and_nothing_is_stored() {
     assert_eq!(r["status"], "blocked", "{r}");
     assert!(r["task"].is_null());
     let stats = json(base, &["tasks", "stats", "--json"]);
-    assert!(
-        stats.as_object().unwrap().values().all(|n| n == 0),
-        "{stats}"
+    assert_eq!(
+        stats,
+        serde_json::json!({"pending": 0, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0})
     );
     let decisions = lines(&base.join("decision_logs.jsonl"));
     assert!(

@@ -5,9 +5,11 @@
 //! This crate only resolves values; it never creates directories or files. Checking that a
 //! location is usable is [`Settings::path_status`], and making it is the caller's job.
 
-mod dotenv;
+pub mod dotenv;
+pub mod redact;
 mod settings;
 mod source;
 
-pub use settings::{Entry, PathStatus, Settings, StoreLocation, path_status, redact_url};
+pub use redact::redact_url;
+pub use settings::{Entry, PathStatus, Settings, StoreLocation, path_status};
 pub use source::{ConfigError, Secret, Source, Sourced};

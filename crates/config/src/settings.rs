@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::redact::redact_url;
 use crate::{ConfigError, Secret, Source, Sourced, dotenv};
 
 /// The Docker logs directory used when neither `LOGS_DIR` nor `DOCKER_LOGS_DIR` is set.
@@ -14,6 +15,8 @@ pub const DEFAULT_DOCKER_LOGS_DIR: &str = "/var/log/taskpilot";
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub base_dir: Sourced<PathBuf>,
+    /// Why `base_dir` is what it is, in a sentence (`taskpilot config` prints it).
+    pub base_dir_reason: String,
     pub env_file_path: Sourced<PathBuf>,
     pub tasks_file: Sourced<PathBuf>,
     pub metrics_file: Sourced<PathBuf>,
@@ -28,6 +31,9 @@ pub struct Settings {
     /// `TASK_STORE_URL`; unset means the JSON file at `tasks_file`.
     pub task_store_url: Sourced<Option<Secret>>,
     pub task_store_prefix: Sourced<String>,
+    /// Every `AWS_*` variable (environment first, then `.env`), sorted by name: the S3
+    /// backend's endpoint, credentials and region.
+    pub aws_variables: Vec<(String, Secret)>,
     /// `LLM_PROVIDER`: `openai`, `offline`, or unset (offline unless a key is set).
     pub llm_provider: Sourced<Option<String>>,
     pub openai_api_key: Sourced<Option<Secret>>,
@@ -43,6 +49,9 @@ pub struct Settings {
     pub otel_exporter_otlp_endpoint: Sourced<Option<String>>,
     pub otel_service_name: Sourced<String>,
     pub workflow_interval_seconds: Sourced<u64>,
+    /// `CLAIM_LEASE_SECONDS`: how long a worker's claim on an approved task holds before
+    /// another worker may take the execution over.
+    pub claim_lease_seconds: Sourced<u64>,
     pub tool_timeout_seconds: Sourced<f64>,
     pub retry_max_attempts: Sourced<u32>,
     pub retry_initial_delay: Sourced<f64>,
@@ -54,6 +63,15 @@ pub struct Settings {
     /// `TASKPILOT_API_TOKENS`: `token:role,…` for the HTTP API.
     pub api_tokens: Sourced<Option<Secret>>,
     pub api_tokens_file: Sourced<Option<PathBuf>>,
+    /// `TASKPILOT_ALLOWED_ORIGINS`: origins (`https://tasks.example.com`) besides the server's
+    /// own whose pages may call the state-changing routes, comma-separated.
+    pub allowed_origins: Sourced<Vec<String>>,
+    /// `TASKPILOT_ALLOWED_HOSTS`: `Host` names besides the bind address and the loopback
+    /// names that the server answers (DNS-rebinding defence), comma-separated.
+    pub allowed_hosts: Sourced<Vec<String>>,
+    /// Problems that do not stop TaskPilot (a `${NAME}` in `.env` naming nothing), for the
+    /// caller to print.
+    pub warnings: Vec<String>,
 }
 
 /// Where the tasks live: the JSON file, or another backend's URL.
@@ -101,6 +119,25 @@ impl Lookup<'_> {
             .map(|v| (v.clone(), Source::Dotenv))
     }
 
+    /// Every non-empty variable whose name starts with `prefix`, sorted by name.
+    fn with_prefix(&self, prefix: &str) -> Vec<(String, Secret)> {
+        let mut names: Vec<&String> = self
+            .env
+            .keys()
+            .chain(self.dotenv.keys())
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                self.raw(name)
+                    .map(|(value, _)| (name.clone(), Secret::new(value)))
+            })
+            .collect()
+    }
+
     fn string(&self, name: &str, default: &str) -> Sourced<String> {
         match self.raw(name) {
             Some((v, source)) => Sourced::new(v, source),
@@ -113,6 +150,18 @@ impl Lookup<'_> {
             Some((v, source)) => Sourced::new(Some(v), source),
             None => Sourced::new(None, Source::Default),
         }
+    }
+
+    /// A comma-separated list, entries trimmed, empty ones dropped.
+    fn list(&self, name: &str) -> Sourced<Vec<String>> {
+        let s = self.optional(name);
+        let items = s.value.map_or_else(Vec::new, |v| {
+            v.split(',')
+                .map(|e| e.trim().trim_end_matches('/').to_owned())
+                .filter(|e| !e.is_empty())
+                .collect()
+        });
+        Sourced::new(items, s.source)
     }
 
     fn secret(&self, name: &str) -> Sourced<Option<Secret>> {
@@ -173,6 +222,45 @@ impl Lookup<'_> {
     }
 }
 
+/// Files that mark a directory as a TaskPilot base directory, looked for upwards from the
+/// current directory as git looks for `.git`.
+pub const BASE_DIR_MARKERS: [&str; 2] = [".env", ".tasks.json"];
+
+/// `BASE_DIR`, else the nearest directory from `cwd` upwards holding one of
+/// [`BASE_DIR_MARKERS`], else `cwd`; with the reason in a sentence.
+fn find_base_dir(env: &HashMap<String, String>, cwd: &Path) -> (Sourced<PathBuf>, String) {
+    if let Some(v) = env.get("BASE_DIR").filter(|v| !v.trim().is_empty()) {
+        return (
+            Sourced::new(absolute(cwd, Path::new(v.trim())), Source::Env),
+            "BASE_DIR is set".to_owned(),
+        );
+    }
+    for dir in cwd.ancestors() {
+        for marker in BASE_DIR_MARKERS {
+            // `exists` follows symlinks; a marker that is a directory does not count.
+            if dir.join(marker).is_file() {
+                let reason = if dir == cwd {
+                    format!("the current directory holds {marker}")
+                } else {
+                    format!(
+                        "{} holds {marker} (nearest such directory above the current directory {})",
+                        dir.display(),
+                        cwd.display()
+                    )
+                };
+                return (Sourced::new(dir.to_owned(), Source::Discovered), reason);
+            }
+        }
+    }
+    (
+        Sourced::new(cwd.to_owned(), Source::Default),
+        format!(
+            "BASE_DIR is unset and neither {} nor a directory above it holds .env or .tasks.json",
+            cwd.display()
+        ),
+    )
+}
+
 impl Settings {
     /// Resolves the settings of this process: its environment and current directory.
     pub fn from_process() -> Result<Settings, ConfigError> {
@@ -185,17 +273,20 @@ impl Settings {
 
     /// Resolves the settings from an explicit environment and working directory.
     pub fn resolve(env: &HashMap<String, String>, cwd: &Path) -> Result<Settings, ConfigError> {
-        let base_dir = match env.get("BASE_DIR").filter(|v| !v.trim().is_empty()) {
-            Some(v) => Sourced::new(absolute(cwd, Path::new(v.trim())), Source::Env),
-            None => Sourced::new(cwd.to_owned(), Source::Default),
-        };
+        let (base_dir, base_dir_reason) = find_base_dir(env, cwd);
         let base = base_dir.value.clone();
         let env_file_path = match env.get("ENV_FILE_PATH").filter(|v| !v.trim().is_empty()) {
             Some(v) => Sourced::new(absolute(&base, Path::new(v.trim())), Source::Env),
             None => Sourced::new(base.join(".env"), Source::Default),
         };
-        let dotenv = dotenv::read(&env_file_path.value)?;
-        let l = Lookup { env, dotenv, base };
+        let explicit = env_file_path.source == Source::Env;
+        let dotenv = dotenv::read(&env_file_path.value, explicit, env)?;
+        let warnings = dotenv.warnings;
+        let l = Lookup {
+            env,
+            dotenv: dotenv.vars,
+            base,
+        };
 
         let docker_logs_dir = l.path("DOCKER_LOGS_DIR", "");
         let docker_logs_dir = if docker_logs_dir.source == Source::Default {
@@ -224,6 +315,7 @@ impl Settings {
             observability_dir: l.path("OBSERVABILITY_DIR", "observability"),
             task_store_url: l.secret("TASK_STORE_URL"),
             task_store_prefix: l.string("TASK_STORE_PREFIX", "taskpilot"),
+            aws_variables: l.with_prefix("AWS_"),
             llm_provider: {
                 let p = l.optional("LLM_PROVIDER");
                 match p.value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
@@ -254,6 +346,12 @@ impl Settings {
             workflow_interval_seconds: l.parsed(
                 "WORKFLOW_INTERVAL_SECONDS",
                 60,
+                "a whole number of seconds of at least 1",
+                |s| *s >= 1,
+            )?,
+            claim_lease_seconds: l.parsed(
+                "CLAIM_LEASE_SECONDS",
+                300,
                 "a whole number of seconds of at least 1",
                 |s| *s >= 1,
             )?,
@@ -290,8 +388,12 @@ impl Settings {
             notify_webhook_url: l.optional("NOTIFY_WEBHOOK_URL"),
             api_tokens: l.secret("TASKPILOT_API_TOKENS"),
             api_tokens_file: l.optional_path("TASKPILOT_API_TOKENS_FILE"),
+            allowed_origins: l.list("TASKPILOT_ALLOWED_ORIGINS"),
+            allowed_hosts: l.list("TASKPILOT_ALLOWED_HOSTS"),
+            warnings,
             env_file_path,
             base_dir,
+            base_dir_reason,
         })
     }
 
@@ -389,29 +491,29 @@ impl Settings {
             ),
             value(
                 "openai_base_url",
-                json!(self.openai_base_url.value),
+                json!(redact_url(&self.openai_base_url.value)),
                 self.openai_base_url.source,
             ),
             value("port", json!(self.port.value), self.port.source),
             value("host", json!(self.host.value), self.host.source),
             value(
                 "grafana_url",
-                json!(self.grafana_url.value),
+                json!(redact_url(&self.grafana_url.value)),
                 self.grafana_url.source,
             ),
             value(
                 "prometheus_url",
-                json!(self.prometheus_url.value),
+                json!(redact_url(&self.prometheus_url.value)),
                 self.prometheus_url.source,
             ),
             value(
                 "jaeger_url",
-                json!(self.jaeger_url.value),
+                json!(redact_url(&self.jaeger_url.value)),
                 self.jaeger_url.source,
             ),
             value(
                 "kibana_url",
-                json!(self.kibana_url.value),
+                json!(redact_url(&self.kibana_url.value)),
                 self.kibana_url.source,
             ),
             value(
@@ -421,7 +523,12 @@ impl Settings {
             ),
             value(
                 "otel_exporter_otlp_endpoint",
-                json!(self.otel_exporter_otlp_endpoint.value),
+                json!(
+                    self.otel_exporter_otlp_endpoint
+                        .value
+                        .as_deref()
+                        .map(redact_url)
+                ),
                 self.otel_exporter_otlp_endpoint.source,
             ),
             value(
@@ -433,6 +540,11 @@ impl Settings {
                 "workflow_interval_seconds",
                 json!(self.workflow_interval_seconds.value),
                 self.workflow_interval_seconds.source,
+            ),
+            value(
+                "claim_lease_seconds",
+                json!(self.claim_lease_seconds.value),
+                self.claim_lease_seconds.source,
             ),
             value(
                 "tool_timeout_seconds",
@@ -468,6 +580,16 @@ impl Settings {
                 "taskpilot_api_tokens",
                 secret(&self.api_tokens.value),
                 self.api_tokens.source,
+            ),
+            value(
+                "taskpilot_allowed_origins",
+                json!(self.allowed_origins.value),
+                self.allowed_origins.source,
+            ),
+            value(
+                "taskpilot_allowed_hosts",
+                json!(self.allowed_hosts.value),
+                self.allowed_hosts.source,
             ),
             value(
                 "taskpilot_api_tokens_file",
@@ -526,23 +648,6 @@ fn is_writable_dir(path: &Path) -> bool {
     path.is_dir() && rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_ok()
 }
 
-/// `scheme://user:password@host/db` → `scheme://user:***@host/db`; other URLs unchanged.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            let hidden = if userinfo.contains(':') { ":***" } else { "" };
-            format!("{scheme}://{user}{hidden}@{host}{tail}")
-        }
-        None => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,6 +657,32 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_base_dir_is_the_nearest_directory_upwards_with_env_or_tasks_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        let deep = project.join("src").join("deep");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(project.join(".tasks.json"), "{}\n").unwrap();
+        let s = Settings::resolve(&env(&[]), &deep).unwrap();
+        assert_eq!(s.base_dir.value, project);
+        assert_eq!(s.base_dir.source, Source::Discovered);
+        assert!(
+            s.base_dir_reason.contains(".tasks.json"),
+            "{}",
+            s.base_dir_reason
+        );
+        assert_eq!(s.tasks_file.value, project.join(".tasks.json"));
+        std::fs::write(project.join("src").join(".env"), "PORT=9123\n").unwrap();
+        let s = Settings::resolve(&env(&[]), &deep).unwrap();
+        assert_eq!(s.base_dir.value, project.join("src"));
+        assert_eq!(s.port.value, 9123);
+        let s =
+            Settings::resolve(&env(&[("BASE_DIR", dir.path().to_str().unwrap())]), &deep).unwrap();
+        assert_eq!(s.base_dir.value, dir.path());
+        assert_eq!(s.base_dir.source, Source::Env);
     }
 
     #[test]
@@ -698,15 +829,5 @@ mod tests {
         }
         assert_eq!(json["tasks_file"]["exists"], false);
         assert_eq!(json["tasks_file"]["writable"], true);
-    }
-
-    #[test]
-    fn url_redaction() {
-        assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
-        assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
-        assert_eq!(
-            redact_url("mysql://root@127.0.0.1/test"),
-            "mysql://root@127.0.0.1/test"
-        );
     }
 }

@@ -17,6 +17,8 @@ pub enum Source {
     Default,
     /// The logs directory rule: the Docker logs directory exists and is writable.
     DockerLogsDir,
+    /// The base directory rule: the nearest directory upwards holding `.env` or `.tasks.json`.
+    Discovered,
 }
 
 impl fmt::Display for Source {
@@ -26,6 +28,7 @@ impl fmt::Display for Source {
             Source::Dotenv => "dotenv",
             Source::Default => "default",
             Source::DockerLogsDir => "docker-logs-dir",
+            Source::Discovered => "discovered",
         })
     }
 }
@@ -91,6 +94,13 @@ pub enum ConfigError {
         origin: Source,
         expected: &'static str,
     },
+
+    #[error(
+        "ENV_FILE_PATH={}: the file does not exist; create it, fix the path, or unset \
+         ENV_FILE_PATH to use the .env of the base directory",
+        path.display()
+    )]
+    EnvFileMissing { path: PathBuf },
 
     #[error("cannot read the .env file {}: {reason}", path.display())]
     DotenvUnreadable { path: PathBuf, reason: String },

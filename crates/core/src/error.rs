@@ -28,6 +28,23 @@ pub enum CoreError {
         found: Status,
         expected: Vec<Status>,
     },
+
+    /// Another worker holds the task's execution claim and its lease has not expired.
+    #[error("task {id} is being executed by {owner} (claim held until {until})")]
+    Claimed {
+        id: TaskId,
+        owner: String,
+        until: String,
+    },
+
+    /// The execution claim this worker needed is gone (its lease expired and another worker
+    /// took it over, or the task was decided meanwhile).
+    #[error("task {id} is no longer claimed by {owner} (now held by {holder})")]
+    ClaimLost {
+        id: TaskId,
+        owner: String,
+        holder: String,
+    },
 }
 
 impl CoreError {
@@ -37,6 +54,26 @@ impl CoreError {
             reason: reason.into(),
         }
     }
+}
+
+/// The value of `all` whose name is `s` (trimmed, any case), or an invalid-`field` error that
+/// lists the names in `all`'s order.
+pub(crate) fn parse_named<T: Copy + Into<&'static str>>(
+    field: &'static str,
+    all: &[T],
+    s: &str,
+) -> Result<T, CoreError> {
+    let wanted = s.trim();
+    all.iter()
+        .copied()
+        .find(|v| (*v).into().eq_ignore_ascii_case(wanted))
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|v| (*v).into()).collect();
+            CoreError::invalid(
+                field,
+                format!("'{}' is not one of {}", s.escape_debug(), names.join(", ")),
+            )
+        })
 }
 
 fn allowed_list(from: Status) -> String {

@@ -1,14 +1,28 @@
 //! Task priority: `high`, `medium` or `low`, accepted in any case and stored lower-case.
 
-use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::CoreError;
+use crate::error::parse_named;
 
 /// How urgent a task is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Priority {
     High,
     Medium,
@@ -19,39 +33,16 @@ impl Priority {
     pub const ALL: [Priority; 3] = [Priority::High, Priority::Medium, Priority::Low];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::High => "high",
-            Priority::Medium => "medium",
-            Priority::Low => "low",
-        }
-    }
-}
-
-impl fmt::Display for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 impl FromStr for Priority {
     type Err = CoreError;
 
+    /// Any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "high" => Ok(Priority::High),
-            "medium" => Ok(Priority::Medium),
-            "low" => Ok(Priority::Low),
-            _ => Err(CoreError::invalid(
-                "priority",
-                format!("'{}' is not one of high, medium, low", s.escape_debug()),
-            )),
-        }
-    }
-}
-
-impl Serialize for Priority {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        parse_named("priority", &Priority::ALL, s)
     }
 }
 

@@ -1,14 +1,28 @@
 //! The six task statuses and the only transitions allowed between them (SPEC section 1).
 
-use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::CoreError;
+use crate::error::parse_named;
 
 /// Where a task is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Status {
     Pending,
     Approved,
@@ -30,14 +44,7 @@ impl Status {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Approved => "approved",
-            Status::Rejected => "rejected",
-            Status::Review => "review",
-            Status::Executed => "executed",
-            Status::Failed => "failed",
-        }
+        self.into()
     }
 
     /// The statuses this one may move to. Empty for the final statuses.
@@ -60,34 +67,12 @@ impl Status {
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for Status {
     type Err = CoreError;
 
+    /// Any case; the error lists the statuses in report order.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                CoreError::invalid(
-                    "status",
-                    format!(
-                        "'{}' is not one of pending, review, approved, executed, failed, rejected",
-                        s.escape_debug()
-                    ),
-                )
-            })
-    }
-}
-
-impl Serialize for Status {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        parse_named("status", &Status::ALL, s)
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{CoreError, Priority, Status, TaskId, Timestamp};
+use crate::{ClaimRule, CoreError, Priority, Status, TaskId, Timestamp};
 
 /// Longest title, in characters, after trimming.
 pub const TITLE_MAX_CHARS: usize = 500;
@@ -53,6 +53,8 @@ pub struct Transition {
     pub reviewer_response: Option<String>,
     /// Stored in `error` when set (with `failed`).
     pub error: Option<String>,
+    /// Takes or requires the execution claim (see `claim.rs`).
+    pub claim: Option<ClaimRule>,
 }
 
 /// Whether a transition changed the task.
@@ -96,8 +98,19 @@ impl NewTask {
     }
 
     /// The trimmed title, the parsed priority and the description, or the first broken rule.
+    /// New titles are held to [`crate::first_refused`] too (no zero-width or bidi characters),
+    /// which records already stored are not.
     pub fn validate(&self) -> Result<(String, Priority, String), CoreError> {
         let title = validate_title(&self.title)?;
+        if let Some(c) = crate::text::first_refused(&title) {
+            return Err(CoreError::invalid(
+                "title",
+                format!(
+                    "contains the invisible or control character {}; use plain text on one line",
+                    crate::text::code_point(c)
+                ),
+            ));
+        }
         let priority = self.priority.parse()?;
         validate_description(&self.description)?;
         Ok((title, priority, self.description.clone()))
@@ -129,8 +142,22 @@ impl Task {
                 expected: expected.clone(),
             });
         }
+        if let Some(rule) = &transition.claim {
+            self.check_claim(rule, &now)?;
+        }
         if self.status == transition.to {
-            return Ok(TransitionOutcome::Unchanged);
+            if transition.claim.is_none() {
+                return Ok(TransitionOutcome::Unchanged);
+            }
+            let before = self.extra.get(crate::claim::CLAIM_FIELD).cloned();
+            self.settle_claim(transition.claim.as_ref())?;
+            return Ok(
+                if before.as_ref() == self.extra.get(crate::claim::CLAIM_FIELD) {
+                    TransitionOutcome::Unchanged
+                } else {
+                    TransitionOutcome::Changed
+                },
+            );
         }
         if !self.status.can_move_to(transition.to) {
             return Err(CoreError::ForbiddenTransition {
@@ -151,6 +178,7 @@ impl Task {
             self.error = Some(error.clone());
         }
         self.status = transition.to;
+        self.settle_claim(transition.claim.as_ref())?;
         Ok(TransitionOutcome::Changed)
     }
 }
@@ -162,7 +190,25 @@ impl Transition {
             expected_from: None,
             reviewer_response: None,
             error: None,
+            claim: None,
         }
+    }
+
+    /// Also takes the execution claim for `owner` until `until` (the task ends `approved`).
+    pub fn claiming(mut self, owner: impl Into<String>, until: Timestamp) -> Self {
+        self.claim = Some(ClaimRule::Take {
+            owner: owner.into(),
+            until,
+        });
+        self
+    }
+
+    /// Only if the task is claimed by `owner` (an execution finishing).
+    pub fn held_by(mut self, owner: impl Into<String>) -> Self {
+        self.claim = Some(ClaimRule::Held {
+            owner: owner.into(),
+        });
+        self
     }
 
     pub fn expecting(mut self, from: &[Status]) -> Self {
@@ -257,6 +303,8 @@ mod tests {
             ),
             (NewTask::new("bell\u{7}", "low"), "title"),
             (NewTask::new("esc \u{1b}[31m red", "low"), "title"),
+            (NewTask::new("\u{200B}\u{200C}\u{FEFF}", "low"), "title"),
+            (NewTask::new("invoice \u{202E}fdp.exe", "low"), "title"),
         ];
         for (new, field) in cases {
             match new.validate() {

@@ -1,8 +1,10 @@
 //! Timestamps as the task file stores them.
 //!
-//! New timestamps are written in RFC 3339 with an offset (`2026-11-26T13:04:54.123456Z`).
-//! Files written by the Python TaskPilot hold naive local times (`2025-12-20T10:04:04.305998`);
-//! those are read and written back exactly as they are, never shifted to another zone.
+//! Two styles exist: the seed's naive ISO form (`2025-12-20T10:04:04.305998`, what the Python
+//! TaskPilot writes; TaskPilot writes UTC in it) and RFC 3339 with an offset
+//! (`2026-11-26T13:04:54.123456Z`). A task file keeps one style ([`TimeStyle`]): naive unless
+//! the file already uses offsets, so Python can compare every timestamp in it. Values are read
+//! and written back exactly as they are, never shifted to another zone.
 
 use std::fmt;
 
@@ -20,7 +22,60 @@ pub enum Timestamp {
     Naive(NaiveDateTime),
 }
 
+/// How a file writes its timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeStyle {
+    /// The seed's naive ISO form, in UTC (`2025-12-20T10:04:04.305998`).
+    #[default]
+    Naive,
+    /// RFC 3339 with an offset (`…Z`).
+    Offset,
+}
+
+impl TimeStyle {
+    /// The style of a file holding these timestamps: offsets only if there is at least one and
+    /// every one has an offset, the seed's naive form otherwise.
+    pub fn of<'a>(timestamps: impl IntoIterator<Item = &'a Timestamp>) -> TimeStyle {
+        let mut any = false;
+        for t in timestamps {
+            any = true;
+            if !t.is_aware() {
+                return TimeStyle::Naive;
+            }
+        }
+        if any {
+            TimeStyle::Offset
+        } else {
+            TimeStyle::Naive
+        }
+    }
+}
+
 impl Timestamp {
+    /// The current time in `style`: UTC, microsecond precision.
+    pub fn now_in(style: TimeStyle) -> Self {
+        match (style, Self::now()) {
+            (TimeStyle::Naive, Timestamp::Aware(t)) => Timestamp::Naive(t.naive_utc()),
+            (_, t) => t,
+        }
+    }
+
+    pub fn is_aware(&self) -> bool {
+        matches!(self, Timestamp::Aware(_))
+    }
+
+    /// The same instant in `style`: an offset time becomes naive UTC; a naive time (UTC, as
+    /// TaskPilot writes them) gains `Z`.
+    pub fn in_style(self, style: TimeStyle) -> Self {
+        match (style, self) {
+            (TimeStyle::Naive, Timestamp::Aware(t)) => Timestamp::Naive(t.naive_utc()),
+            (TimeStyle::Offset, Timestamp::Naive(t)) => {
+                Timestamp::Aware(t.and_utc().fixed_offset())
+            }
+            (_, t) => t,
+        }
+    }
+
     /// The current time, in UTC, with microsecond precision.
     pub fn now() -> Self {
         Self::from_utc(Utc::now())
@@ -110,6 +165,28 @@ mod tests {
         assert!(DateTime::parse_from_rfc3339(&s).is_ok(), "{s}");
         let t = Timestamp::parse("2026-01-02T03:04:05.123456+02:00").unwrap();
         assert_eq!(t.to_string(), "2026-01-02T03:04:05.123456+02:00");
+    }
+
+    #[test]
+    fn a_file_style_is_naive_unless_every_timestamp_has_an_offset() {
+        let naive = Timestamp::parse("2025-12-20T10:04:04.305998").unwrap();
+        let aware = Timestamp::parse("2026-01-02T03:04:05.123456Z").unwrap();
+        assert_eq!(TimeStyle::of(Vec::<&Timestamp>::new()), TimeStyle::Naive);
+        assert_eq!(TimeStyle::of([&naive, &aware]), TimeStyle::Naive);
+        assert_eq!(TimeStyle::of([&aware, &aware]), TimeStyle::Offset);
+        let now = Timestamp::now_in(TimeStyle::Naive).to_string();
+        assert!(
+            NaiveDateTime::parse_from_str(&now, "%Y-%m-%dT%H:%M:%S%.f").is_ok(),
+            "{now}"
+        );
+        assert_eq!(
+            aware.in_style(TimeStyle::Naive).to_string(),
+            "2026-01-02T03:04:05.123456"
+        );
+        assert_eq!(
+            naive.in_style(TimeStyle::Offset).to_string(),
+            "2025-12-20T10:04:04.305998Z"
+        );
     }
 
     #[test]

@@ -6,6 +6,12 @@ pub const POLICY_FILE: &str = "tool_calls.rego";
 /// The built-in policy (package `taskpilot.tool_calls`).
 pub const POLICY: &str = include_str!("../../../defaults/policies/tool_calls.rego");
 
+/// File name of the built-in policy's tests (`taskpilot policy test`, `opa test`).
+pub const POLICY_TEST_FILE: &str = "tool_calls_test.rego";
+/// The built-in policy's tests (package `taskpilot.tool_calls_test`), one or more per row of
+/// SPEC section 5's table.
+pub const POLICY_TEST: &str = include_str!("../../../defaults/policies/tool_calls_test.rego");
+
 /// File name of the guardrails config inside `GUARDRAILS_CONFIG_DIR`.
 pub const GUARDRAILS_FILE: &str = "config.yml";
 /// The built-in guardrails config.
@@ -38,7 +44,7 @@ pub struct DefaultFile {
 }
 
 /// Every built-in file, in the order `taskpilot init` writes them.
-pub fn files() -> [DefaultFile; 5] {
+pub fn files() -> [DefaultFile; 6] {
     [
         DefaultFile {
             dir: DefaultDir::Prompts,
@@ -59,6 +65,11 @@ pub fn files() -> [DefaultFile; 5] {
             dir: DefaultDir::Policies,
             name: POLICY_FILE,
             contents: POLICY,
+        },
+        DefaultFile {
+            dir: DefaultDir::Policies,
+            name: POLICY_TEST_FILE,
+            contents: POLICY_TEST,
         },
         DefaultFile {
             dir: DefaultDir::Guardrails,

@@ -26,6 +26,10 @@ pub enum GovernError {
     #[error("policies directory {} contains no *.rego file: add one, or remove the directory to use the built-in policy", dir.display())]
     NoPolicies { dir: PathBuf },
 
+    /// `taskpilot policy test` found no `test_*` rule.
+    #[error("no test_* rule in the *.rego files of {}: add a *_test.rego file (`taskpilot init` writes tool_calls_test.rego)", dir.display())]
+    NoTests { dir: PathBuf },
+
     /// No loaded policy file declares the package that is asked about.
     #[error("no policy declares package {package} (loaded packages: {})", if available.is_empty() { "none".to_owned() } else { available.join(", ") })]
     UnknownPackage {
@@ -46,11 +50,13 @@ pub enum GovernError {
     },
 
     /// A guardrails flow name that TaskPilot does not know.
-    #[error("{}: {key}: unknown flow {flow:?}; known flows: {}", file.display(), crate::guardrails::FLOW_NAMES.join(", "))]
+    #[error("{}: {key}: unknown flow {flow:?}; known flows: {known}", file.display())]
     UnknownFlow {
         file: PathBuf,
         key: String,
         flow: String,
+        /// The flows TaskPilot knows, comma-separated.
+        known: String,
     },
 
     /// A prompts directory exists but one agent's file is missing.

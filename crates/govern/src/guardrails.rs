@@ -21,6 +21,11 @@
 //!
 //! Reasons never repeat the personal data they found, so they are safe to log.
 //!
+//! The flows that look for words (empty, prompt injection, PII, blocked terms) see the text
+//! after [`crate::normalise::normalise`], so zero-width characters, fullwidth forms and
+//! Cyrillic or Greek look-alikes do not hide what the text says; the length flow counts the
+//! text as sent.
+//!
 //! Not here: logging the outcome (the observe crate) or acting on it (the workflow).
 
 use std::path::{Path, PathBuf};
@@ -28,8 +33,13 @@ use std::path::{Path, PathBuf};
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
+use taskpilot_plumbing::text::clip;
+
 use crate::GovernError;
 use crate::defaults;
+
+/// How many characters of a suspicious match a message quotes (60 and the ellipsis).
+const MATCH_SHOWN: usize = 61;
 
 /// The names of the built-in flows, as written in `config.yml`.
 pub const FLOW_NAMES: [&str; 5] = [
@@ -335,6 +345,7 @@ impl Guardrails {
                         file: file.to_owned(),
                         key: format!("rails.{key}.flows[{i}]"),
                         flow: name.clone(),
+                        known: FLOW_NAMES.join(", "),
                     })
                 })
                 .collect()
@@ -435,11 +446,17 @@ impl Guardrails {
 
     /// Runs every flow of one rail on `text`.
     pub fn check(&self, direction: Direction, text: &str) -> GuardOutcome {
+        let normalised = crate::normalise::normalise(text);
         let checks: Vec<GuardCheck> = self
             .rail(direction)
             .iter()
             .map(|flow| {
-                let blocked = self.run(*flow, direction, text);
+                let seen = if *flow == Flow::Length {
+                    text
+                } else {
+                    normalised.as_str()
+                };
+                let blocked = self.run(*flow, direction, seen);
                 GuardCheck {
                     flow: flow.name().to_owned(),
                     passed: blocked.is_none(),
@@ -491,14 +508,14 @@ impl Guardrails {
                 if let Some(m) = self.jailbreak.find(text) {
                     return Some(format!(
                         "possible prompt injection: {:?}",
-                        clip(m.as_str().trim(), 60)
+                        clip(m.as_str().trim(), MATCH_SHOWN)
                     ));
                 }
                 self.jailbreak_extra.iter().find_map(|re| {
                     re.find(text).map(|m| {
                         format!(
                             "possible prompt injection: {:?}",
-                            clip(m.as_str().trim(), 60)
+                            clip(m.as_str().trim(), MATCH_SHOWN)
                         )
                     })
                 })
@@ -525,13 +542,6 @@ fn case_insensitive(pattern: &str) -> Result<Regex, regex::Error> {
         .multi_line(true)
         .size_limit(1 << 22)
         .build()
-}
-
-fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
 }
 
 /// A YAML error as `file: key: message`, with the key taken from the error's path.

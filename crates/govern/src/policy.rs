@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::GovernError;
 use crate::defaults;
+use crate::opa_compat;
 
 /// The package the workflow asks about: `data.taskpilot.tool_calls`.
 pub const DEFAULT_PACKAGE: &str = "taskpilot.tool_calls";
@@ -65,49 +66,83 @@ fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(serde_json::Map::new())
 }
 
+/// What the workflow does with a tool call, from the rules' values: a non-empty `deny` wins,
+/// then `allow` with `require_approval`, then `allow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyOutcome {
+    /// The call runs.
+    Allow,
+    /// The call is refused.
+    Deny,
+    /// The call runs, and a person must approve the task before it is executed.
+    RequireApproval,
+}
+
+impl PolicyOutcome {
+    /// `allow`, `deny` or `require_approval`, as in the decision log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyOutcome::Allow => "allow",
+            PolicyOutcome::Deny => "deny",
+            PolicyOutcome::RequireApproval => "require_approval",
+        }
+    }
+}
+
 /// What the policy answered about one tool call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PolicyDecision {
     /// The call may run: the package's `allow` was `true` and `deny` was empty.
     pub allow: bool,
+    /// The value of the package's `allow` rule itself, as `opa eval` prints it (`false` when
+    /// undefined); [`PolicyDecision::allow`] is this with `deny` taken into account.
+    pub rules_allow: bool,
     /// Why not: the package's `deny` reasons (sorted), or the evaluation error.
     pub deny: Vec<String>,
     /// A person must approve the task before it is executed.
     pub require_approval: bool,
     /// The package's `policy_version` rule, else a digest of the policy sources.
     pub policy_version: String,
+    /// The evaluation error when the policy could not be evaluated (the call is then denied,
+    /// with this error as its reason).
+    pub error: Option<String>,
 }
 
 impl PolicyDecision {
-    /// The decision-log `result`: `deny`, `require_approval` or `allow`.
-    pub fn result(&self) -> &'static str {
+    /// What the workflow does: deny wins, then approval, then allow.
+    pub fn outcome(&self) -> PolicyOutcome {
         if !self.allow {
-            "deny"
+            PolicyOutcome::Deny
         } else if self.require_approval {
-            "require_approval"
+            PolicyOutcome::RequireApproval
         } else {
-            "allow"
+            PolicyOutcome::Allow
         }
     }
 
     /// One line for people and the decision log's `reason`.
     pub fn reason(&self) -> String {
-        match self.result() {
-            "deny" if self.deny.is_empty() => {
+        match self.outcome() {
+            PolicyOutcome::Deny if self.deny.is_empty() => {
                 "denied: the policy did not allow this call".to_owned()
             }
-            "deny" => self.deny.join("; "),
-            "require_approval" => "allowed, but a person must approve the task".to_owned(),
-            _ => "allowed by policy".to_owned(),
+            PolicyOutcome::Deny => self.deny.join("; "),
+            PolicyOutcome::RequireApproval => {
+                "allowed, but a person must approve the task".to_owned()
+            }
+            PolicyOutcome::Allow => "allowed by policy".to_owned(),
         }
     }
 
     fn fail_closed(reason: String, policy_version: &str) -> PolicyDecision {
         PolicyDecision {
             allow: false,
+            rules_allow: false,
             deny: vec![format!("policy evaluation failed (denied): {reason}")],
             require_approval: false,
             policy_version: policy_version.to_owned(),
+            error: Some(reason),
         }
     }
 }
@@ -163,7 +198,7 @@ impl PolicyEngine {
                 source,
             })?;
             let path = entry.path();
-            if path.extension().is_some_and(|e| e == "rego") && path.is_file() {
+            if is_policy_file(&path) {
                 files.push(path);
             }
         }
@@ -199,6 +234,10 @@ impl PolicyEngine {
         source: PolicySource,
     ) -> Result<PolicyEngine, GovernError> {
         let mut base = Engine::new();
+        opa_compat::add_extensions(&mut base).map_err(|e| GovernError::PolicyPrepare {
+            package: DEFAULT_PACKAGE.to_owned(),
+            message: format!("{e:#}"),
+        })?;
         let mut digest = Fnv64::new();
         let mut files = Vec::with_capacity(sources.len());
         // The built-in policy, or an unchanged copy of it (as `taskpilot init` writes).
@@ -299,8 +338,17 @@ impl std::fmt::Debug for PolicyEngine {
     }
 }
 
+/// A `*.rego` file that is not a test file (`*_test.rego`, run by `taskpilot policy test`).
+pub fn is_policy_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "rego")
+        && !path
+            .file_stem()
+            .is_some_and(|stem| stem.to_string_lossy().ends_with("_test"))
+        && path.is_file()
+}
+
 /// Parses one file into the engine: Rego v1 first, then the older syntax.
-fn add_policy(engine: &mut Engine, path: &Path, text: &str) -> Result<(), GovernError> {
+pub(crate) fn add_policy(engine: &mut Engine, path: &Path, text: &str) -> Result<(), GovernError> {
     let name = path.to_string_lossy().into_owned();
     engine.set_rego_v0(false);
     let v1 = match engine.add_policy(name.clone(), text.to_owned()) {
@@ -372,7 +420,11 @@ fn prepare(
         .compile_with_entrypoint(&entry)
         .map_err(|e| compile_error(files, &format!("{e:#}")))?;
     let program = match Compiler::compile_from_policy(&compiled, &[SHIM_ENTRY]) {
-        Ok(program) => Some(program),
+        Ok(program) => {
+            let mut program = Arc::unwrap_or_clone(program);
+            opa_compat::patch_program(&mut program);
+            Some(Arc::new(program))
+        }
         // The interpreter only notices an unknown function when it reaches the call; OPA
         // refuses such a policy at compile time, and so do we.
         Err(e) if e.to_string().contains("Unknown function") => {
@@ -486,9 +538,11 @@ fn decode(value: &Value, digest: &str) -> Result<PolicyDecision, String> {
     };
     Ok(PolicyDecision {
         allow: allow && deny.is_empty(),
+        rules_allow: allow,
         deny,
         require_approval,
         policy_version,
+        error: None,
     })
 }
 
@@ -613,8 +667,8 @@ mod tests {
         assert!(d.allow, "{d:?}");
         assert!(d.deny.is_empty());
         assert!(!d.require_approval);
-        assert_eq!(d.result(), "allow");
-        assert_eq!(d.policy_version, "taskpilot.tool_calls/1.0.0");
+        assert_eq!(d.outcome(), PolicyOutcome::Allow);
+        assert_eq!(d.policy_version, "taskpilot.tool_calls/1.1.0");
     }
 
     #[test]
@@ -692,7 +746,7 @@ mod tests {
         let d = engine().evaluate(&create("Move the Sensitive payroll files", "high"));
         assert!(d.allow, "{d:?}");
         assert!(d.require_approval);
-        assert_eq!(d.result(), "require_approval");
+        assert_eq!(d.outcome(), PolicyOutcome::RequireApproval);
         // Only high priority, and only when the title says so.
         assert!(
             !engine()
@@ -1027,7 +1081,7 @@ require_approval {
         let engine = PolicyEngine::load(dir.path()).unwrap();
         let d = engine.evaluate(&call("x", "PlannerAgent", json!({})));
         assert!(!d.allow);
-        assert_eq!(d.result(), "deny");
+        assert_eq!(d.outcome(), PolicyOutcome::Deny);
         assert_eq!(d.reason(), "stop");
     }
 
@@ -1117,23 +1171,111 @@ require_approval {
         assert!(engine.evaluate(&create("A task", "low")).allow);
     }
 
+    /// The built-in policy on the VM, and the same text as a custom policy on the interpreter.
+    fn both_paths() -> [PolicyEngine; 2] {
+        let custom = PolicyEngine::from_sources(
+            vec![(
+                PathBuf::from("tool_calls.rego"),
+                format!("{}\n# custom\n", defaults::POLICY),
+            )],
+            PolicySource::Files(vec![PathBuf::from("tool_calls.rego")]),
+        )
+        .unwrap();
+        assert!(!custom.is_compiled());
+        let built_in = engine();
+        assert!(built_in.is_compiled());
+        [built_in, custom]
+    }
+
     #[test]
-    fn evaluation_is_fast() {
-        // A loose bound for debug builds on a shared machine; `taskpilot bench policy` measures.
-        let engine = engine();
-        let input = create("Prepare the sensitive board deck", "high");
-        let mut times: Vec<u128> = (0..300)
-            .map(|_| {
-                let start = std::time::Instant::now();
-                std::hint::black_box(engine.evaluate(&input));
-                start.elapsed().as_micros()
-            })
-            .collect();
-        times.sort_unstable();
-        assert!(
-            times[times.len() / 2] < 2_000,
-            "median {} µs",
-            times[times.len() / 2]
+    fn titles_are_counted_in_code_points_on_both_paths() {
+        for engine in both_paths() {
+            for title in [
+                "😀".repeat(500),
+                "𝒜".repeat(499),
+                format!("  {}\u{3000}", "é".repeat(500)),
+            ] {
+                let d = engine.evaluate(&create(&title, "low"));
+                assert!(d.allow, "{} code points: {d:?}", title.chars().count());
+            }
+            let d = engine.evaluate(&create(&"😀".repeat(501), "low"));
+            assert_eq!(
+                d.deny,
+                ["title must be 1-500 characters after trimming: it has 501"]
+            );
+        }
+    }
+
+    #[test]
+    fn missing_title_and_message_are_denied_on_both_paths() {
+        for engine in both_paths() {
+            let d = engine.evaluate(&call(
+                "create_task",
+                "PlannerAgent",
+                json!({"priority": "low"}),
+            ));
+            assert_eq!(
+                d.deny,
+                ["create_task needs a title: it is missing or not a string"]
+            );
+            let d = engine.evaluate(&call("notify_external_system", "ExecutorAgent", json!({})));
+            assert_eq!(
+                d.deny,
+                ["notify_external_system needs a message: it is missing or not a string"]
+            );
+            let d = engine.evaluate_json(&json!({"tool_name": "create_task", "agent_type": "PlannerAgent", "parameters": "x"}));
+            assert!(d.error.is_none(), "no builtin may fail: {d:?}");
+            assert!(
+                d.deny
+                    .iter()
+                    .any(|r| r.starts_with("create_task needs a title")),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn case_mapping_is_opa_s_on_both_paths() {
+        for engine in both_paths() {
+            // Go lowers "İ" to "i": the title mentions "sensitive" for OPA, and so for us.
+            let d = engine.evaluate(&create("SENSİTİVE payroll", "high"));
+            assert!(d.allow && d.require_approval, "{d:?}");
+            // "ẞ" lowers to "ß" in both; the title stays 1 character long.
+            let d = engine.evaluate(&create("ẞ", "high"));
+            assert!(d.allow && !d.require_approval, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn the_rules_allow_is_kept_beside_the_decision() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "p.rego",
+            "package taskpilot.tool_calls\nimport rego.v1\nallow := true\ndeny contains \"stop\" if true\n",
         );
+        let d = PolicyEngine::load(dir.path())
+            .unwrap()
+            .evaluate(&create("t", "low"));
+        assert!(d.rules_allow && !d.allow, "{d:?}");
+        assert_eq!(d.outcome(), PolicyOutcome::Deny);
+        assert_eq!(d.error, None);
+    }
+
+    #[test]
+    fn test_files_take_no_part_in_decisions() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "tool_calls.rego", defaults::POLICY);
+        write(dir.path(), "tool_calls_test.rego", defaults::POLICY_TEST);
+        let engine = PolicyEngine::load(dir.path()).unwrap();
+        assert_eq!(
+            engine.source(),
+            &PolicySource::Files(vec![dir.path().join("tool_calls.rego")])
+        );
+        assert!(
+            engine.is_compiled(),
+            "an unchanged copy still runs on the VM"
+        );
+        assert_eq!(engine.packages(), ["taskpilot.tool_calls"]);
     }
 }

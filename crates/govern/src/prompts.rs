@@ -18,8 +18,21 @@ use crate::GovernError;
 use crate::defaults;
 
 /// The three agents of the workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Agent {
     Planner,
     Reviewer,
@@ -32,11 +45,7 @@ impl Agent {
 
     /// `planner`, `reviewer`, `executor`: the file stem and the `agent` field.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Agent::Planner => "planner",
-            Agent::Reviewer => "reviewer",
-            Agent::Executor => "executor",
-        }
+        self.into()
     }
 
     /// `PlannerAgent`, …: the `agent_type` of the policy input.
@@ -59,12 +68,6 @@ impl Agent {
             Agent::Reviewer => defaults::REVIEWER_PROMPT,
             Agent::Executor => defaults::EXECUTOR_PROMPT,
         }
-    }
-}
-
-impl fmt::Display for Agent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

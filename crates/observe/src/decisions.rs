@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -26,15 +26,32 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use strum::VariantArray;
 
 use crate::ObserveError;
 use crate::fsutil::ensure_parent;
+use crate::jsonl;
+pub use crate::jsonl::BadLine;
 use crate::metrics::percentile;
 use crate::redact::redact_value;
 
 /// What kind of decision this was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DecisionType {
     GuardrailsInput,
     GuardrailsOutput,
@@ -44,44 +61,48 @@ pub enum DecisionType {
 }
 
 impl DecisionType {
-    pub const ALL: [DecisionType; 5] = [
-        DecisionType::GuardrailsInput,
-        DecisionType::GuardrailsOutput,
-        DecisionType::ToolCall,
-        DecisionType::Review,
-        DecisionType::HumanApproval,
-    ];
+    pub const ALL: &[DecisionType] = <DecisionType as VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionType::GuardrailsInput => "guardrails_input",
-            DecisionType::GuardrailsOutput => "guardrails_output",
-            DecisionType::ToolCall => "tool_call",
-            DecisionType::Review => "review",
-            DecisionType::HumanApproval => "human_approval",
-        }
+        self.into()
     }
 }
 
 impl std::str::FromStr for DecisionType {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        DecisionType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                let all: Vec<&str> = DecisionType::ALL.iter().map(|t| t.as_str()).collect();
-                format!(
-                    "unknown decision type `{s}`; expected one of {}",
-                    all.join(", ")
-                )
-            })
+        find_named(DecisionType::ALL, s).ok_or_else(|| {
+            let all: Vec<&str> = DecisionType::ALL.iter().map(|t| t.as_str()).collect();
+            format!(
+                "unknown decision type `{s}`; expected one of {}",
+                all.join(", ")
+            )
+        })
     }
 }
 
+/// The variant whose name is exactly `s`.
+fn find_named<T: Copy + Into<&'static str>>(all: &[T], s: &str) -> Option<T> {
+    all.iter().copied().find(|t| (*t).into() == s)
+}
+
 /// The outcome of a decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DecisionResult {
     Allow,
     Deny,
@@ -89,30 +110,19 @@ pub enum DecisionResult {
 }
 
 impl DecisionResult {
-    pub const ALL: [DecisionResult; 3] = [
-        DecisionResult::Allow,
-        DecisionResult::Deny,
-        DecisionResult::RequireApproval,
-    ];
+    pub const ALL: &[DecisionResult] = <DecisionResult as VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionResult::Allow => "allow",
-            DecisionResult::Deny => "deny",
-            DecisionResult::RequireApproval => "require_approval",
-        }
+        self.into()
     }
 }
 
 impl std::str::FromStr for DecisionResult {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        DecisionResult::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown decision result `{s}`; expected allow, deny or require_approval")
-            })
+        find_named(DecisionResult::ALL, s).ok_or_else(|| {
+            format!("unknown decision result `{s}`; expected allow, deny or require_approval")
+        })
     }
 }
 
@@ -327,11 +337,7 @@ fn terminate_torn_line(file: &mut File) -> std::io::Result<()> {
 /// The group-commit loop: wait for one job, take every job already queued, write them all,
 /// `fdatasync` once, acknowledge them all.
 fn writer(mut file: File, rx: Receiver<Job>, path: &Path) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            batch.push(more);
-        }
+    while let Some(batch) = taskpilot_plumbing::batch::next_batch(&rx, usize::MAX) {
         let mut buf = Vec::with_capacity(batch.iter().map(|j| j.line.len()).sum());
         for job in &batch {
             buf.extend_from_slice(&job.line);
@@ -346,38 +352,10 @@ fn writer(mut file: File, rx: Receiver<Job>, path: &Path) {
     }
 }
 
-/// A line of a JSON-lines file that could not be parsed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BadLine {
-    /// 1-based line number.
-    pub line: usize,
-    pub error: String,
-}
-
 /// Reads `DECISION_LOGS_FILE` in file order (oldest first): the decisions, and the lines that
 /// could not be parsed (a torn last line included). A missing file is empty.
 pub fn read_decisions(path: &Path) -> Result<(Vec<Decision>, Vec<BadLine>), ObserveError> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-        Err(e) => return Err(ObserveError::io("cannot read DECISION_LOGS_FILE", path, e)),
-    };
-    let mut decisions = Vec::new();
-    let mut bad = Vec::new();
-    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
-        let line = line.map_err(|e| ObserveError::io("cannot read DECISION_LOGS_FILE", path, e))?;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<Decision>(&line) {
-            Ok(d) => decisions.push(d),
-            Err(e) => bad.push(BadLine {
-                line: i + 1,
-                error: e.to_string(),
-            }),
-        }
-    }
-    Ok((decisions, bad))
+    jsonl::read(path, "cannot read DECISION_LOGS_FILE")
 }
 
 /// Where decisions are recorded. `record` returns once every decision of the batch is

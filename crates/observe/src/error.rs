@@ -14,6 +14,9 @@ pub enum ObserveError {
         #[source]
         source: std::io::Error,
     },
+    /// A file could not be replaced atomically (`cannot <action> <path>: <cause>`).
+    #[error(transparent)]
+    File(#[from] taskpilot_plumbing::fs::FileError),
     /// A directory named by a setting (for example `LOGS_DIR`) could not be created or written.
     #[error("{variable} ({}) is not usable: {source}; set {variable} to a writable directory", path.display())]
     Setting {

@@ -1,9 +1,10 @@
 //! Small file helpers shared by the metrics and cost modules: an exclusive lock on a sibling
-//! `.lock` file, and atomic replacement (write a temporary file, fsync, rename, fsync the dir).
+//! `.lock` file. Atomic replacement is `taskpilot_plumbing::fs::write_atomic`, re-exported.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+pub(crate) use taskpilot_plumbing::fs::{with_suffix as sibling, write_atomic};
 
 use crate::ObserveError;
 
@@ -14,16 +15,6 @@ pub(crate) fn ensure_parent(path: &Path) -> Result<(), ObserveError> {
             .map_err(|e| ObserveError::io("cannot create the directory", parent, e))?;
     }
     Ok(())
-}
-
-/// `<path>.<suffix>` next to `path`.
-pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(suffix);
-    path.with_file_name(name)
 }
 
 /// An exclusive advisory lock on `<path>.lock`, released when dropped.
@@ -52,26 +43,6 @@ impl Drop for FileLock {
     fn drop(&mut self) {
         let _ = self.file.unlock();
     }
-}
-
-/// Replaces `path` with `bytes` atomically: `<path>.tmp`, fsync, rename, fsync of the directory.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ObserveError> {
-    ensure_parent(path)?;
-    let tmp = sibling(path, ".tmp");
-    let mut file = File::create(&tmp).map_err(|e| ObserveError::io("cannot create", &tmp, e))?;
-    file.write_all(bytes)
-        .map_err(|e| ObserveError::io("cannot write", &tmp, e))?;
-    file.sync_all()
-        .map_err(|e| ObserveError::io("cannot sync", &tmp, e))?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(|e| ObserveError::io("cannot replace", path, e))?;
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        // Best effort: some filesystems refuse to open or sync a directory.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
 }
 
 /// Reads `path`, or `None` when it does not exist.

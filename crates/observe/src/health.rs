@@ -9,8 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// The status of one check or of the whole report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum HealthStatus {
     Healthy,
     Degraded,
@@ -19,11 +20,7 @@ pub enum HealthStatus {
 
 impl HealthStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            HealthStatus::Healthy => "healthy",
-            HealthStatus::Degraded => "degraded",
-            HealthStatus::Unhealthy => "unhealthy",
-        }
+        self.into()
     }
 
     /// The value of the `health.status` gauge: 2 healthy, 1 degraded, 0 unhealthy.
@@ -137,11 +134,13 @@ pub fn check_path_writable(variable: &str, path: &Path, is_dir: bool) -> Check {
 /// collector degrades observability but not the service: the status is `degraded`.
 pub fn check_otlp_endpoint(endpoint: &str, timeout: Duration) -> Check {
     let name = "otlp_endpoint";
+    let endpoint_shown = taskpilot_config::redact_url(endpoint);
+    let endpoint_shown = endpoint_shown.as_str();
     let Some((host, port)) = host_port(endpoint) else {
         return Check::new(
             name,
             HealthStatus::Degraded,
-            format!("OTEL_EXPORTER_OTLP_ENDPOINT ({endpoint}) is not a valid http(s) URL"),
+            format!("OTEL_EXPORTER_OTLP_ENDPOINT ({endpoint_shown}) is not a valid http(s) URL"),
         );
     };
     let addrs: Vec<_> = match (host.as_str(), port).to_socket_addrs() {
@@ -161,7 +160,7 @@ pub fn check_otlp_endpoint(endpoint: &str, timeout: Duration) -> Check {
                 return Check::new(
                     name,
                     HealthStatus::Healthy,
-                    format!("{endpoint} is reachable"),
+                    format!("{endpoint_shown} is reachable"),
                 );
             }
             Err(e) => last_error = e.to_string(),
@@ -170,7 +169,7 @@ pub fn check_otlp_endpoint(endpoint: &str, timeout: Duration) -> Check {
     Check::new(
         name,
         HealthStatus::Degraded,
-        format!("{endpoint} is not reachable: {last_error}"),
+        format!("{endpoint_shown} is not reachable: {last_error}"),
     )
 }
 

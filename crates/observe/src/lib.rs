@@ -10,6 +10,7 @@
 
 mod error;
 mod fsutil;
+mod jsonl;
 
 pub mod cost;
 pub mod decisions;
@@ -17,8 +18,6 @@ pub mod golden;
 pub mod health;
 pub mod logging;
 pub mod metrics;
-#[cfg(feature = "otlp")]
-mod otlp;
 pub mod redact;
 pub mod trace;
 
@@ -36,5 +35,6 @@ pub use metrics::{
     names,
 };
 pub use trace::{
-    OtlpConfig, Span, SpanContext, SpanRecord, SpanStatus, TraceTree, Tracer, read_spans,
+    FileSink, OtlpConfig, Span, SpanContext, SpanRecord, SpanSink, SpanStatus, TraceTree, Tracer,
+    read_spans,
 };

@@ -7,7 +7,8 @@
 //! older ones shift up, and only `max_files` files are kept in total, so the directory cannot
 //! grow without bound. Writing happens on a background thread (`tracing-appender`), so logging
 //! never waits for the disk. Fields whose names look like credentials (`api_key`, `token`, …)
-//! and strings that look like API keys are written as `[REDACTED]`.
+//! and strings that look like API keys are written as `[REDACTED]`; URLs in either output go
+//! through `taskpilot_config::redact`.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -26,6 +27,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::ObserveError;
 use crate::redact::{REDACTED, is_secret_key, looks_like_secret};
+use taskpilot_config::redact::redact_urls_in;
 
 /// The log file's name inside `LOGS_DIR`.
 pub const LOG_FILE_NAME: &str = "taskpilot.log";
@@ -82,7 +84,8 @@ pub fn init_logging_with(
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let file_filter = EnvFilter::new(if verbose { "debug" } else { "info" });
     let console = tracing_subscriber::fmt::layer()
-        .with_writer(io::stderr)
+        .with_writer(|| RedactingStderr)
+        .with_ansi(console_colour())
         .with_target(false)
         .with_filter(console_filter);
     tracing_subscriber::registry()
@@ -102,10 +105,38 @@ pub fn init_console_logging(verbose: bool) {
     let default = if verbose { "info" } else { "warn" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
-        .with_writer(io::stderr)
+        .with_writer(|| RedactingStderr)
+        .with_ansi(console_colour())
         .with_target(false)
         .with_env_filter(filter)
         .try_init();
+}
+
+/// Standard error with every URL of each line redacted (`taskpilot_config::redact`): the
+/// console formatter prints fields as they are, and a field may hold a URL with a password.
+struct RedactingStderr;
+
+impl Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        if text.contains("://") {
+            io::stderr().write_all(redact_urls_in(&text).as_bytes())?;
+        } else {
+            io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
+
+/// Colour on the console only when stderr is a terminal and `NO_COLOR` is unset or empty, so
+/// a redirected stderr (`taskpilot serve 2> file`) gets plain text.
+fn console_colour() -> bool {
+    use std::io::IsTerminal;
+    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// `taskpilot.log` with size-based rotation (`.1` … `.{max_files-1}`).
@@ -206,7 +237,7 @@ impl Fields {
             Value::String(REDACTED.to_owned())
         } else {
             match value {
-                Value::String(s) => Value::String(redact_words(&s)),
+                Value::String(s) => Value::String(redact_urls_in(&redact_words(&s))),
                 other => other,
             }
         };

@@ -171,7 +171,9 @@ fn trim_recent(recent: &mut Vec<f64>) {
     }
 }
 
-/// Sorted `values` at index ⌊q·n⌋, clamped to the last one; 0 when empty.
+/// The one percentile of TaskPilot (golden signals, reports, `taskpilot bench`): the sorted
+/// `values` at index ⌊q·n⌋, clamped to the last one — a nearest-rank definition, never an
+/// interpolation between two values. 0 when empty.
 pub fn percentile(values: &[f64], q: f64) -> f64 {
     if values.is_empty() {
         return 0.0;
@@ -511,7 +513,7 @@ fn flush_to(path: &Path, delta: &MetricsSnapshot) -> Result<(), ObserveError> {
         path: path.to_owned(),
         message: e.to_string(),
     })?;
-    write_atomic(path, &bytes)
+    Ok(write_atomic(path, &bytes)?)
 }
 
 // ---- Prometheus exposition -------------------------------------------------------------------
@@ -686,6 +688,19 @@ impl Collector for SnapshotCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentile_is_nearest_rank_not_linear() {
+        let v = [4.0, 1.0, 3.0, 2.0];
+        // Linear interpolation would give 2.5 for the median.
+        assert_eq!(percentile(&v, 0.5), 3.0);
+        assert_eq!(percentile(&v, 0.0), 1.0);
+        assert_eq!(percentile(&v, 0.99), 4.0);
+        assert_eq!(percentile(&v, 1.0), 4.0);
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&hundred, 0.95), 96.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
 
     #[test]
     fn metrics_survive_a_restart_and_add_up_across_concurrent_handles() {

@@ -1,5 +1,6 @@
 //! Keeps secrets out of logs, spans and decision logs: values under keys that look like
-//! credentials are replaced by `"[REDACTED]"`, and strings that look like API keys are masked.
+//! credentials are replaced by `"[REDACTED]"`, strings that look like API keys are masked, and
+//! URLs inside strings go through the one URL redaction of `taskpilot_config::redact`.
 
 use serde_json::Value;
 
@@ -47,6 +48,7 @@ pub fn redact_value(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(redact_value),
         Value::String(s) if looks_like_secret(s) => *s = REDACTED.to_owned(),
+        Value::String(s) if s.contains("://") => *s = taskpilot_config::redact::redact_urls_in(s),
         _ => {}
     }
 }
@@ -67,5 +69,8 @@ mod tests {
         assert_eq!(v["nested"]["title"], "ok");
         assert_eq!(v["list"][0], REDACTED);
         assert_eq!(v["list"][1], "plain");
+        let mut v = serde_json::json!({"error": "POST https://h/x?token=abc123 failed"});
+        redact_value(&mut v);
+        assert_eq!(v["error"], "POST https://h/x?token=*** failed");
     }
 }

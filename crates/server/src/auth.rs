@@ -21,8 +21,21 @@ use taskpilot_config::Settings;
 use crate::error::ApiError;
 
 /// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase", ascii_case_insensitive)]
 pub enum Role {
     Viewer,
     Operator,
@@ -31,21 +44,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Operator, Role::Reviewer, Role::Admin];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Reviewer => "reviewer",
-            Role::Admin => "admin",
-        }
+        self.into()
     }
 
+    /// The role named `s`, in any case.
     pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+        s.trim().parse().ok()
     }
 
     /// Whether this role may perform `access`.
@@ -56,12 +61,6 @@ impl Role {
             Access::Review => matches!(self, Role::Reviewer | Role::Admin),
             Access::Admin => self == Role::Admin,
         }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -114,6 +113,20 @@ pub enum TokenError {
         index: usize,
         role: String,
     },
+    #[error(
+        "{source_name} is set but holds no token; write entries like `s3cr3t:viewer`, or unset \
+         it (then the server listens on 127.0.0.1 only)"
+    )]
+    Empty { source_name: String },
+    #[error(
+        "{source_name} entry {index} repeats the token of an earlier entry with the role \
+         '{earlier}'; give every token one role"
+    )]
+    Duplicate {
+        source_name: String,
+        index: usize,
+        earlier: Role,
+    },
     #[error("cannot read TASKPILOT_API_TOKENS_FILE {path}: {source}")]
     File {
         path: String,
@@ -151,7 +164,11 @@ impl Tokens {
     pub fn from_settings(settings: &Settings) -> Result<Tokens, TokenError> {
         let mut tokens = Tokens::default();
         if let Some(secret) = &settings.api_tokens.value {
-            tokens.add(secret.expose(), "TASKPILOT_API_TOKENS")?;
+            if tokens.add(secret.expose(), "TASKPILOT_API_TOKENS")? == 0 {
+                return Err(TokenError::Empty {
+                    source_name: "TASKPILOT_API_TOKENS".to_owned(),
+                });
+            }
         }
         if let Some(path) = &settings.api_tokens_file.value {
             let text = std::fs::read_to_string(path).map_err(|source| TokenError::File {
@@ -163,7 +180,11 @@ impl Tokens {
                 .map(|l| l.split('#').next().unwrap_or(""))
                 .collect::<Vec<_>>()
                 .join(",");
-            tokens.add(&without_comments, "TASKPILOT_API_TOKENS_FILE")?;
+            if tokens.add(&without_comments, "TASKPILOT_API_TOKENS_FILE")? == 0 {
+                return Err(TokenError::Empty {
+                    source_name: format!("TASKPILOT_API_TOKENS_FILE {}", path.display()),
+                });
+            }
         }
         Ok(tokens)
     }
@@ -175,7 +196,9 @@ impl Tokens {
         Ok(tokens)
     }
 
-    fn add(&mut self, text: &str, source_name: &str) -> Result<(), TokenError> {
+    /// Adds the entries of `text`; how many there were.
+    fn add(&mut self, text: &str, source_name: &str) -> Result<usize, TokenError> {
+        let mut added = 0;
         let entries = text
             .split([',', '\n'])
             .map(str::trim)
@@ -200,6 +223,18 @@ impl Tokens {
                 index,
                 role: role.trim().chars().take(32).collect(),
             })?;
+            if let Some(earlier) = self.entries.iter().find(|e| e.token == token.as_bytes()) {
+                if earlier.role == role {
+                    added += 1;
+                    continue;
+                }
+                return Err(TokenError::Duplicate {
+                    source_name: source_name.to_owned(),
+                    index,
+                    earlier: earlier.role,
+                });
+            }
+            added += 1;
             let n = self.entries.iter().filter(|e| e.role == role).count() + 1;
             self.entries.push(Entry {
                 token: token.as_bytes().to_vec(),
@@ -207,7 +242,7 @@ impl Tokens {
                 user_id: format!("{role}#{n}"),
             });
         }
-        Ok(())
+        Ok(added)
     }
 
     /// True when no token is configured (the API is open).
@@ -302,6 +337,24 @@ mod tests {
         assert_eq!(t.authenticate("d").unwrap().user_id, "admin#1");
         assert!(t.authenticate("e").is_none());
         assert!(t.authenticate("").is_none());
+    }
+
+    #[test]
+    fn a_token_twice_with_different_roles_is_refused() {
+        let e = Tokens::parse("same:viewer,same:admin").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TokenError::Duplicate {
+                    index: 2,
+                    earlier: Role::Viewer,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("same"), "{e}");
+        assert_eq!(Tokens::parse("same:viewer, same:viewer").unwrap().len(), 1);
     }
 
     #[test]

@@ -77,7 +77,9 @@ impl From<CoreError> for ApiError {
             CoreError::ForbiddenTransition { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())
             }
-            CoreError::UnexpectedStatus { .. } => ApiError::conflict(e.to_string()),
+            CoreError::UnexpectedStatus { .. }
+            | CoreError::Claimed { .. }
+            | CoreError::ClaimLost { .. } => ApiError::conflict(e.to_string()),
         }
     }
 }
@@ -105,6 +107,7 @@ impl From<AgentError> for ApiError {
     fn from(e: AgentError) -> ApiError {
         match e {
             AgentError::Store(e) => e.into(),
+            AgentError::Invalid(e) => e.into(),
             e @ AgentError::NotDecidable { .. } => ApiError::conflict(e.to_string()),
             other => {
                 tracing::error!(error = %other, "workflow error");

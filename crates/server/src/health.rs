@@ -15,7 +15,7 @@ use taskpilot_store::TaskStore;
 
 /// Every check of SPEC 4's health list, opening the store the settings point at.
 pub async fn health_report(settings: &Settings) -> HealthReport {
-    let store = match taskpilot_store::open(&settings.store_location()).await {
+    let store = match taskpilot_store::open_configured(settings).await {
         Ok(store) => store,
         Err(e) => {
             let failed = Check::new("store", HealthStatus::Unhealthy, e.to_string());
@@ -143,7 +143,8 @@ fn provider_check(settings: &Settings) -> Check {
             HealthStatus::Healthy,
             format!(
                 "openai at {} with model {}",
-                settings.openai_base_url.value, settings.openai_model_id.value
+                taskpilot_config::redact_url(&settings.openai_base_url.value),
+                settings.openai_model_id.value
             ),
         ),
     }

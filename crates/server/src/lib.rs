@@ -9,6 +9,9 @@
 //! - [`background`]: executing tasks left `approved`, flushing metrics.
 //! - [`shutdown`]: SIGTERM/SIGINT, and the order in which things stop.
 //! - [`health`]: the health checks shared by `GET /health` and `taskpilot doctor`.
+//! - [`exposure`]: which address to bind, given the tokens (an open API stays on loopback).
+//! - [`origin`]: `Host`, `Origin` and `Content-Type` checks against CSRF and DNS rebinding.
+//! - [`listen`]: the accept loop with connection limits and header/body read timeouts.
 //!
 //! Not here: the workflow itself (`taskpilot-agents`), storage (`taskpilot-store`), how
 //! metrics and decisions are written (`taskpilot-observe`).
@@ -16,8 +19,11 @@
 pub mod auth;
 pub mod background;
 pub mod error;
+pub mod exposure;
 pub mod health;
+pub mod listen;
 pub mod openapi;
+pub mod origin;
 pub mod routes;
 pub mod run_worker;
 pub mod shutdown;
@@ -30,6 +36,7 @@ use std::sync::Arc;
 
 pub use auth::{Role, Tokens};
 pub use error::{ApiError, MAX_BODY_BYTES};
+pub use listen::Limits;
 pub use state::{AppState, SharedState};
 
 /// Why the server could not start or stop cleanly.
@@ -63,23 +70,39 @@ pub async fn serve(
     state: SharedState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let stop = shutdown::Stop::new();
+    serve_with(listener, state, Limits::default(), shutdown).await
+}
+
+/// [`serve`] with explicit connection limits and timeouts.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: SharedState,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let bound: SocketAddr = listener.local_addr().map_err(ServerError::Serve)?;
+    let settings = &state.runtime.settings;
+    let policy = Arc::new(origin::OriginPolicy::new(
+        bound,
+        state.tokens.is_open(),
+        &settings.allowed_hosts.value,
+        &settings.allowed_origins.value,
+    ));
+    let stop = tokio_util::sync::CancellationToken::new();
     let background = background::spawn(state.clone(), stop.clone());
     let run_workers = run_worker::spawn(state.clone(), stop.clone());
-    let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = routes::router(state.clone())
+        .layer(axum::middleware::from_fn_with_state(policy, origin::check));
     let trigger = stop.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections, finishing in-flight requests");
-            trigger.trigger();
-        })
-        .await;
-    stop.trigger();
-    background.join().await;
-    for worker in run_workers {
-        let _ = worker.await;
-    }
+    let served = listen::serve_limited(listener, app, limits, async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, finishing in-flight requests");
+        trigger.cancel();
+    })
+    .await;
+    stop.cancel();
+    background.wait().await;
+    run_workers.wait().await;
     let flushed = state.runtime.shutdown().await;
     served.map_err(ServerError::Serve)?;
     flushed?;

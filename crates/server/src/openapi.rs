@@ -196,18 +196,24 @@ pub fn document() -> Value {
             }},
             "/api/v1/tasks": {
                 "get": {
-                    "summary": "list tasks, newest first", "operationId": "listTasks", "tags": ["tasks"],
+                    "summary": "one page of the tasks that match, newest first (order=oldest for the review queue's order)", "operationId": "listTasks", "tags": ["tasks"],
                     "parameters": [
                         {"name": "status", "in": "query", "required": false, "schema": {"$ref": "#/components/schemas/Status"}},
-                        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": 10000}}
+                        {"name": "priority", "in": "query", "required": false, "schema": {"type": "string", "enum": ["high", "medium", "low"]}},
+                        {"name": "q", "in": "query", "required": false, "description": "text in the id, title or description (any case)", "schema": {"type": "string"}},
+                        {"name": "order", "in": "query", "required": false, "schema": {"type": "string", "enum": ["newest", "oldest"]}},
+                        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": 10000}},
+                        {"name": "offset", "in": "query", "required": false, "description": "matches to skip before the page", "schema": {"type": "integer", "minimum": 0}}
                     ],
                     "responses": {
-                        "200": json_response("the tasks", json!({"type": "object", "properties": {
-                            "count": {"type": "integer"},
+                        "200": json_response("the page", json!({"type": "object", "required": ["count", "total", "offset", "tasks"], "properties": {
+                            "count": {"type": "integer", "description": "tasks in this page"},
+                            "total": {"type": "integer", "description": "tasks that match, over all pages"},
+                            "offset": {"type": "integer"},
                             "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}}
                         }})),
                         "401": unauthorized, "403": forbidden,
-                        "422": error_response("unknown status or bad limit")
+                        "422": error_response("unknown status, priority or order, or a bad limit or offset")
                     }
                 },
                 "post": {

@@ -7,9 +7,10 @@
 use std::time::Duration;
 
 use taskpilot_agents::runs::{DEFAULT_LEASE, worker_id};
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use crate::shutdown::Stop;
+use crate::shutdown;
 use crate::state::SharedState;
 
 /// Runs carried out at once by one server.
@@ -19,17 +20,16 @@ pub const IDLE_POLL: Duration = Duration::from_millis(200);
 /// How long a worker waits after the store failed.
 const ERROR_PAUSE: Duration = Duration::from_secs(2);
 
-/// Starts the workers; empty when the store keeps no runs.
-pub fn spawn(state: SharedState, stop: Stop) -> Vec<JoinHandle<()>> {
-    if state.runtime.runs.is_none() {
-        return Vec::new();
-    }
-    (0..RUN_WORKERS)
-        .map(|slot| {
+/// Starts the workers on a closed tracker: `wait()` on it returns once they have finished
+/// (after `stop` is cancelled). No workers when the store keeps no runs.
+pub fn spawn(state: SharedState, stop: CancellationToken) -> TaskTracker {
+    let tracker = TaskTracker::new();
+    if state.runtime.runs.is_some() {
+        for slot in 0..RUN_WORKERS {
             let (state, stop) = (state.clone(), stop.clone());
             let owner = worker_id(slot);
-            tokio::spawn(async move {
-                while !stop.is_triggered() {
+            tracker.spawn(async move {
+                while !stop.is_cancelled() {
                     let pause = match state.runtime.work_one_run(&owner, DEFAULT_LEASE).await {
                         Ok(Some(run)) => {
                             tracing::info!(run = %run.run_id, status = run.status.as_str(), worker = %owner, "run ended");
@@ -41,11 +41,13 @@ pub fn spawn(state: SharedState, stop: Stop) -> Vec<JoinHandle<()>> {
                             ERROR_PAUSE
                         }
                     };
-                    if !stop.sleep(pause).await {
+                    if !shutdown::sleep(&stop, pause).await {
                         break;
                     }
                 }
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    tracker.close();
+    tracker
 }

@@ -1,10 +1,10 @@
-//! Stopping: [`signal`] waits for SIGTERM or SIGINT; [`Stop`] tells the background work to
-//! finish. The order (see [`crate::serve`]): stop accepting, finish in-flight requests, stop
+//! Stopping: [`signal`] waits for SIGTERM or SIGINT; a [`CancellationToken`] tells the
+//! background work to finish, and [`sleep`] is how its loops wait for the next round. The order (see [`crate::serve`]): stop accepting, finish in-flight requests, stop
 //! the background loops, flush metrics and traces.
 
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).
 pub async fn signal() {
@@ -30,42 +30,10 @@ pub async fn signal() {
     }
 }
 
-/// A stop flag that background loops wait on.
-#[derive(Clone)]
-pub struct Stop {
-    tx: watch::Sender<bool>,
-}
-
-impl Default for Stop {
-    fn default() -> Self {
-        Stop::new()
-    }
-}
-
-impl Stop {
-    pub fn new() -> Stop {
-        Stop {
-            tx: watch::channel(false).0,
-        }
-    }
-
-    pub fn trigger(&self) {
-        self.tx.send_replace(true);
-    }
-
-    pub fn is_triggered(&self) -> bool {
-        *self.tx.borrow()
-    }
-
-    /// Sleeps for `period`; `false` when the stop came first.
-    pub async fn sleep(&self, period: Duration) -> bool {
-        let mut rx = self.tx.subscribe();
-        if *rx.borrow() {
-            return false;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(period) => !self.is_triggered(),
-            _ = rx.wait_for(|stopped| *stopped) => false,
-        }
+/// Sleeps for `period`; `false` when `stop` was cancelled first (or already).
+pub async fn sleep(stop: &CancellationToken, period: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(period) => !stop.is_cancelled(),
+        _ = stop.cancelled() => false,
     }
 }

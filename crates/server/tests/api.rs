@@ -15,7 +15,7 @@ async fn runs_return_the_run_result() {
     assert_eq!(v["status"], "executed", "{v}");
     assert!(v["request_id"].as_str().unwrap().starts_with("req_"));
     assert_eq!(v["task"]["status"], "executed");
-    assert!(v["decisions"].as_array().unwrap().len() >= 2);
+    assert_eq!(v["decisions"].as_array().unwrap().len(), 20, "{v}");
     assert!(v["latency_ms"].as_f64().is_some());
     let v = s.run(REVIEW_REQUEST, None).await;
     assert_eq!(v["status"], "review", "{v}");
@@ -186,6 +186,7 @@ async fn task_errors() {
     }
     let r = s
         .request(Method::POST, "/api/v1/tasks", None)
+        .header("content-type", "application/json")
         .body("{\"title\": ")
         .send()
         .await
@@ -258,6 +259,7 @@ async fn oversized_bodies_are_413() {
     let id = s.create_task("decide me", None).await;
     let r = s
         .request(Method::POST, &format!("/api/v1/tasks/{id}/approve"), None)
+        .header("content-type", "application/json")
         .body(big.clone())
         .send()
         .await
@@ -325,6 +327,7 @@ async fn approve_executes_and_reject_rejects() {
     assert_eq!(error_code(r, 422).await, "invalid_field");
     let r = s
         .request(Method::POST, &format!("/api/v1/tasks/{id}/approve"), None)
+        .header("content-type", "application/json")
         .body("{")
         .send()
         .await
@@ -378,16 +381,30 @@ async fn observability_endpoints() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    assert!(matches!(v["status"].as_str(), Some("healthy" | "degraded")));
-    let names: Vec<&str> = v["checks"]
+    // A fresh base directory with the built-in defaults and the offline provider is healthy.
+    assert_eq!(v["status"], "healthy", "{v}");
+    let checks: Vec<(&str, &str)> = v["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["name"].as_str().unwrap())
+        .map(|c| (c["name"].as_str().unwrap(), c["status"].as_str().unwrap()))
         .collect();
-    for n in ["store", "policies", "guardrails", "prompts"] {
-        assert!(names.contains(&n), "{names:?}");
-    }
+    assert_eq!(
+        checks,
+        [
+            ("store", "healthy"),
+            ("policies", "healthy"),
+            ("guardrails", "healthy"),
+            ("prompts", "healthy"),
+            ("llm_provider", "healthy"),
+            ("path:TASKS_FILE", "healthy"),
+            ("path:METRICS_FILE", "healthy"),
+            ("path:TRACES_FILE", "healthy"),
+            ("path:DECISION_LOGS_FILE", "healthy"),
+            ("path:LOGS_DIR", "healthy"),
+        ],
+        "{v}"
+    );
 
     let v: Value = s
         .request(Method::GET, "/golden-signals", None)
@@ -397,12 +414,37 @@ async fn observability_endpoints() {
         .json()
         .await
         .unwrap();
-    assert!(v.is_object());
+    // After one executed run with the offline agents (which cost nothing). The p95 latency
+    // is measured, so only its unit and bands are fixed.
+    let mut v = v;
+    let p95 = v["p95_latency_ms"].as_object_mut().expect("p95_latency_ms");
+    assert!(p95["value"].as_f64().is_some_and(|ms| ms > 0.0), "{p95:?}");
+    p95.remove("value");
+    // Every other signal is healthy, so the overall band is the latency's.
+    let overall = p95.remove("status").expect("a status");
+    let signal = |value: f64, unit: &str, healthy: f64, warning: f64| json!({"value": value, "unit": unit, "status": "healthy", "healthy": healthy, "warning": warning});
+    assert_eq!(
+        v,
+        json!({
+            "success_rate": signal(100.0, "percent", 95.0, 90.0),
+            "p95_latency_ms": {"unit": "ms", "healthy": 2000.0, "warning": 5000.0},
+            "cost_per_successful_task": signal(0.0, "usd", 0.1, 0.5),
+            "policy_violation_rate": signal(0.0, "percent", 1.0, 2.0),
+            "user_confirmed_correctness": signal(100.0, "percent", 95.0, 90.0),
+            "workflow_runs": 1,
+            "overall": overall,
+        }),
+        "golden signals"
+    );
 
-    for (format, ctype) in [
-        ("json", "application/json"),
-        ("text", "text/plain"),
-        ("csv", "text/csv"),
+    // The offline agents call no model: an empty report, exactly.
+    let empty_json = r#"{"total":{"calls":0,"input_tokens":0,"output_tokens":0,"total_tokens":0,"cost_usd":0.0,"estimated":false},"by_agent":{},"by_model":{}}"#;
+    let empty_text = "LLM cost report (USD, prices per million tokens)\n\nTotal\n  all                               0 calls           0 in           0 out  $    0.0000\n\nBy agent\n\nBy model\n";
+    let empty_csv = "scope,name,calls,input_tokens,output_tokens,total_tokens,cost_usd,estimated\ntotal,all,0,0,0,0,0.0000,false\n";
+    for (format, ctype, expected) in [
+        ("json", "application/json", empty_json),
+        ("text", "text/plain", empty_text),
+        ("csv", "text/csv", empty_csv),
     ] {
         let r = s
             .request(Method::GET, &format!("/cost-report?format={format}"), None)
@@ -416,6 +458,8 @@ async fn observability_endpoints() {
                 .unwrap()
                 .starts_with(ctype)
         );
+        let body = r.text().await.unwrap();
+        assert_eq!(body, expected, "cost report as {format}");
     }
     let r = s
         .request(Method::GET, "/cost-report?format=xml", None)
@@ -459,11 +503,9 @@ async fn observability_endpoints() {
 
 #[tokio::test]
 async fn health_is_503_when_unhealthy() {
-    // A policy that does not compile makes the runtime refuse to start, so break the store
-    // after start instead: a directory where the tasks file should be written.
+    // A policy that does not compile makes the runtime refuse to start, so write one after
+    // the start: the policies check loads the directory again and fails.
     let s = TestServer::start(None).await;
-    let metrics = s.dir.path().join("observability");
-    let _ = std::fs::create_dir_all(&metrics);
     let policies = s.dir.path().join("policies");
     std::fs::create_dir_all(&policies).unwrap();
     std::fs::write(
@@ -479,6 +521,19 @@ async fn health_is_503_when_unhealthy() {
     assert_eq!(r.status(), 503);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "unhealthy");
+    let failing: Vec<&Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] != "healthy")
+        .collect();
+    assert_eq!(failing.len(), 1, "only the policies check fails: {v}");
+    assert_eq!(failing[0]["name"], "policies");
+    assert_eq!(failing[0]["status"], "unhealthy");
+    assert!(
+        failing[0]["message"].as_str().unwrap().contains("bad.rego"),
+        "the message names the file: {v}"
+    );
     s.stop().await;
 }
 
@@ -516,5 +571,87 @@ async fn background_executes_tasks_left_approved() {
         }
     }
     assert_eq!(status, "executed");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_task_list_pages_filters_searches_and_counts_every_match() {
+    let s = TestServer::start(None).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(s.create_task(&format!("Chore number {i}"), None).await);
+    }
+    let invoice = s.create_task("Quarterly INVOICE audit", None).await;
+    let get = |path: String| {
+        let r = s.request(Method::GET, &path, None).send();
+        async move {
+            let r = r.await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    // Newest first, one page, the total over every page.
+    let page = get("/api/v1/tasks?limit=3&offset=2".to_owned()).await;
+    assert_eq!(page["count"], 3);
+    assert_eq!(page["total"], 8);
+    assert_eq!(page["offset"], 2);
+    let page_ids: Vec<&str> = page["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(page_ids, [&ids[5], &ids[4], &ids[3]]);
+    // Past the end: an empty page, the same total.
+    let past = get("/api/v1/tasks?limit=3&offset=50".to_owned()).await;
+    assert_eq!(
+        (past["count"].clone(), past["total"].clone()),
+        (json!(0), json!(8))
+    );
+    // Oldest first (the review queue's order).
+    let oldest = get("/api/v1/tasks?status=pending&order=oldest&limit=2".to_owned()).await;
+    assert_eq!(oldest["tasks"][0]["id"], ids[0]);
+    assert_eq!(oldest["tasks"][1]["id"], ids[1]);
+    assert_eq!(oldest["total"], 8);
+    // Text search over title, description and id, any case; with priority.
+    let found = get("/api/v1/tasks?q=invoice&priority=high".to_owned()).await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["tasks"][0]["id"], invoice);
+    let by_id = get(format!("/api/v1/tasks?q={}", &ids[3][5..])).await;
+    assert_eq!(by_id["total"], 1);
+    let none = get("/api/v1/tasks?priority=low".to_owned()).await;
+    assert_eq!(
+        (none["count"].clone(), none["total"].clone()),
+        (json!(0), json!(0))
+    );
+    for (query, field) in [
+        ("priority=urgent", "priority"),
+        ("order=sideways", "order"),
+        ("offset=-1", "offset"),
+    ] {
+        let r = s
+            .request(Method::GET, &format!("/api/v1/tasks?{query}"), None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{query}");
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(field),
+            "{query}: {v}"
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_icon_needs_no_token() {
+    let s = TestServer::start(Some(TOKENS)).await;
+    for path in ["/favicon.ico", "/ui/icon.svg"] {
+        let r = s.request(Method::GET, path, None).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-type"], "image/svg+xml");
+        assert!(r.text().await.unwrap().starts_with("<svg"));
+    }
     s.stop().await;
 }

@@ -67,6 +67,8 @@ const OPEN: &[&str] = &[
     "/ui",
     "/ui/app.js",
     "/ui/app.css",
+    "/ui/icon.svg",
+    "/favicon.ico",
 ];
 
 fn body_for(path: &str) -> serde_json::Value {
@@ -182,7 +184,8 @@ async fn decisions_name_the_caller_not_the_token() {
         .iter()
         .filter_map(|d| d["user_id"].as_str())
         .collect();
-    assert!(users.iter().all(|u| *u == "operator#1"), "{users:?}");
+    // Every decision of the run names the caller (and only the offline run's decisions).
+    assert_eq!(users, vec!["operator#1"; 20]);
     let _ = s
         .request(Method::GET, "/api/v1/tasks", Some("not-a-real-token-xyz"))
         .send()

@@ -1,17 +1,21 @@
 //! The conformance suite every backend passes (modelled on object_store's `integration.rs`):
 //! each backend's test opens a store and calls [`run_all`]; two handles on the same data (two
-//! processes or instances) are checked with [`contested_across_handles`].
+//! processes or instances) are checked with [`contested_across_handles`], several with
+//! [`parallel_creates_across_handles`] and [`claims_have_one_executor`]; the reference
+//! fixture goes in and back out with [`fixture_round_trip`]. A backend's test file only opens
+//! its connections and calls these.
 //!
 //! The functions panic with a message naming the backend and the broken expectation, as
 //! tests do. They clear the store they are given.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::json;
 use taskpilot_core::{CoreError, NewTask, Priority, Status, Task, TaskId, Timestamp, Transition};
 
-use crate::{ListQuery, StoreError, TaskStore};
+use crate::{FileStore, ListQuery, StoreError, TaskStore, claim, fixture};
 
 /// Runs every check in turn on an empty-able store.
 pub async fn run_all(store: Arc<dyn TaskStore>) {
@@ -23,6 +27,7 @@ pub async fn run_all(store: Arc<dyn TaskStore>) {
     scan_pages_in_id_order(store.as_ref()).await;
     parallel_creates_get_unique_ids(store.clone()).await;
     contested_transitions_have_one_winner(store.clone(), store.clone()).await;
+    claims_hold_expire_and_are_dropped(store.as_ref()).await;
     store.clear().await.expect("clear at the end");
 }
 
@@ -367,13 +372,24 @@ async fn round_trip_of_every_field(store: &dyn TaskStore) {
         changed,
         "{name}: put replaces"
     );
-    // A later create never collides with imported ids.
+    // A later create never collides with imported ids: it gets an id of its own, now.
+    let before = Timestamp::now();
     let fresh = store
         .create(NewTask::new("after import", "low"))
         .await
         .expect("create");
-    assert!(fresh.id != full.id && fresh.id != nulls.id);
-    let _ = Timestamp::now();
+    let after = Timestamp::now();
+    assert!(
+        fresh.id > full.id && fresh.id > nulls.id,
+        "{name}: {} is newer than the imported ids",
+        fresh.id
+    );
+    assert!(
+        before.naive_local() <= fresh.created_at.naive_local()
+            && fresh.created_at.naive_local() <= after.naive_local(),
+        "{name}: created_at {} is the time of the create",
+        fresh.created_at
+    );
 }
 
 async fn scan_pages_in_id_order(store: &dyn TaskStore) {
@@ -482,4 +498,344 @@ async fn contested_transitions_have_one_winner(a: Arc<dyn TaskStore>, b: Arc<dyn
             "{name}: the winner's decision is what is stored"
         );
     }
+}
+
+/// Every task of a store, oldest first, read page by page with `scan` (as `store migrate`
+/// reads).
+pub async fn read_all(store: &dyn TaskStore) -> Vec<Task> {
+    let mut all: Vec<Task> = Vec::new();
+    loop {
+        let page = store
+            .scan(all.last().map(|t| &t.id), 500)
+            .await
+            .unwrap_or_else(|e| panic!("{}: scan failed: {e}", ctx(store)));
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+/// Copies `tasks` into `store` page by page (as `store migrate` does); returns how many were
+/// written.
+pub async fn copy_into(store: &dyn TaskStore, tasks: &[Task]) -> usize {
+    let mut written = 0;
+    for page in tasks.chunks(500) {
+        written += store
+            .put_many(page.to_vec())
+            .await
+            .unwrap_or_else(|e| panic!("{}: put_many failed: {e}", ctx(store)));
+    }
+    written
+}
+
+/// Two writers per handle create `per_writer` tasks each at once (ids collide in the same
+/// microsecond across instances), then the handles approve every task from both ends: no id
+/// is lost or duplicated, and every task is decided once.
+pub async fn parallel_creates_across_handles(handles: &[Arc<dyn TaskStore>], per_writer: usize) {
+    let first = handles.first().expect("at least one handle").clone();
+    let name = ctx(first.as_ref());
+    first.clear().await.expect("clear");
+    let mut jobs = Vec::new();
+    for (n, store) in handles.iter().chain(handles).cloned().enumerate() {
+        jobs.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..per_writer {
+                let task = store
+                    .create(NewTask::new(format!("h{n} #{i}"), "low"))
+                    .await
+                    .expect("create");
+                ids.push(task.id);
+            }
+            ids
+        }));
+    }
+    let mut all = HashSet::new();
+    for job in jobs {
+        for id in job.await.expect("join") {
+            assert!(all.insert(id.clone()), "{name}: duplicate id {id}");
+        }
+    }
+    let expected = per_writer * handles.len() * 2;
+    assert_eq!(all.len(), expected, "{name}: every create got an id");
+    let last = handles.last().expect("a handle").clone();
+    assert_eq!(
+        last.stats().await.expect("stats").get(Status::Pending),
+        expected
+    );
+    let approve = Transition::to(Status::Approved).expecting(&[Status::Pending]);
+    let mut deciders = Vec::new();
+    for (n, store) in handles.iter().cloned().enumerate() {
+        let mut ids: Vec<TaskId> = all.iter().cloned().collect();
+        ids.sort();
+        if n % 2 == 1 {
+            ids.reverse();
+        }
+        let approve = approve.clone();
+        deciders.push(tokio::spawn(async move {
+            let mut won = 0;
+            for id in ids {
+                won += usize::from(store.transition(&id, &approve).await.is_ok());
+            }
+            won
+        }));
+    }
+    let mut wins = 0;
+    for decider in deciders {
+        wins += decider.await.expect("join");
+    }
+    assert_eq!(wins, expected, "{name}: each task approved exactly once");
+    assert_eq!(
+        first.stats().await.expect("stats").get(Status::Approved),
+        expected
+    );
+    let report = first.check().await.expect("check");
+    assert!(report.problems.is_empty(), "{name}: {:?}", report.problems);
+    first.clear().await.expect("clear");
+}
+
+/// The reference fixture copied into `target` (twice: the second writes nothing), read back
+/// equal, counted, checked, and copied out into a file equal to the original as JSON.
+pub async fn fixture_round_trip(target: Arc<dyn TaskStore>) {
+    let name = ctx(target.as_ref());
+    let fixture = fixture::reference_fixture();
+    let dir = std::env::temp_dir().join(format!(
+        "taskpilot-fixture-round-trip-{}-{:08x}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    std::fs::copy(&fixture, dir.join("source.json")).expect("copy the fixture");
+    let source = FileStore::open(dir.join("source.json"))
+        .await
+        .expect("open the fixture");
+    let tasks = read_all(&source).await;
+    assert_eq!(tasks.len(), 3689, "the fixture's size");
+
+    target.clear().await.expect("clear");
+    let started = std::time::Instant::now();
+    assert_eq!(
+        copy_into(target.as_ref(), &tasks).await,
+        3689,
+        "{name}: all written"
+    );
+    let into = started.elapsed();
+    assert_eq!(
+        copy_into(target.as_ref(), &tasks).await,
+        0,
+        "{name}: a second copy changes nothing"
+    );
+    let started = std::time::Instant::now();
+    let stored = read_all(target.as_ref()).await;
+    let read = started.elapsed();
+    assert_eq!(stored, tasks, "{name}: every task stored as it was");
+    let stats = target.stats().await.expect("stats");
+    for (status, count) in fixture::REFERENCE_COUNTS {
+        let status: Status = status.parse().expect("a status");
+        assert_eq!(stats.get(status), count, "{name}: {status} tasks");
+    }
+    let report = target.check().await.expect("check");
+    assert_eq!(report.tasks, 3689, "{name}: check counts every task");
+    assert!(report.problems.is_empty(), "{name}: {:?}", report.problems);
+
+    let back = FileStore::open(dir.join("back.json")).await.expect("open");
+    assert_eq!(copy_into(&back, &stored).await, 3689);
+    back.compact().await.expect("compact");
+    drop((back, source));
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&fixture).expect("read")).expect("json");
+    let returned: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("back.json")).expect("read")).expect("json");
+    assert_eq!(
+        returned, original,
+        "{name}: the fixture comes back equal as JSON"
+    );
+    eprintln!("fixture via {name}: 3689 tasks written in {into:?}, read back in {read:?}");
+    target.clear().await.expect("clear");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+/// An error message names `shown` (the URL with its password hidden), never the password
+/// `secret`, and gives the `hint`.
+pub fn assert_clear_error(message: &str, shown: &str, hint: &str) {
+    assert!(
+        message.contains(shown),
+        "the error names {shown}: {message}"
+    );
+    assert!(
+        !message.contains("secret"),
+        "the password never appears: {message}"
+    );
+    assert!(message.contains(hint), "the error says `{hint}`: {message}");
+}
+
+/// One handle: a claim is taken with the approval, refused to another worker while it lives,
+/// renewed by its owner, taken over once it expired, required to finish, and dropped when the
+/// task leaves `approved`.
+async fn claims_hold_expire_and_are_dropped(store: &dyn TaskStore) {
+    reset(store).await;
+    let name = ctx(store);
+    let task = task_in(store, Status::Review).await;
+    let approve = Transition::to(Status::Approved)
+        .expecting(&[Status::Review])
+        .claiming("w1", crate::lease_end(Duration::from_secs(60)));
+    let approved = store.transition(&task.id, &approve).await.expect("approve");
+    let first = approved.claim().expect("the approval took the claim");
+    assert_eq!(first.owner, "w1", "{name}: the approver holds the claim");
+    assert_eq!(
+        approved.status,
+        Status::Approved,
+        "{name}: status unchanged by a claim"
+    );
+    let lease = Duration::from_secs(60);
+    assert!(
+        claim(store, &task.id, "w2", lease)
+            .await
+            .expect("claim")
+            .is_none(),
+        "{name}: a live claim refuses another worker"
+    );
+    let renewed = claim(store, &task.id, "w1", lease)
+        .await
+        .expect("claim")
+        .expect("the owner renews");
+    assert_eq!(renewed.claim().map(|c| c.key), Some(first.key.clone()));
+    assert_eq!(
+        store
+            .get(&task.id)
+            .await
+            .expect("get")
+            .claim()
+            .map(|c| c.owner),
+        Some("w1".to_owned())
+    );
+
+    // An expired claim is taken over, with the same idempotency key (the same approval).
+    let expire = Transition::to(Status::Approved)
+        .expecting(&[Status::Approved])
+        .claiming("w1", crate::lease_end(Duration::ZERO));
+    store
+        .transition(&task.id, &expire)
+        .await
+        .expect("shorten the lease");
+    let taken = claim(store, &task.id, "w2", lease)
+        .await
+        .expect("claim")
+        .expect("an expired claim is taken over");
+    let second = taken.claim().expect("claimed");
+    assert_eq!(second.owner, "w2", "{name}: the new owner");
+    assert_eq!(second.key, first.key, "{name}: a takeover keeps the key");
+
+    let finish = Transition::to(Status::Executed)
+        .expecting(&[Status::Approved])
+        .held_by("w1");
+    match store.transition(&task.id, &finish).await {
+        Err(StoreError::Invalid(CoreError::ClaimLost { .. })) => {}
+        other => panic!("{name}: the old owner cannot finish: {other:?}"),
+    }
+    let done = store
+        .transition(
+            &task.id,
+            &Transition::to(Status::Executed)
+                .expecting(&[Status::Approved])
+                .held_by("w2"),
+        )
+        .await
+        .expect("the holder finishes");
+    assert_eq!(done.status, Status::Executed);
+    assert!(
+        done.claim().is_none(),
+        "{name}: the claim goes with the approval"
+    );
+    assert_eq!(store.get(&task.id).await.expect("get"), done);
+    assert!(
+        claim(store, &task.id, "w3", lease)
+            .await
+            .expect("claim")
+            .is_none(),
+        "{name}: an executed task cannot be claimed"
+    );
+}
+
+/// Several workers, each on its own handle, sweep the same `tasks` approved tasks at once as
+/// replicas do: claim, "notify", finish. Every task is notified exactly once.
+pub async fn claims_have_one_executor(handles: &[Arc<dyn TaskStore>], tasks: usize) {
+    let first = handles.first().expect("at least one handle").clone();
+    let name = ctx(first.as_ref());
+    first.clear().await.expect("clear");
+    let mut approved = Vec::new();
+    for i in 0..tasks {
+        let task = first
+            .create(NewTask::new(format!("claim me {i}"), "high"))
+            .await
+            .expect("create");
+        first
+            .transition(&task.id, &Transition::to(Status::Approved))
+            .await
+            .expect("approve");
+        approved.push(task.id);
+    }
+    let notified: Arc<Mutex<HashMap<TaskId, Vec<String>>>> = Arc::default();
+    let mut workers = Vec::new();
+    for (n, store) in handles.iter().cloned().enumerate() {
+        let notified = notified.clone();
+        workers.push(tokio::spawn(async move {
+            let worker = format!("worker-{n}");
+            let query = ListQuery {
+                status: Some(Status::Approved),
+                limit: None,
+            };
+            for task in store.list(&query).await.expect("list") {
+                let Some(claimed) =
+                    claim(store.as_ref(), &task.id, &worker, Duration::from_secs(60))
+                        .await
+                        .expect("claim")
+                else {
+                    continue;
+                };
+                let key = claimed.claim().expect("claimed").key;
+                notified
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(task.id.clone())
+                    .or_default()
+                    .push(key);
+                store
+                    .transition(
+                        &task.id,
+                        &Transition::to(Status::Executed)
+                            .expecting(&[Status::Approved])
+                            .held_by(&worker),
+                    )
+                    .await
+                    .expect("the claimer finishes");
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.expect("join");
+    }
+    let notified = notified.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(notified.len(), tasks, "{name}: every task executed");
+    for id in &approved {
+        let keys = notified.get(id).cloned().unwrap_or_default();
+        assert_eq!(keys.len(), 1, "{name}: task {id} executed once: {keys:?}");
+        assert!(
+            keys[0].starts_with(id.as_str()),
+            "{name}: the key names the task"
+        );
+    }
+    assert_eq!(
+        first.stats().await.expect("stats").get(Status::Executed),
+        tasks,
+        "{name}: all executed"
+    );
+    first.clear().await.expect("clear");
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use taskpilot_core::{CoreError, TaskId};
+use taskpilot_plumbing::fs::FileError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -38,6 +39,12 @@ pub enum StoreError {
         url: String,
         message: String,
     },
+}
+
+impl From<FileError> for StoreError {
+    fn from(e: FileError) -> Self {
+        StoreError::io(e.action, e.path, e.source)
+    }
 }
 
 impl StoreError {

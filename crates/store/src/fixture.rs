@@ -2,6 +2,10 @@
 //! (`../shared/fixtures/reference-tasks.json`, beside the checkout), or — on a fresh clone
 //! without it — a generated file of the same shape and status counts. With `CI=true` the real
 //! file must be present.
+//!
+//! The checkout is found when the program runs (from `CARGO_MANIFEST_DIR`, which cargo sets
+//! for tests and `cargo run`, else the working directory), so no build machine's path is
+//! compiled into a binary.
 
 use std::path::{Path, PathBuf};
 
@@ -20,15 +24,18 @@ pub const REFERENCE_COUNTS: [(&str, usize); 4] = [
 /// # Panics
 /// When `CI=true` and the real fixture is missing, or the generated one cannot be written.
 pub fn reference_fixture() -> PathBuf {
-    let real =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/reference-tasks.json");
-    if real.exists() {
-        return real;
+    let candidates = real_fixture_candidates();
+    if let Some(real) = candidates.iter().find(|p| p.exists()) {
+        return real.clone();
     }
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the reference fixture {} is missing",
-        real.display()
+        "CI=true but the reference fixture is missing (looked at {})",
+        candidates
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let path = std::env::temp_dir().join(format!(
         "taskpilot-generated-fixture-{}.json",
@@ -42,6 +49,21 @@ pub fn reference_fixture() -> PathBuf {
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     }
     path
+}
+
+/// Where the real fixture may be: beside the checkout of the crate being tested or run, or
+/// beside the working directory's checkout.
+fn real_fixture_candidates() -> Vec<PathBuf> {
+    let beside = Path::new("../shared/fixtures/reference-tasks.json");
+    let mut candidates = Vec::new();
+    if let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        // <checkout>/crates/<crate> → <checkout>/../shared/…
+        candidates.push(Path::new(&manifest).join("../..").join(beside));
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        candidates.push(cwd.join(beside));
+    }
+    candidates
 }
 
 /// A seed-format object with the fixture's size, status counts and null fields.

@@ -1,21 +1,27 @@
-//! Where tasks live: the [`TaskStore`] trait, one module per backend, and the conformance
-//! suite every backend passes ([`conformance::run_all`]).
+//! Where tasks live: the [`TaskStore`] trait, one module per backend, the optimistic
+//! concurrency the shared backends build on (`occ.rs`), and — with the `test-support`
+//! feature — the conformance suite every backend passes (`conformance::run_all`).
 //!
 //! The backend is chosen by a [`StoreLocation`] (from `TASK_STORE_URL`, else `TASKS_FILE`):
 //! the JSON file store is the default and the only one a fresh machine needs. This crate does
 //! not decide anything about tasks; it stores them and enforces the transition rules of
 //! `taskpilot-core` atomically.
 
+#[cfg(feature = "test-support")]
 pub mod conformance;
 mod error;
 pub mod file;
+#[cfg(feature = "fixture")]
 pub mod fixture;
+mod location;
+mod occ;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 #[cfg(feature = "s3")]
 pub mod s3;
 mod seed;
 pub mod shared;
+#[cfg(feature = "test-support")]
 pub mod shared_suite;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;
@@ -24,11 +30,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::Serialize;
-use taskpilot_config::StoreLocation;
+use taskpilot_config::{Settings, StoreLocation};
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
 
 pub use error::StoreError;
-pub use file::FileStore;
+pub use file::{FileStore, OpenMode, Options as FileStoreOptions};
+pub use occ::{claim, lease_end};
 pub use seed::{read_seed_file, write_seed_file};
 
 /// What `list` returns: newest first, optionally one status, optionally at most `limit`.
@@ -128,34 +135,75 @@ pub trait TaskStore: Send + Sync {
     fn run_records(&self) -> Option<&dyn shared::RunRecords> {
         None
     }
-}
 
-/// Opens the store at `location`.
-pub async fn open(location: &StoreLocation) -> Result<std::sync::Arc<dyn TaskStore>, StoreError> {
-    match location {
-        StoreLocation::File(path) => Ok(std::sync::Arc::new(FileStore::open(path.clone()).await?)),
-        StoreLocation::Url(url) => open_url(url.expose()).await,
+    /// Called when the process is done with the store: the file store folds its journal so
+    /// `.tasks.json` alone holds every task. The store stays usable. A no-op elsewhere.
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 
-async fn open_url(url: &str) -> Result<std::sync::Arc<dyn TaskStore>, StoreError> {
-    let shown = taskpilot_config::redact_url(url);
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| StoreError::Unsupported {
-            url: shown.clone(),
-            reason: "expected SCHEME://…, for example file:///data/.tasks.json".into(),
-        })?;
-    match scheme {
+/// What opening a store takes beyond its location; it comes from the settings, never from
+/// the process environment.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// The key prefix of a Redis store (`TASK_STORE_PREFIX`); a `?prefix=` in the URL wins.
+    pub prefix: Option<String>,
+    /// The `AWS_*` variables for an S3 store (endpoint, credentials, region).
+    pub aws_variables: Vec<(String, taskpilot_config::Secret)>,
+}
+
+impl OpenOptions {
+    pub fn from_settings(settings: &Settings) -> OpenOptions {
+        OpenOptions {
+            prefix: Some(settings.task_store_prefix.value.clone()),
+            aws_variables: settings.aws_variables.clone(),
+        }
+    }
+}
+
+/// Opens the store the settings name (`TASK_STORE_URL`, else `TASKS_FILE`).
+pub async fn open_configured(
+    settings: &Settings,
+) -> Result<std::sync::Arc<dyn TaskStore>, StoreError> {
+    open_with(
+        &settings.store_location(),
+        &OpenOptions::from_settings(settings),
+    )
+    .await
+}
+
+/// Opens the store at `location` with default options.
+pub async fn open(location: &StoreLocation) -> Result<std::sync::Arc<dyn TaskStore>, StoreError> {
+    open_with(location, &OpenOptions::default()).await
+}
+
+/// Opens the store at `location`.
+pub async fn open_with(
+    location: &StoreLocation,
+    options: &OpenOptions,
+) -> Result<std::sync::Arc<dyn TaskStore>, StoreError> {
+    match location {
+        StoreLocation::File(path) => Ok(std::sync::Arc::new(FileStore::open(path.clone()).await?)),
+        StoreLocation::Url(url) => open_url(url.expose(), options).await,
+    }
+}
+
+#[cfg_attr(not(all(feature = "redis", feature = "s3")), allow(unused_variables))]
+async fn open_url(
+    url: &str,
+    options: &OpenOptions,
+) -> Result<std::sync::Arc<dyn TaskStore>, StoreError> {
+    let parsed = location::parse(url, "SCHEME://…, for example file:///data/.tasks.json")?;
+    match parsed.scheme() {
         "file" => {
-            let path = std::path::PathBuf::from(rest);
-            if !path.is_absolute() {
+            let Ok(path) = parsed.to_file_path() else {
                 return Err(StoreError::Unsupported {
-                    url: shown,
+                    url: taskpilot_config::redact_url(url),
                     reason: "a file URL needs an absolute path: file:///abs/path/.tasks.json"
                         .into(),
                 });
-            }
+            };
             Ok(std::sync::Arc::new(FileStore::open(path).await?))
         }
         #[cfg(feature = "sqlite")]
@@ -166,12 +214,14 @@ async fn open_url(url: &str) -> Result<std::sync::Arc<dyn TaskStore>, StoreError
         "mysql" | "mariadb" => Ok(std::sync::Arc::new(sql::mysql::open(url).await?)),
         #[cfg(feature = "redis")]
         "redis" | "rediss" => Ok(std::sync::Arc::new(
-            redis_store::RedisStore::open(url).await?,
+            redis_store::RedisStore::open_with(url, options.prefix.as_deref()).await?,
         )),
         #[cfg(feature = "s3")]
-        "s3" => Ok(std::sync::Arc::new(s3::S3Store::open(url).await?)),
+        "s3" => Ok(std::sync::Arc::new(
+            s3::S3Store::open_with_variables(url, &options.aws_variables).await?,
+        )),
         other => Err(StoreError::Unsupported {
-            url: shown,
+            url: taskpilot_config::redact_url(url),
             reason: format!("the '{other}' backend is not part of this build"),
         }),
     }

@@ -1,8 +1,8 @@
 //! The Redis backend (`redis://host:port/db`, `rediss://` for TLS): tasks shared by any number
 //! of TaskPilot instances through one Redis server.
 //!
-//! Layout, under a key prefix (`?prefix=NAME` in the URL, else `TASK_STORE_PREFIX`, else
-//! `taskpilot`), so several TaskPilots can share one server and database:
+//! Layout, under a key prefix (`?prefix=NAME` in the URL, else `TASK_STORE_PREFIX` from the
+//! settings, else `taskpilot`), so several TaskPilots can share one server and database:
 //! - `<prefix>:task:<id>` — the task as a JSON string (the seed's fields plus any extra ones);
 //! - `<prefix>:ids` — a sorted set of every id, all scored 0, so `ZRANGEBYLEX` walks the ids in
 //!   creation order (ids have a fixed width and sort by time as plain strings);
@@ -10,11 +10,10 @@
 //!
 //! Every change of a task and its index entries happens in one Lua script (or one MULTI/EXEC
 //! for `put_many`), so readers never see a task without its index entries:
-//! - create: `SET NX` on the task key; a taken id moves to its successor and tries again;
-//! - transition: read the task, apply the rules of `taskpilot-core`, then a compare-and-set
-//!   script writes the new JSON only if the stored JSON is still the one that was read;
-//!   otherwise read again, so the loser of a contested decision gets the error `Task::apply`
-//!   gives on the status it found.
+//! - insert: `SET NX` on the task key (with its index entries);
+//! - conditional write: a compare-and-set script writes the new JSON only if the stored JSON
+//!   is still the one that was read. Ids, transitions and `put_many` are built on these in
+//!   `occ.rs`.
 //!
 //! The connection is a `ConnectionManager`, which reconnects in the background after the
 //! server went away: a request made while the server is down fails with an error naming the
@@ -24,28 +23,26 @@
 
 mod audit;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, RedisError, Script};
-use taskpilot_core::{NewTask, Status, Task, TaskId, Timestamp, Transition, TransitionOutcome};
+use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
 
+use crate::location::scrub;
+use crate::occ::{self, Cas, Primitives};
 use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore};
 
 const BACKEND: &str = "redis";
-/// The prefix when neither the URL nor `TASK_STORE_PREFIX` gives one.
+/// The prefix when neither the URL nor the settings give one.
 const DEFAULT_PREFIX: &str = "taskpilot";
 /// Keys read or written per round trip.
 const BATCH: usize = 500;
 const RETRY_ATTEMPTS: u32 = 3;
 const RETRY_FIRST_DELAY: Duration = Duration::from_millis(50);
-/// Rounds of read-apply-write for one transition before giving up.
-const TRANSITION_ROUNDS: usize = 50;
-/// Successors tried when a new id is taken.
-const ID_ATTEMPTS: usize = 10_000;
 
 /// KEYS: task, ids, status set. ARGV: id, json. 1 = stored (or already ours after a retried
 /// request), 0 = the id is taken.
@@ -100,35 +97,43 @@ pub struct RedisStore {
 
 /// Splits `?prefix=…` off a Redis URL: (the URL for the client, the prefix if given).
 fn split_prefix(url: &str) -> (String, Option<String>) {
-    let Some((base, query)) = url.split_once('?') else {
+    let Ok(mut parsed) = url::Url::parse(url) else {
         return (url.to_owned(), None);
     };
+    if parsed.query().is_none() {
+        return (url.to_owned(), None);
+    }
     let mut prefix = None;
     let mut rest = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some(("prefix", value)) => prefix = Some(value.to_owned()),
-            _ => rest.push(pair),
+    for (key, value) in parsed.query_pairs() {
+        match key.as_ref() {
+            "prefix" => prefix = Some(value.into_owned()),
+            _ => rest.push((key.into_owned(), value.into_owned())),
         }
     }
-    let url = if rest.is_empty() {
-        base.to_owned()
+    if rest.is_empty() {
+        parsed.set_query(None);
     } else {
-        format!("{base}?{}", rest.join("&"))
-    };
-    (url, prefix)
+        parsed.query_pairs_mut().clear().extend_pairs(rest);
+    }
+    (parsed.into(), prefix)
 }
 
 impl RedisStore {
-    /// Connects to the server at `url` (the `redis://` or `rediss://` URL).
+    /// Connects to the server at `url` (the `redis://` or `rediss://` URL) with the default
+    /// key prefix unless the URL has `?prefix=`.
     pub async fn open(url: &str) -> Result<RedisStore, StoreError> {
-        // rediss:// uses rustls; make ring the process's provider unless one is installed
-        // (an error only means one already is).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let (client_url, prefix) = split_prefix(url);
+        Self::open_with(url, None).await
+    }
+
+    /// As [`RedisStore::open`], with `prefix` (`TASK_STORE_PREFIX`) when the URL has none.
+    pub async fn open_with(url: &str, prefix: Option<&str>) -> Result<RedisStore, StoreError> {
+        // rediss:// uses rustls.
+        taskpilot_plumbing::tls::install_crypto_provider();
+        let (client_url, in_url) = split_prefix(url);
         let shown = taskpilot_config::redact_url(&client_url);
-        let prefix = prefix
-            .or_else(|| std::env::var("TASK_STORE_PREFIX").ok())
+        let prefix = in_url
+            .or_else(|| prefix.map(str::to_owned))
             .map(|p| p.trim().to_owned())
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
@@ -350,6 +355,116 @@ impl RedisStore {
 }
 
 #[async_trait]
+impl Primitives for RedisStore {
+    /// The JSON as read.
+    type Version = String;
+
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn shown(&self) -> String {
+        self.shown.clone()
+    }
+
+    async fn insert_new(&self, task: &Task) -> Result<bool, StoreError> {
+        let json = to_json(task)?;
+        let keys = [
+            self.task_key(task.id.as_str()),
+            self.ids_key(),
+            self.status_key(task.status),
+        ];
+        let id = task.id.to_string();
+        let stored: i64 = self
+            .run("create a task", |mut c| {
+                let mut call = self.create.prepare_invoke();
+                call.key(&keys[0]).key(&keys[1]).key(&keys[2]);
+                call.arg(&id).arg(&json);
+                async move { call.invoke_async(&mut c).await }
+            })
+            .await?;
+        Ok(stored == 1)
+    }
+
+    async fn read_versioned(&self, id: &TaskId) -> Result<Option<(Task, String)>, StoreError> {
+        match self.raw(id).await? {
+            Some(json) => Ok(Some((self.parse(id.as_str(), &json)?, json))),
+            None => Ok(None),
+        }
+    }
+
+    async fn write_if(
+        &self,
+        task: &Task,
+        read: &Task,
+        version: &String,
+    ) -> Result<Cas, StoreError> {
+        let json = to_json(task)?;
+        let id = task.id.as_str();
+        let keys = [
+            self.task_key(id),
+            self.ids_key(),
+            self.status_key(read.status),
+            self.status_key(task.status),
+        ];
+        let outcome: i64 = self
+            .run("update a task", |mut c| {
+                let mut call = self.update.prepare_invoke();
+                for key in &keys {
+                    call.key(key);
+                }
+                call.arg(id).arg(version).arg(&json);
+                async move { call.invoke_async(&mut c).await }
+            })
+            .await?;
+        Ok(match outcome {
+            1 | 2 => Cas::Written,
+            -1 => Cas::Gone,
+            _ => Cas::Lost,
+        })
+    }
+
+    async fn read_many(&self, ids: &[TaskId]) -> Result<HashMap<TaskId, Task>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(|id| self.task_key(id.as_str())).collect();
+        let values: Vec<Option<String>> = self
+            .run("read tasks", |mut c| {
+                let keys = keys.clone();
+                async move { c.mget(keys).await }
+            })
+            .await?;
+        Ok(values
+            .into_iter()
+            .flatten()
+            .filter_map(|json| serde_json::from_str::<Task>(&json).ok())
+            .map(|task| (task.id.clone(), task))
+            .collect())
+    }
+
+    async fn write_many(&self, tasks: &[&Task]) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for task in tasks {
+            let id = task.id.as_str();
+            pipe.set(self.task_key(id), to_json(task)?).ignore();
+            pipe.zadd(self.ids_key(), id, 0).ignore();
+            for status in Status::ALL {
+                pipe.zrem(self.status_key(status), id).ignore();
+            }
+            pipe.zadd(self.status_key(task.status), id, 0).ignore();
+        }
+        self.run("write tasks", |mut c| {
+            let pipe = pipe.clone();
+            async move { pipe.query_async::<()>(&mut c).await }
+        })
+        .await
+    }
+
+    fn chunk(&self) -> usize {
+        BATCH
+    }
+}
+
+#[async_trait]
 impl TaskStore for RedisStore {
     fn describe(&self) -> String {
         format!("{} (prefix {})", self.shown, self.prefix)
@@ -364,33 +479,7 @@ impl TaskStore for RedisStore {
     }
 
     async fn create(&self, new: NewTask) -> Result<Task, StoreError> {
-        let mut task = new.into_task(TaskId::generate(), Timestamp::now())?;
-        for _ in 0..ID_ATTEMPTS {
-            let json = to_json(&task)?;
-            let keys = [
-                self.task_key(task.id.as_str()),
-                self.ids_key(),
-                self.status_key(task.status),
-            ];
-            let id = task.id.to_string();
-            let stored: i64 = self
-                .run("create a task", |mut c| {
-                    let mut call = self.create.prepare_invoke();
-                    call.key(&keys[0]).key(&keys[1]).key(&keys[2]);
-                    call.arg(&id).arg(&json);
-                    async move { call.invoke_async(&mut c).await }
-                })
-                .await?;
-            if stored == 1 {
-                return Ok(task);
-            }
-            task.id = task.id.successor();
-        }
-        Err(StoreError::Backend {
-            backend: BACKEND,
-            url: self.shown.clone(),
-            message: format!("no free task id after {ID_ATTEMPTS} tries"),
-        })
+        occ::create(self, new).await
     }
 
     async fn get(&self, id: &TaskId) -> Result<Task, StoreError> {
@@ -448,46 +537,7 @@ impl TaskStore for RedisStore {
     }
 
     async fn transition(&self, id: &TaskId, transition: &Transition) -> Result<Task, StoreError> {
-        for _ in 0..TRANSITION_ROUNDS {
-            let Some(read) = self.raw(id).await? else {
-                return Err(StoreError::NotFound { id: id.clone() });
-            };
-            let mut task = self.parse(id.as_str(), &read)?;
-            let from = task.status;
-            if task.apply(transition, Timestamp::now())? == TransitionOutcome::Unchanged {
-                return Ok(task);
-            }
-            let json = to_json(&task)?;
-            let keys = [
-                self.task_key(id.as_str()),
-                self.ids_key(),
-                self.status_key(from),
-                self.status_key(task.status),
-            ];
-            let outcome: i64 = self
-                .run("update a task", |mut c| {
-                    let mut call = self.update.prepare_invoke();
-                    for key in &keys {
-                        call.key(key);
-                    }
-                    call.arg(id.as_str()).arg(&read).arg(&json);
-                    async move { call.invoke_async(&mut c).await }
-                })
-                .await?;
-            match outcome {
-                1 | 2 => return Ok(task),
-                -1 => return Err(StoreError::NotFound { id: id.clone() }),
-                // Someone else changed the task first: read it again and re-decide.
-                _ => continue,
-            }
-        }
-        Err(StoreError::Backend {
-            backend: BACKEND,
-            url: self.shown.clone(),
-            message: format!(
-                "task {id} kept changing under {TRANSITION_ROUNDS} attempts to update it; try again"
-            ),
-        })
+        occ::transition(self, id, transition).await
     }
 
     async fn delete(&self, id: &TaskId) -> Result<(), StoreError> {
@@ -537,57 +587,7 @@ impl TaskStore for RedisStore {
     }
 
     async fn put_many(&self, tasks: Vec<Task>) -> Result<usize, StoreError> {
-        // The last copy of an id wins, as in a file.
-        let mut latest: std::collections::HashMap<TaskId, Task> = Default::default();
-        let mut order = Vec::new();
-        for task in tasks {
-            task.validate()?;
-            if latest.insert(task.id.clone(), task.clone()).is_none() {
-                order.push(task.id);
-            }
-        }
-        let mut changed = 0;
-        for chunk in order.chunks(BATCH) {
-            let ids: Vec<String> = chunk.iter().map(|id| id.to_string()).collect();
-            let keys: Vec<String> = ids.iter().map(|id| self.task_key(id)).collect();
-            let existing: Vec<Option<String>> = self
-                .run("read tasks", |mut c| {
-                    let keys = keys.clone();
-                    async move { c.mget(keys).await }
-                })
-                .await?;
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            let mut writes = 0;
-            for ((id, key), old) in chunk.iter().zip(&keys).zip(existing) {
-                let Some(task) = latest.get(id) else { continue };
-                let same = old
-                    .as_deref()
-                    .and_then(|json| serde_json::from_str::<Task>(json).ok())
-                    .is_some_and(|old| &old == task);
-                if same {
-                    continue;
-                }
-                pipe.set(key, to_json(task)?).ignore();
-                pipe.zadd(self.ids_key(), id.as_str(), 0).ignore();
-                for status in Status::ALL {
-                    pipe.zrem(self.status_key(status), id.as_str()).ignore();
-                }
-                pipe.zadd(self.status_key(task.status), id.as_str(), 0)
-                    .ignore();
-                writes += 1;
-            }
-            if writes == 0 {
-                continue;
-            }
-            self.run("write tasks", |mut c| {
-                let pipe = pipe.clone();
-                async move { pipe.query_async::<()>(&mut c).await }
-            })
-            .await?;
-            changed += writes;
-        }
-        Ok(changed)
+        occ::put_many(self, tasks).await
     }
 
     async fn check(&self) -> Result<CheckReport, StoreError> {
@@ -727,20 +727,6 @@ fn error(shown: &str, url: &str, action: &str, e: &RedisError) -> StoreError {
     }
 }
 
-/// Removes the password of `url` from `text`.
-fn scrub(text: &str, url: &str) -> String {
-    let password = url
-        .split_once("://")
-        .map(|(_, rest)| &rest[..rest.find('/').unwrap_or(rest.len())])
-        .and_then(|authority| authority.rsplit_once('@'))
-        .and_then(|(userinfo, _)| userinfo.split_once(':').map(|(_, p)| p).or(Some(userinfo)))
-        .filter(|p| !p.is_empty());
-    match password {
-        Some(p) => text.replace(p, "***"),
-        None => text.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,15 +748,6 @@ mod tests {
             split_prefix("redis://h/0"),
             ("redis://h/0".to_owned(), None)
         );
-    }
-
-    #[test]
-    fn passwords_are_scrubbed() {
-        assert_eq!(
-            scrub("bad s3cret here", "redis://:s3cret@h:6379/0"),
-            "bad *** here"
-        );
-        assert_eq!(scrub("user u pw", "redis://u:pw@h/0"), "user u ***");
     }
 
     #[test]

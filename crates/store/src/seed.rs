@@ -1,13 +1,21 @@
 //! The seed's task file format: one JSON object keyed by task id, each value a task record,
 //! pretty-printed with two-space indentation (what the Python TaskPilot writes).
 //!
-//! Reading keeps going past records that fail validation: they are returned apart, with the
-//! reason, so the caller can keep them aside instead of losing them.
+//! Reading keeps going past records that fail validation and past duplicate ids: they are
+//! returned apart, with the reason, so the caller can keep them aside instead of losing them.
+//!
+//! Files are created 0600, or 0640 when their directory has the setgid bit (the usual way to
+//! share a directory with a group); a file that already exists keeps its permissions when it
+//! is replaced.
 
 use std::collections::BTreeMap;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::{MapAccess, Visitor};
 
 use serde_json::value::RawValue;
 use taskpilot_core::{Task, TaskId};
@@ -19,6 +27,16 @@ use crate::StoreError;
 pub struct SeedContents {
     pub tasks: BTreeMap<TaskId, Task>,
     pub invalid: Vec<InvalidRecord>,
+    /// Ids that appear more than once; every copy, in file order (the last one is loaded, as
+    /// Python's `json.load` does).
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// Every copy of a record whose id appears more than once in the file.
+#[derive(Debug)]
+pub struct Duplicate {
+    pub key: String,
+    pub copies: Vec<Box<RawValue>>,
 }
 
 /// A record that is valid JSON but not a valid task.
@@ -31,8 +49,19 @@ pub struct InvalidRecord {
 
 /// Parses the seed format. Errors only when the file is not a JSON object at all.
 pub fn parse_seed(bytes: &[u8]) -> Result<SeedContents, serde_json::Error> {
-    let records: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(bytes)?;
+    let Entries(entries) = serde_json::from_slice(bytes)?;
     let mut contents = SeedContents::default();
+    let mut records: BTreeMap<String, Box<RawValue>> = BTreeMap::new();
+    let mut copies: BTreeMap<String, Vec<Box<RawValue>>> = BTreeMap::new();
+    for (key, raw) in entries {
+        if let Some(earlier) = records.insert(key.clone(), raw.clone()) {
+            copies.entry(key).or_insert_with(|| vec![earlier]).push(raw);
+        }
+    }
+    contents.duplicates = copies
+        .into_iter()
+        .map(|(key, copies)| Duplicate { key, copies })
+        .collect();
     for (key, raw) in records {
         match parse_record(&key, &raw) {
             Ok(task) => {
@@ -42,6 +71,29 @@ pub fn parse_seed(bytes: &[u8]) -> Result<SeedContents, serde_json::Error> {
         }
     }
     Ok(contents)
+}
+
+/// A JSON object's members in file order, duplicates included (a map would keep only one).
+struct Entries(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object keyed by task id")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(EntriesVisitor)
+    }
 }
 
 fn parse_record(key: &str, raw: &RawValue) -> Result<Task, String> {
@@ -85,8 +137,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = parent_dir(path);
     std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create the directory", dir, e))?;
     let tmp = with_suffix(path, ".tmp");
+    let mode = file_mode(path);
     let result = (|| {
-        let mut file = File::create(&tmp).map_err(|e| StoreError::io("create", &tmp, e))?;
+        let mut file = create_file(&tmp, mode).map_err(|e| StoreError::io("create", &tmp, e))?;
         file.write_all(bytes)
             .map_err(|e| StoreError::io("write", &tmp, e))?;
         file.sync_all()
@@ -100,6 +153,30 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     result
 }
 
+/// The permissions for `path`: those of the file already there, else 0600, or 0640 when the
+/// directory is setgid (shared with a group).
+pub(crate) fn file_mode(path: &Path) -> u32 {
+    if let Ok(meta) = std::fs::metadata(path) {
+        return meta.permissions().mode() & 0o666;
+    }
+    let setgid =
+        std::fs::metadata(parent_dir(path)).is_ok_and(|m| m.permissions().mode() & 0o2000 != 0);
+    if setgid { 0o640 } else { 0o600 }
+}
+
+/// Creates (or truncates) `path` for writing with `mode`; an existing file is also set to
+/// `mode`, since `open` keeps the permissions of a file it does not create.
+pub(crate) fn create_file(path: &Path, mode: u32) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    Ok(file)
+}
+
 /// Writes `tasks` as a seed file, atomically.
 pub fn write_seed_file<'a>(
     path: &Path,
@@ -110,24 +187,10 @@ pub fn write_seed_file<'a>(
 
 /// Flushes a directory entry change (a rename, a new file) to disk.
 pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| StoreError::io("sync the directory", dir, e))
+    Ok(taskpilot_plumbing::fs::sync_dir(dir)?)
 }
 
-pub(crate) fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// `path` with `suffix` appended to its file name (`.tasks.json` → `.tasks.json.bak`).
-pub(crate) fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    name.into()
-}
+pub(crate) use taskpilot_plumbing::fs::{parent_dir, with_suffix};
 
 #[cfg(test)]
 mod tests {
@@ -153,6 +216,20 @@ mod tests {
             "{}",
             contents.invalid[1].reason
         );
+    }
+
+    #[test]
+    fn duplicate_ids_keep_every_copy() {
+        let text = r#"{
+          "task_20251220_100404_305973": {"id":"task_20251220_100404_305973","title":"first","priority":"high","description":"","status":"pending","created_at":"2025-12-20T10:04:04.305998"},
+          "task_20251220_100404_305973": {"id":"task_20251220_100404_305973","title":"second","priority":"high","description":"","status":"pending","created_at":"2025-12-20T10:04:04.305998"}
+        }"#;
+        let contents = parse_seed(text.as_bytes()).unwrap();
+        assert_eq!(contents.tasks.len(), 1);
+        assert_eq!(contents.tasks.values().next().unwrap().title, "second");
+        assert_eq!(contents.duplicates.len(), 1);
+        assert_eq!(contents.duplicates[0].copies.len(), 2);
+        assert!(contents.duplicates[0].copies[0].get().contains("first"));
     }
 
     #[test]

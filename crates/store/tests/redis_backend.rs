@@ -1,12 +1,13 @@
 //! The Redis backend against real servers: the conformance suite and two handles on the
 //! machine's Redis (127.0.0.1:6379, each test under a random key prefix of its own, deleted at
-//! the end even when the test fails); contested decisions from two processes; the reference
-//! fixture copied in and back out; `check` finding a broken index; and a Redis server of the
+//! the end even when the test fails); three handles claiming the same approved tasks;
+//! contested decisions from two processes; the reference fixture copied in and back out (the
+//! shared suites of `conformance.rs`); `check` finding a broken index; and a Redis server of the
 //! test's own (`redis-server --port <free port>`) killed and restarted mid-run: the request
 //! made while it is down fails with an error naming the URL, and the store reconnects.
 //!
-//! With `CI=true` a missing Redis fails the test; without it the test prints a notice and
-//! returns.
+//! With `CI=true` a missing Redis fails the test; without it the test reports the skip
+//! (`taskpilot_testkit::service_missing`) and returns.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -14,14 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use taskpilot_config::{Secret, StoreLocation};
-use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
-use taskpilot_store::{FileStore, StoreError, TaskStore, conformance};
+use taskpilot_core::{NewTask, Status, TaskId, Transition};
+use taskpilot_store::{StoreError, TaskStore, conformance};
 
 const REDIS: &str = "redis://127.0.0.1:6379/0";
-
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
 
 fn random_prefix() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -51,10 +48,7 @@ impl TempPrefix {
         match taskpilot_store::open(&StoreLocation::Url(Secret::new(url.as_str()))).await {
             Ok(_) => Some(TempPrefix { prefix, url }),
             Err(e) => {
-                assert!(!ci(), "CI=true but Redis at {REDIS} is not reachable: {e}");
-                eprintln!(
-                    "NOTICE: skipping: Redis at {REDIS} is not reachable ({e}); CI=true makes this a failure"
-                );
+                taskpilot_testkit::service_missing(&format!("Redis at {REDIS}"), e);
                 None
             }
         }
@@ -109,36 +103,8 @@ async fn two_redis_handles_contest_fairly_and_never_share_an_id() {
     };
     let (a, b) = (open(&temp.url).await, open(&temp.url).await);
     conformance::contested_across_handles(a.clone(), b.clone()).await;
-
-    // Four writers on two handles at once: every id distinct, nothing lost.
-    let mut jobs = Vec::new();
-    for (n, store) in [a.clone(), b.clone(), a.clone(), b.clone()]
-        .into_iter()
-        .enumerate()
-    {
-        jobs.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for i in 0..50 {
-                ids.push(
-                    store
-                        .create(NewTask::new(format!("h{n} #{i}"), "low"))
-                        .await
-                        .unwrap()
-                        .id,
-                );
-            }
-            ids
-        }));
-    }
-    let mut all = std::collections::HashSet::new();
-    for job in jobs {
-        for id in job.await.unwrap() {
-            assert!(all.insert(id.clone()), "duplicate id {id}");
-        }
-    }
-    assert_eq!(b.stats().await.unwrap().get(Status::Pending), 200);
-    assert!(a.check().await.unwrap().problems.is_empty());
-    a.clear().await.unwrap();
+    conformance::parallel_creates_across_handles(&[a.clone(), b.clone()], 50).await;
+    conformance::claims_have_one_executor(&[a, b, open(&temp.url).await], 30).await;
 }
 
 /// Separate processes: this test binary started twice in "decider" mode, one approving and
@@ -296,69 +262,12 @@ async fn decider_process() {
 // ---------------------------------------------------------------------------------------------
 // The reference fixture in and out; check.
 
-async fn read_all(store: &dyn TaskStore) -> Vec<Task> {
-    let mut all: Vec<Task> = Vec::new();
-    loop {
-        let page = store.scan(all.last().map(|t| &t.id), 500).await.unwrap();
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page);
-    }
-}
-
-async fn copy_into(store: &dyn TaskStore, tasks: &[Task]) -> usize {
-    let mut written = 0;
-    for page in tasks.chunks(500) {
-        written += store.put_many(page.to_vec()).await.unwrap();
-    }
-    written
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_fixture_goes_into_redis_and_back_equal() {
     let Some(temp) = TempPrefix::new().await else {
         return;
     };
-    let fixture = taskpilot_store::fixture::reference_fixture();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(&fixture, dir.path().join("source.json")).unwrap();
-    let source = FileStore::open(dir.path().join("source.json"))
-        .await
-        .unwrap();
-    let tasks = read_all(&source).await;
-    assert_eq!(tasks.len(), 3689);
-
-    let target = open(&temp.url).await;
-    let started = Instant::now();
-    assert_eq!(copy_into(target.as_ref(), &tasks).await, 3689);
-    let into = started.elapsed();
-    assert_eq!(
-        copy_into(target.as_ref(), &tasks).await,
-        0,
-        "a second copy changes nothing"
-    );
-    let started = Instant::now();
-    let stored = read_all(target.as_ref()).await;
-    let read = started.elapsed();
-    assert_eq!(stored, tasks, "every task stored as it was");
-    let stats = target.stats().await.unwrap();
-    assert_eq!(stats.get(Status::Rejected), 2060);
-    assert_eq!(stats.get(Status::Executed), 1006);
-    assert_eq!(stats.get(Status::Review), 436);
-    let report = target.check().await.unwrap();
-    assert_eq!(report.tasks, 3689);
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
-
-    let back = FileStore::open(dir.path().join("back.json")).await.unwrap();
-    assert_eq!(copy_into(&back, &stored).await, 3689);
-    back.compact().await.unwrap();
-    let original: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
-    let returned: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("back.json")).unwrap()).unwrap();
-    assert_eq!(returned, original, "the fixture comes back equal as JSON");
-    eprintln!("fixture via redis: 3689 tasks written in {into:?}, read back in {read:?}");
+    conformance::fixture_round_trip(open(&temp.url).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -441,8 +350,7 @@ impl OwnRedis {
         let child = match child {
             Ok(child) => child,
             Err(e) => {
-                assert!(!ci(), "CI=true but redis-server cannot be started: {e}");
-                eprintln!("NOTICE: skipping: redis-server cannot be started ({e})");
+                taskpilot_testkit::service_missing("redis-server", e);
                 return None;
             }
         };

@@ -3,11 +3,13 @@
 //!
 //! Covered: the conformance suite; two handles racing on the same tasks (conditional writes
 //! that lose with 412 are retried after a re-read, so each contest has one winner and the
-//! loser is told the status it found); the reference fixture in and back out, equal; a
+//! loser is told the status it found); three handles claiming the same approved tasks; the
+//! reference fixture in and back out, equal (the shared suites of `conformance.rs`); a
 //! missing bucket and wrong credentials (a second moto with authentication on) give errors
 //! naming the bucket and endpoint without the secret.
 //!
-//! With `CI=true` a missing server fails the test; otherwise it prints a notice and returns.
+//! With `CI=true` a missing server fails the test; otherwise it reports the skip
+//! (`taskpilot_testkit::service_missing`) and returns.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -15,26 +17,19 @@ use std::time::{Duration, Instant};
 
 use taskpilot_core::{CoreError, NewTask, Status, Task, Transition};
 use taskpilot_store::s3::S3Store;
-use taskpilot_store::{FileStore, StoreError, TaskStore, conformance};
+use taskpilot_store::{StoreError, TaskStore, conformance};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "test-secret-key-not-to-be-printed";
-
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
 
 /// The test server's endpoint, or None (after a notice) when there is none and CI is not set.
 fn endpoint() -> Option<String> {
     match std::env::var("TASKPILOT_TEST_S3_ENDPOINT") {
         Ok(e) if !e.is_empty() => Some(e),
         _ => {
-            assert!(
-                !ci(),
-                "CI=true but TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`"
-            );
-            eprintln!(
-                "NOTICE: skipping: no S3 server (set TASKPILOT_TEST_S3_ENDPOINT, e.g. with `eval \"$(scripts/s3-server start)\"`)"
+            taskpilot_testkit::service_missing(
+                "an S3 server",
+                "TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`",
             );
             None
         }
@@ -167,25 +162,7 @@ async fn two_s3_handles_racing_on_one_task_have_one_winner() {
         assert_eq!(&a.get(&task.id).await.unwrap(), winners[0]);
     }
     a.clear().await.unwrap();
-}
-
-async fn read_all(store: &dyn TaskStore) -> Vec<Task> {
-    let mut all: Vec<Task> = Vec::new();
-    loop {
-        let page = store.scan(all.last().map(|t| &t.id), 500).await.unwrap();
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page);
-    }
-}
-
-async fn copy_into(store: &dyn TaskStore, tasks: &[Task]) -> usize {
-    let mut written = 0;
-    for page in tasks.chunks(500) {
-        written += store.put_many(page.to_vec()).await.unwrap();
-    }
-    written
+    conformance::claims_have_one_executor(&[a, b, bucket.open("p").await], 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -193,45 +170,7 @@ async fn the_fixture_goes_into_s3_and_back_equal() {
     let Some(bucket) = TempBucket::new().await else {
         return;
     };
-    let fixture = taskpilot_store::fixture::reference_fixture();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(&fixture, dir.path().join("source.json")).unwrap();
-    let source = FileStore::open(dir.path().join("source.json"))
-        .await
-        .unwrap();
-    let tasks = read_all(&source).await;
-    assert_eq!(tasks.len(), 3689);
-
-    let target = bucket.open("fixture").await;
-    let started = Instant::now();
-    assert_eq!(copy_into(target.as_ref(), &tasks).await, 3689);
-    let into = started.elapsed();
-    assert_eq!(
-        copy_into(target.as_ref(), &tasks).await,
-        0,
-        "a second copy changes nothing"
-    );
-    let started = Instant::now();
-    let stored = read_all(target.as_ref()).await;
-    let read = started.elapsed();
-    assert_eq!(stored, tasks, "every task stored as it was");
-    let stats = target.stats().await.unwrap();
-    assert_eq!(stats.get(Status::Rejected), 2060);
-    assert_eq!(stats.get(Status::Executed), 1006);
-    let report = target.check().await.unwrap();
-    assert_eq!(report.tasks, 3689);
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
-
-    let back = FileStore::open(dir.path().join("back.json")).await.unwrap();
-    assert_eq!(copy_into(&back, &stored).await, 3689);
-    back.compact().await.unwrap();
-    let original: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
-    let returned: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("back.json")).unwrap()).unwrap();
-    assert_eq!(returned, original, "the fixture comes back equal as JSON");
-    eprintln!("fixture via s3: 3689 tasks written in {into:?}, read back in {read:?}");
-    target.clear().await.unwrap();
+    conformance::fixture_round_trip(bucket.open("fixture").await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,8 +210,10 @@ async fn wrong_credentials_give_a_clear_error_without_the_secret() {
         return;
     }
     let Ok(moto) = std::env::var("TASKPILOT_TEST_MOTO_SERVER") else {
-        assert!(!ci(), "CI=true but TASKPILOT_TEST_MOTO_SERVER is not set");
-        eprintln!("NOTICE: skipping: TASKPILOT_TEST_MOTO_SERVER is not set");
+        taskpilot_testkit::service_missing(
+            "moto_server",
+            "TASKPILOT_TEST_MOTO_SERVER is not set; run `eval \"$(scripts/s3-server start)\"`",
+        );
         return;
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0")

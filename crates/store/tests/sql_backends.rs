@@ -1,36 +1,28 @@
 //! The SQL backends against real databases: the conformance suite on SQLite (a temporary
 //! file), PostgreSQL (127.0.0.1:5432) and MariaDB/MySQL (127.0.0.1:3306); two pools deciding
-//! the same tasks; migrations started twice at once; the reference fixture copied in and back
-//! out; clear errors for a wrong password, a missing database and an unreachable server.
+//! the same tasks; three handles claiming the same approved tasks; migrations started twice at
+//! once; the reference fixture copied in and back out; clear errors for a wrong password, a
+//! missing database and an unreachable server. The checks themselves are the shared suites of
+//! `conformance.rs`; this file opens the connections.
 //!
 //! Every PostgreSQL / MySQL test creates a database with a random name and drops it at the
 //! end (even when the test fails). With `CI=true` an unreachable server fails the test; without
-//! it the test prints a notice and returns.
+//! it the test reports the skip (`taskpilot_testkit::service_missing`) and returns.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use sqlx::Connection;
 use taskpilot_config::{Secret, StoreLocation};
-use taskpilot_core::{NewTask, Status, Task, Transition};
-use taskpilot_store::{FileStore, StoreError, TaskStore, conformance};
+use taskpilot_core::{NewTask, Status, Transition};
+use taskpilot_store::conformance::{self, assert_clear_error as assert_clear};
+use taskpilot_store::{StoreError, TaskStore};
 
 const PG_ADMINS: [&str; 2] = [
     "postgres://postgres@127.0.0.1:5432/postgres",
     "postgres://root@127.0.0.1:5432/postgres",
 ];
 const MYSQL_ADMIN: &str = "mysql://root@127.0.0.1:3306";
-
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// Fails under CI, prints a notice otherwise (the caller then returns).
-fn unavailable(what: &str, error: &str) {
-    assert!(!ci(), "CI=true but {what} is not reachable: {error}");
-    eprintln!("NOTICE: skipping: {what} is not reachable ({error}); CI=true makes this a failure");
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Server {
@@ -87,7 +79,7 @@ impl TempDb {
                         Err(e) => last = e.to_string(),
                     }
                 }
-                unavailable("PostgreSQL at 127.0.0.1:5432", &last);
+                taskpilot_testkit::service_missing("PostgreSQL at 127.0.0.1:5432", &last);
                 None
             }
             Server::Mysql => match sqlx::MySqlConnection::connect(MYSQL_ADMIN).await {
@@ -105,7 +97,7 @@ impl TempDb {
                     })
                 }
                 Err(e) => {
-                    unavailable("MariaDB/MySQL at 127.0.0.1:3306", &e.to_string());
+                    taskpilot_testkit::service_missing("MariaDB/MySQL at 127.0.0.1:3306", e);
                     None
                 }
             },
@@ -198,7 +190,8 @@ async fn two_postgres_pools_create_and_decide_tasks_concurrently() {
         open(&db.url.replacen("postgres://", "postgresql://", 1)).await,
     );
     conformance::contested_across_handles(a.clone(), b.clone()).await;
-    parallel_creates_on_two_handles(a, b).await;
+    conformance::parallel_creates_across_handles(&[a.clone(), b.clone()], 40).await;
+    conformance::claims_have_one_executor(&[a, b, open(&db.url).await], 30).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -211,7 +204,8 @@ async fn two_mysql_pools_create_and_decide_tasks_concurrently() {
         open(&db.url.replacen("mysql://", "mariadb://", 1)).await,
     );
     conformance::contested_across_handles(a.clone(), b.clone()).await;
-    parallel_creates_on_two_handles(a, b).await;
+    conformance::parallel_creates_across_handles(&[a.clone(), b.clone()], 40).await;
+    conformance::claims_have_one_executor(&[a, b, open(&db.url).await], 30).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -219,60 +213,8 @@ async fn two_sqlite_handles_on_one_file_contest_fairly() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir.path().join("tasks.db"));
     conformance::contested_across_handles(open(&url).await, open(&url).await).await;
-}
-
-/// Both handles create tasks at once (ids collide in the same microsecond across "instances")
-/// and approve each other's: no id is lost or duplicated, every task is decided once.
-async fn parallel_creates_on_two_handles(a: Arc<dyn TaskStore>, b: Arc<dyn TaskStore>) {
-    a.clear().await.unwrap();
-    let mut jobs = Vec::new();
-    for (n, store) in [a.clone(), b.clone(), a.clone(), b.clone()]
-        .into_iter()
-        .enumerate()
-    {
-        jobs.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for i in 0..40 {
-                ids.push(
-                    store
-                        .create(NewTask::new(format!("h{n} #{i}"), "low"))
-                        .await
-                        .unwrap()
-                        .id,
-                );
-            }
-            ids
-        }));
-    }
-    let mut all = std::collections::HashSet::new();
-    for job in jobs {
-        for id in job.await.unwrap() {
-            assert!(all.insert(id.clone()), "duplicate id {id}");
-        }
-    }
-    assert_eq!(b.stats().await.unwrap().total(), 160);
-    let approve = Transition::to(Status::Approved).expecting(&[Status::Pending]);
-    let (ids_a, ids_b): (Vec<_>, Vec<_>) =
-        (all.iter().cloned().collect(), all.iter().cloned().collect());
-    let (ta, tb, ap1, ap2) = (a.clone(), b.clone(), approve.clone(), approve);
-    let wa = tokio::spawn(async move {
-        let mut won = 0;
-        for id in ids_a {
-            won += usize::from(ta.transition(&id, &ap1).await.is_ok());
-        }
-        won
-    });
-    let wb = tokio::spawn(async move {
-        let mut won = 0;
-        for id in ids_b.iter().rev() {
-            won += usize::from(tb.transition(id, &ap2).await.is_ok());
-        }
-        won
-    });
-    let wins = wa.await.unwrap() + wb.await.unwrap();
-    assert_eq!(wins, 160, "each task approved exactly once");
-    assert_eq!(a.stats().await.unwrap().get(Status::Approved), 160);
-    a.clear().await.unwrap();
+    let handles = [open(&url).await, open(&url).await, open(&url).await];
+    conformance::claims_have_one_executor(&handles, 30).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,94 +326,10 @@ async fn a_relative_sqlite_path_is_refused() {
 // ---------------------------------------------------------------------------------------------
 // The reference fixture into each backend and back.
 
-fn reference_fixture() -> PathBuf {
-    let real =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/reference-tasks.json");
-    assert!(
-        real.exists() || !ci(),
-        "CI=true but {} is missing",
-        real.display()
-    );
-    real
-}
-
-async fn read_all(store: &dyn TaskStore) -> Vec<Task> {
-    let mut all: Vec<Task> = Vec::new();
-    loop {
-        let page = store.scan(all.last().map(|t| &t.id), 500).await.unwrap();
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page);
-    }
-}
-
-/// Copies `tasks` into `store` page by page (as `store migrate` does); returns how many
-/// were written.
-async fn copy_into(store: &dyn TaskStore, tasks: &[Task]) -> usize {
-    let mut written = 0;
-    for page in tasks.chunks(500) {
-        written += store.put_many(page.to_vec()).await.unwrap();
-    }
-    written
-}
-
-async fn fixture_round_trip(url: &str) {
-    let fixture = reference_fixture();
-    if !fixture.exists() {
-        eprintln!("NOTICE: skipping: {} is missing", fixture.display());
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let source_path = dir.path().join("source.json");
-    std::fs::copy(&fixture, &source_path).unwrap();
-    let source = FileStore::open(source_path).await.unwrap();
-    let tasks = read_all(&source).await;
-    assert_eq!(tasks.len(), 3689);
-
-    let target = open(url).await;
-    target.clear().await.unwrap();
-    let started = Instant::now();
-    assert_eq!(copy_into(target.as_ref(), &tasks).await, 3689);
-    let into = started.elapsed();
-    let started = Instant::now();
-    assert_eq!(
-        copy_into(target.as_ref(), &tasks).await,
-        0,
-        "a second copy changes nothing"
-    );
-    let again = started.elapsed();
-    let started = Instant::now();
-    let stored = read_all(target.as_ref()).await;
-    let read = started.elapsed();
-    assert_eq!(stored, tasks, "{url}: every task stored as it was");
-    let stats = target.stats().await.unwrap();
-    assert_eq!(stats.get(Status::Rejected), 2060);
-    assert_eq!(stats.get(Status::Executed), 1006);
-    assert!(target.check().await.unwrap().problems.is_empty());
-
-    let back = FileStore::open(dir.path().join("back.json")).await.unwrap();
-    assert_eq!(copy_into(&back, &stored).await, 3689);
-    back.compact().await.unwrap();
-    let original: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
-    let returned: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("back.json")).unwrap()).unwrap();
-    assert_eq!(
-        returned, original,
-        "{url}: the fixture comes back byte-for-byte equal as JSON"
-    );
-    eprintln!(
-        "fixture via {}: 3689 tasks written in {into:?}, identical re-copy in {again:?}, read back in {read:?}",
-        target.describe()
-    );
-    target.clear().await.unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fixture_goes_into_sqlite_and_back_equal() {
     let dir = tempfile::tempdir().unwrap();
-    fixture_round_trip(&sqlite_url(&dir.path().join("tasks.db"))).await;
+    conformance::fixture_round_trip(open(&sqlite_url(&dir.path().join("tasks.db"))).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -479,7 +337,7 @@ async fn the_fixture_goes_into_postgres_and_back_equal() {
     let Some(db) = TempDb::create(Server::Postgres).await else {
         return;
     };
-    fixture_round_trip(&db.url).await;
+    conformance::fixture_round_trip(open(&db.url).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -487,7 +345,7 @@ async fn the_fixture_goes_into_mysql_and_back_equal() {
     let Some(db) = TempDb::create(Server::Mysql).await else {
         return;
     };
-    fixture_round_trip(&db.url).await;
+    conformance::fixture_round_trip(open(&db.url).await).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -501,18 +359,6 @@ async fn open_error(url: &str) -> String {
             e.to_string()
         }
     }
-}
-
-fn assert_clear(message: &str, shown: &str, hint: &str) {
-    assert!(
-        message.contains(shown),
-        "the error names {shown}: {message}"
-    );
-    assert!(
-        !message.contains("secret"),
-        "the password never appears: {message}"
-    );
-    assert!(message.contains(hint), "the error says `{hint}`: {message}");
 }
 
 #[tokio::test]

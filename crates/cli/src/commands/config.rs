@@ -4,11 +4,14 @@
 use std::process::ExitCode;
 
 use crate::context::Context;
-use crate::output::{print_json, table};
+use comfy_table::Cell;
+
+use crate::output::{print_json, print_table, safe, table};
 
 #[derive(Debug, clap::Args)]
 pub struct ConfigArgs {
-    /// Print one JSON object keyed by the lower-case variable name.
+    /// Print one JSON object keyed by the lower-case variable name, each with its value and
+    /// source.
     #[arg(long)]
     pub json: bool,
 }
@@ -31,17 +34,22 @@ pub async fn run(args: ConfigArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             None => (String::new(), String::new()),
         };
         t.add_row(vec![
-            entry.key.to_uppercase(),
-            value,
-            entry.source.to_string(),
-            exists,
-            writable,
+            Cell::new(entry.key.to_uppercase()),
+            Cell::new(safe(&value)),
+            Cell::new(entry.source.to_string()),
+            Cell::new(exists),
+            Cell::new(writable),
         ]);
     }
-    println!("{t}");
+    print_table(&t);
+    println!(
+        "base directory: {} ({})",
+        settings.base_dir.value.display(),
+        settings.base_dir_reason
+    );
     println!(
         "task store: {} ({})",
-        settings.store_display(),
+        safe(&settings.store_display()),
         settings.store_backend()
     );
     Ok(ExitCode::SUCCESS)

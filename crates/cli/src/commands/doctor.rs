@@ -10,11 +10,13 @@ use taskpilot_observe::HealthStatus;
 use taskpilot_server::health::health_report;
 
 use crate::context::Context;
-use crate::output::{print_json, table};
+use comfy_table::Cell;
+
+use crate::output::{print_json, print_table, safe, status_cell, table};
 
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
-    /// Print the report as JSON.
+    /// Print the report as JSON (`{status, checks, store, backend}`).
     #[arg(long)]
     pub json: bool,
 }
@@ -31,18 +33,18 @@ pub async fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "task store: {} ({})",
-            ctx.settings.store_display(),
+            safe(&ctx.settings.store_display()),
             ctx.settings.store_backend()
         );
         let mut t = table(&["check", "status", "message"]);
         for check in &report.checks {
             t.add_row(vec![
-                check.name.clone(),
-                check.status.as_str().to_owned(),
-                check.message.clone(),
+                Cell::new(safe(&check.name)),
+                status_cell(check.status.as_str()),
+                Cell::new(safe(&check.message)),
             ]);
         }
-        println!("{t}");
+        print_table(&t);
         println!("overall: {}", report.status.as_str());
     }
     Ok(if report.status == HealthStatus::Unhealthy {

@@ -60,8 +60,13 @@ const ENV_EXAMPLE: &str = r#"# TaskPilot configuration. Copy this file to `.env`
 # PORT=8000
 # HOST=0.0.0.0
 # Bearer tokens for the HTTP API: token:role,… (roles: viewer, operator, reviewer, admin).
+# Without tokens `serve` listens on 127.0.0.1 only (unless --allow-open).
 # TASKPILOT_API_TOKENS=
 # TASKPILOT_API_TOKENS_FILE=
+# Origins (https://tasks.example.com) besides the server's own allowed to change state, and
+# Host names besides the bind address and loopback names the server answers.
+# TASKPILOT_ALLOWED_ORIGINS=
+# TASKPILOT_ALLOWED_HOSTS=
 
 # --- observability ----------------------------------------------------------------------
 # GRAFANA_URL=http://localhost:3000
@@ -74,6 +79,7 @@ const ENV_EXAMPLE: &str = r#"# TaskPilot configuration. Copy this file to `.env`
 
 # --- workflow ---------------------------------------------------------------------------
 # WORKFLOW_INTERVAL_SECONDS=60
+# CLAIM_LEASE_SECONDS=300
 # TOOL_TIMEOUT_SECONDS=30
 # RETRY_MAX_ATTEMPTS=3
 # RETRY_INITIAL_DELAY=1.0

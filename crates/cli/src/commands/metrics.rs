@@ -1,11 +1,13 @@
-//! `taskpilot metrics`: prints the persisted metrics (`METRICS_FILE`) as a table, as the JSON
+//! `taskpilot metrics`: prints the persisted metrics (`METRICS_FILE`) as tables, as the JSON
 //! file itself (`--json`) or as Prometheus text exposition (`--prometheus`).
 
 use std::process::ExitCode;
 
+use comfy_table::{Cell, CellAlignment};
 use taskpilot_observe::MetricsSnapshot;
 
 use crate::context::Context;
+use crate::output::{print_json, print_table, safe_line, table};
 
 #[derive(Debug, clap::Args)]
 pub struct MetricsArgs {
@@ -17,40 +19,67 @@ pub struct MetricsArgs {
     pub prometheus: bool,
 }
 
+fn number(v: f64) -> Cell {
+    let text = if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    };
+    Cell::new(text).set_alignment(CellAlignment::Right)
+}
+
 pub async fn run(args: MetricsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let snapshot = MetricsSnapshot::load(&ctx.settings.metrics_file.value)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&snapshot)?);
-    } else if args.prometheus {
+        print_json(&snapshot)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.prometheus {
         print!("{}", snapshot.to_prometheus());
-    } else {
-        println!("metrics from {}", ctx.settings.metrics_file.value.display());
-        println!(
-            "last saved: {}",
-            snapshot.timestamp.as_deref().unwrap_or("never")
-        );
-        println!("\ncounters");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Metrics from {} (last saved {})",
+        ctx.settings.metrics_file.value.display(),
+        snapshot.timestamp.as_deref().unwrap_or("never")
+    );
+    if snapshot.counters.is_empty() && snapshot.gauges.is_empty() && snapshot.histograms.is_empty()
+    {
+        println!("Nothing recorded yet: run a request (`taskpilot run \"...\"`) first.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !snapshot.counters.is_empty() {
+        let mut t = table(&["counter", "value"]);
         for (k, v) in &snapshot.counters {
-            println!("  {k:<52} {v:>14}");
+            t.add_row(vec![Cell::new(safe_line(k)), number(*v)]);
         }
-        println!("\ngauges");
+        print_table(&t);
+    }
+    if !snapshot.gauges.is_empty() {
+        let mut t = table(&["gauge", "value"]);
         for (k, v) in &snapshot.gauges {
-            println!("  {k:<52} {v:>14}");
+            t.add_row(vec![Cell::new(safe_line(k)), number(*v)]);
         }
-        println!(
-            "\nhistograms (ms)                                         count      mean       p50       p95       max"
-        );
+        print_table(&t);
+    }
+    if !snapshot.histograms.is_empty() {
+        let mut t = table(&["histogram (ms)", "count", "mean", "p50", "p95", "max"]);
         for (k, h) in &snapshot.histograms {
             let max = h.recent.iter().copied().fold(0.0, f64::max);
-            println!(
-                "  {k:<52} {:>6} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
-                h.count,
-                h.mean(),
-                h.percentile(0.5),
-                h.percentile(0.95),
-                max
-            );
+            t.add_row(vec![
+                Cell::new(safe_line(k)),
+                Cell::new(h.count).set_alignment(CellAlignment::Right),
+                number1(h.mean()),
+                number1(h.percentile(0.5)),
+                number1(h.percentile(0.95)),
+                number1(max),
+            ]);
         }
+        print_table(&t);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn number1(v: f64) -> Cell {
+    Cell::new(format!("{v:.1}")).set_alignment(CellAlignment::Right)
 }

@@ -8,19 +8,21 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use taskpilot_core::Status;
-use taskpilot_observe::DecisionType;
 use taskpilot_store::ListQuery;
 
 use crate::commands::run::{agent_error, runtime};
 use crate::context::Context;
-use crate::output::clip;
+use taskpilot_observe::DecisionType;
+
+use crate::history;
+use crate::output::{clip, safe, safe_line, when};
 
 #[derive(Debug, clap::Args)]
 pub struct ReviewArgs {
-    /// Show at most this many tasks (oldest first).
+    /// Go through at most this many tasks (oldest first, as the web page's queue).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Who is deciding (recorded as `user_id` in the decision log).
+    /// Who is deciding, recorded with each decision (default: $USER).
     #[arg(long, env = "USER")]
     pub reviewer: Option<String>,
 }
@@ -90,47 +92,35 @@ pub async fn run(args: ReviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         println!(
             "[{}/{total}] {}  ({} priority)",
             i + 1,
-            task.title,
+            safe_line(&task.title),
             task.priority
         );
         println!("  id:        {}", task.id);
-        println!("  created:   {}", task.created_at);
+        println!("  created:   {}", when(&task.created_at));
         if !task.description.is_empty() {
-            println!("  request:   {}", clip(&task.description, 300));
+            println!("  request:   {}", safe_line(&clip(&task.description, 300)));
         }
-        println!(
-            "  reviewer:  {}",
-            task.reviewer_response.as_deref().unwrap_or("-")
-        );
         let decisions = rt
             .decisions_for_task(task.id.as_str())
             .await
             .unwrap_or_default();
-        for d in decisions
-            .iter()
-            .filter(|d| d.decision_type == DecisionType::ToolCall && d.result.as_str() != "allow")
-        {
-            println!(
-                "  policy:    {} {} — {}",
-                d.tool_name.as_deref().unwrap_or("?"),
-                d.result.as_str(),
-                d.reason
-            );
+        let refs: Vec<_> = decisions.iter().collect();
+        let reasons = history::review_reasons(task.reviewer_response.as_deref(), &refs);
+        if reasons.is_empty() {
+            println!("  why:       created by hand; waiting for a decision");
+        }
+        for (n, reason) in reasons.iter().enumerate() {
+            let label = if n == 0 { "why:" } else { "" };
+            println!("  {label:<10} {}", safe_line(reason));
         }
         if let Some(d) = decisions
             .iter()
             .rev()
             .find(|d| d.decision_type == DecisionType::Review)
         {
-            let forced = d.context["policy_require_approval"].as_bool() == Some(true);
             println!(
-                "  verdict:   {}{}",
-                d.context["verdict"].as_str().unwrap_or("?"),
-                if forced {
-                    " (review forced by the policy's require_approval)"
-                } else {
-                    ""
-                }
+                "  verdict:   {}",
+                safe_line(d.context["verdict"].as_str().unwrap_or("?"))
             );
         }
         let answer = loop {
@@ -145,7 +135,10 @@ pub async fn run(args: ReviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 "r" | "reject" | "n" | "no" => break Answer::Reject,
                 "s" | "skip" | "" => break Answer::Skip,
                 "q" | "quit" | "exit" => break Answer::Quit,
-                other => eprintln!("'{other}' is not an answer; type a, r, s or q."),
+                other => eprintln!(
+                    "'{}' is not an answer; type a, r, s or q.",
+                    safe_line(other)
+                ),
             }
         };
         let approve = match answer {
@@ -180,7 +173,7 @@ pub async fn run(args: ReviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 if let Some(error) = result.task.as_ref().and_then(|t| t.error.as_ref())
                     && result.status.as_str() == "failed"
                 {
-                    println!("    error: {error}");
+                    println!("    error: {}", safe(error));
                 }
             }
             Err(e) => {

@@ -5,11 +5,10 @@
 //! summary table. Exit 0 when every run reached a verdict (any status), 1 when one could not run.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use taskpilot_agents::{AgentError, RunResult, RunStatus, Runtime};
@@ -17,12 +16,15 @@ use taskpilot_observe::DecisionType;
 
 use crate::context::Context;
 use crate::exit::usage;
-use crate::output::{clip, print_json, table};
+use comfy_table::Cell;
+
+use crate::output::{
+    KeyValues, clip, one_line_row, print_json, print_table, safe_line, status_cell, table,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// The request in plain language, or `-` to read it from standard input.
-    #[arg(required_unless_present = "file")]
     pub request: Option<String>,
     /// Run every line of this file as a request (`-` for standard input); empty lines and
     /// lines starting with `#` are skipped.
@@ -33,24 +35,31 @@ pub struct RunArgs {
     pub json: bool,
 }
 
-/// Builds the runtime, turning its errors into CLI errors with the right exit code, and prints
-/// the provider notice once.
+/// Builds the runtime, turning its errors into CLI errors with the right exit code. When the
+/// offline provider was chosen because no key is set, a one-line note says so with `-v`
+/// (`config` and `doctor` always show the provider).
 pub async fn runtime(ctx: &Context) -> anyhow::Result<Runtime> {
     let rt = Runtime::from_settings(&ctx.settings)
         .await
         .map_err(|e| agent_error(e, ctx))?;
-    if let Some(notice) = rt.notice() {
-        eprintln!("{notice}");
+    if rt.notice().is_some() && crate::output::verbose() {
+        eprintln!("{OFFLINE_NOTE}");
     }
     Ok(rt)
 }
+
+/// The short provider note (the long one is in docs/AGENTS.md).
+pub const OFFLINE_NOTE: &str =
+    "note: OPENAI_API_KEY is not set: using the offline provider (see docs/AGENTS.md)";
 
 /// An agents error as a CLI error: store errors keep their exit codes (3 not found, 2
 /// invalid), a missing key or an undecidable task is invalid input (2), the rest 1.
 pub fn agent_error(error: AgentError, ctx: &Context) -> anyhow::Error {
     match error {
         AgentError::Store(e) => crate::exit::store_error(e, &ctx.settings),
-        e @ (AgentError::MissingApiKey | AgentError::NotDecidable { .. }) => usage(e.to_string()),
+        e @ (AgentError::MissingApiKey
+        | AgentError::NotDecidable { .. }
+        | AgentError::Invalid(_)) => usage(e.to_string()),
         e => anyhow::Error::new(e),
     }
 }
@@ -95,30 +104,20 @@ fn read_stdin() -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
         eprintln!("Type the request, then Ctrl-D:");
     }
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .context("cannot read the request from standard input")?;
-    Ok(text.trim().to_owned())
+    crate::requests_file::read_one(std::io::stdin().lock(), "standard input")
+        .map_err(|e| usage(e.to_string()))
 }
 
 async fn run_file(file: &PathBuf, json_out: bool, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let text = if file.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read requests from standard input")?;
-        text
+    let requests = if file.as_os_str() == "-" {
+        crate::requests_file::read_requests(std::io::stdin().lock(), "standard input")
     } else {
-        tokio::fs::read_to_string(file)
-            .await
-            .map_err(|e| usage(format!("cannot read --file {}: {e}", file.display())))?
-    };
-    let requests: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
+        let name = format!("--file {}", file.display());
+        let opened =
+            std::fs::File::open(file).map_err(|e| usage(format!("cannot read {name}: {e}")))?;
+        crate::requests_file::read_requests(std::io::BufReader::new(opened), &name)
+    }
+    .map_err(|e| usage(e.to_string()))?;
     if requests.is_empty() {
         return Err(usage(format!(
             "--file {} has no requests (one per line)",
@@ -135,9 +134,9 @@ async fn run_file(file: &PathBuf, json_out: bool, ctx: &Context) -> anyhow::Resu
     }
     let mut results: Vec<(String, Result<RunResult, String>)> = Vec::new();
     for request in &requests {
-        bar.set_message(clip(request, 40));
+        bar.set_message(safe_line(&clip(request, 40)));
         let outcome = rt.run(request).await.map_err(|e| e.to_string());
-        results.push(((*request).to_owned(), outcome));
+        results.push((request.clone(), outcome));
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -163,31 +162,35 @@ async fn run_file(file: &PathBuf, json_out: bool, ctx: &Context) -> anyhow::Resu
             .collect();
         print_json(&json!({"runs": runs, "summary": counts, "total": results.len()}))?;
     } else {
-        let mut t = table(&["#", "request", "status", "task", "latency ms"]);
+        let mut t = table(&["#", "request", "status", "task", "ms"]);
         for (i, (request, outcome)) in results.iter().enumerate() {
             let (status, task, latency) = match outcome {
                 Ok(r) => (
-                    r.status.to_string(),
+                    status_cell(r.status.as_str()),
                     r.task.as_ref().map_or("-".to_owned(), |t| t.id.to_string()),
                     format!("{:.1}", r.latency_ms),
                 ),
-                Err(e) => (format!("error: {}", clip(e, 60)), "-".into(), "-".into()),
+                Err(e) => (
+                    status_cell("error").add_attribute(comfy_table::Attribute::Bold),
+                    safe_line(e),
+                    "-".into(),
+                ),
             };
-            t.add_row(vec![
-                (i + 1).to_string(),
-                clip(request, 50),
+            t.add_row(one_line_row(vec![
+                Cell::new(i + 1),
+                Cell::new(safe_line(request)),
                 status,
-                task,
-                latency,
-            ]);
+                Cell::new(task),
+                Cell::new(latency),
+            ]));
         }
-        println!("{t}");
+        print_table(&t);
         let mut summary = table(&["status", "runs"]);
         for (status, n) in &counts {
-            summary.add_row(vec![(*status).to_owned(), n.to_string()]);
+            summary.add_row(vec![status_cell(status), Cell::new(n)]);
         }
-        summary.add_row(vec!["total".to_owned(), results.len().to_string()]);
-        println!("{summary}");
+        summary.add_row(vec![Cell::new("total"), Cell::new(results.len())]);
+        print_table(&summary);
     }
     Ok(if errors > 0 {
         ExitCode::FAILURE
@@ -196,27 +199,29 @@ async fn run_file(file: &PathBuf, json_out: bool, ctx: &Context) -> anyhow::Resu
     })
 }
 
-/// The result for people: what happened, and why.
+/// The result for people: what happened, and why, one `key  value` line each.
 pub fn print_result(r: &RunResult) {
-    let mut rows: Vec<(&str, String)> = vec![("request", r.request_id.clone())];
-    rows.push(("status", r.status.to_string()));
+    let mut kv = KeyValues::new();
+    kv.add_status("outcome", r.status.as_str());
     match &r.task {
         Some(task) => {
-            rows.push(("task", task.id.to_string()));
-            rows.push(("title", task.title.clone()));
-            rows.push(("priority", task.priority.to_string()));
-            rows.push(("task status", task.status.to_string()));
+            kv.add("task", task.id.as_str())
+                .add("title", &task.title)
+                .add("priority", task.priority.as_str());
+            if task.status.as_str() != r.status.as_str() {
+                kv.add_status("task status", task.status.as_str());
+            }
             if let Some(error) = &task.error {
-                rows.push(("error", error.clone()));
+                kv.add("error", error);
             }
         }
-        None => rows.push(("task", "none (nothing stored)".to_owned())),
+        None => {
+            kv.add("task", "none (nothing stored)");
+        }
     }
-    rows.push((
-        "reviewer",
-        r.reviewer_decision
-            .map_or("-".to_owned(), |v| v.as_str().to_owned()),
-    ));
+    if let Some(v) = r.reviewer_decision {
+        kv.add("reviewer", v.as_str());
+    }
     let policy: Vec<String> = r
         .decisions
         .iter()
@@ -230,26 +235,10 @@ pub fn print_result(r: &RunResult) {
             )
         })
         .collect();
-    rows.push((
-        "policy",
-        if policy.is_empty() {
-            "-".to_owned()
-        } else {
-            policy.join("\n")
-        },
-    ));
-    let guard_blocks: Vec<String> = r
-        .decisions
-        .iter()
-        .filter(|d| {
-            matches!(
-                d.decision_type,
-                DecisionType::GuardrailsInput | DecisionType::GuardrailsOutput
-            ) && d.result.as_str() == "deny"
-        })
-        .map(|d| d.reason.clone())
-        .collect();
-    let guard_total = r
+    if !policy.is_empty() {
+        kv.add("policy", &policy.join("\n"));
+    }
+    let guards: Vec<_> = r
         .decisions
         .iter()
         .filter(|d| {
@@ -258,30 +247,34 @@ pub fn print_result(r: &RunResult) {
                 DecisionType::GuardrailsInput | DecisionType::GuardrailsOutput
             )
         })
-        .count();
-    rows.push((
-        "guardrails",
-        if guard_blocks.is_empty() {
-            format!("{guard_total} checks passed")
-        } else {
-            format!("blocked: {}", guard_blocks.join("; "))
-        },
-    ));
+        .collect();
+    let blocks: Vec<&str> = guards
+        .iter()
+        .filter(|d| d.result.as_str() == "deny")
+        .map(|d| d.reason.as_str())
+        .collect();
+    if blocks.is_empty() {
+        kv.add("guardrails", &format!("{} checks passed", guards.len()));
+    } else {
+        kv.add_cell(
+            "guardrails",
+            status_cell("blocked").add_attribute(comfy_table::Attribute::Bold),
+        );
+        kv.add("blocked by", &blocks.join("; "));
+    }
     if let Some(reason) = &r.reason {
-        rows.push(("reason", reason.clone()));
+        kv.add("why", reason);
     }
-    rows.push(("latency", format!("{:.1} ms", r.latency_ms)));
-    let mut t = table(&["", ""]);
-    for (k, v) in rows {
-        t.add_row(vec![k.to_owned(), v]);
-    }
-    println!("{t}");
+    kv.add("request", &r.request_id)
+        .add("latency", &format!("{:.1} ms", r.latency_ms));
+    kv.print();
     if r.status == RunStatus::Review
         && let Some(task) = &r.task
     {
-        println!(
-            "A person decides next: `taskpilot review`, or `taskpilot tasks approve {}` / `reject {}`.",
-            task.id, task.id
-        );
+        println!();
+        println!("A person decides next. Run one of:");
+        println!("  taskpilot review");
+        println!("  taskpilot tasks approve {} --reason \"...\"", task.id);
+        println!("  taskpilot tasks reject {} --reason \"...\"", task.id);
     }
 }

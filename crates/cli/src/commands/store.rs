@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use taskpilot_config::{Secret, StoreLocation};
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
-use taskpilot_store::{TaskStore, read_seed_file, write_seed_file};
+use taskpilot_store::{
+    FileStore, FileStoreOptions, OpenMode, TaskStore, read_seed_file, write_seed_file,
+};
 
 use crate::commands::store_decisions;
 use crate::context::Context;
@@ -24,25 +26,33 @@ pub enum StoreCommand {
     /// Fold the journal into the task file now, so `.tasks.json` alone is complete.
     Compact,
     /// Write every task to FILE in the seed's JSON format (a valid TASKS_FILE).
-    Backup { file: PathBuf },
+    Backup {
+        /// Where to write the backup.
+        file: PathBuf,
+    },
     /// Load the tasks of a backup (seed format) into the store.
     Restore {
+        /// The backup to load (a file written by `store backup`).
         file: PathBuf,
         /// Make the store exactly the backup: delete tasks the backup does not have.
         #[arg(long)]
         replace: bool,
+        /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
     },
     /// Verify the store's integrity.
     Check {
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Copy every task from one store to another (URL or task file path), then verify.
     Migrate {
+        /// The store to copy from: a database URL or a task file path.
         #[arg(long)]
         from: String,
+        /// The store to copy to: a database URL or a task file path.
         #[arg(long)]
         to: String,
         /// Count what would be copied; write nothing.
@@ -52,6 +62,7 @@ pub enum StoreCommand {
     /// Test aid: create (and approve) tasks in a loop, printing each acknowledged write.
     #[command(hide = true)]
     Stress {
+        /// How many tasks to create.
         #[arg(long, default_value_t = 1000)]
         count: usize,
     },
@@ -60,19 +71,21 @@ pub enum StoreCommand {
 pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         StoreCommand::Compact => {
-            let store = ctx.open_store().await?;
+            let store = existing(ctx).await?;
             store
                 .compact()
                 .await
                 .map_err(|e| crate::exit::store_error(e, &ctx.settings))?;
+            tracing::info!(store = %store.describe(), "store compacted on request");
             println!("Compacted {}", store.describe());
         }
         StoreCommand::Backup { file } => {
-            let store = ctx.open_store().await?;
+            let store = existing(ctx).await?;
             let file = ctx.settings.base_dir.value.join(file);
             let tasks = read_all(store.as_ref()).await?;
             write_seed_file(&file, &tasks)
                 .with_context(|| format!("cannot write the backup {}", file.display()))?;
+            tracing::info!(store = %store.describe(), backup = %file.display(), tasks = tasks.len(), "store backed up");
             println!("Backed up {} tasks to {}", tasks.len(), file.display());
             let (decisions, from) = store_decisions::read_from(&store, &ctx.settings).await?;
             let beside = store_decisions::sibling(&file);
@@ -82,6 +95,10 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 decisions.len(),
                 beside.display()
             );
+            store
+                .close()
+                .await
+                .map_err(|e| crate::exit::store_error(e, &ctx.settings))?;
         }
         StoreCommand::Restore { file, replace, yes } => {
             let file = ctx.settings.base_dir.value.join(file);
@@ -95,7 +112,22 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                     bad.reason
                 )));
             }
-            let store = ctx.open_store().await?;
+            // A missing or unreadable task file is what a restore repairs: open in restore
+            // mode, which sets such a file aside instead of refusing.
+            let store: Arc<dyn TaskStore> = match ctx.settings.store_location() {
+                StoreLocation::File(path) => Arc::new(
+                    FileStore::open_with(
+                        path,
+                        FileStoreOptions {
+                            mode: OpenMode::Restore,
+                            ..FileStoreOptions::default()
+                        },
+                    )
+                    .await
+                    .map_err(|e| crate::exit::store_error(e, &ctx.settings))?,
+                ),
+                StoreLocation::Url(_) => ctx.open_store().await?,
+            };
             let fail = |e| crate::exit::store_error(e, &ctx.settings);
             let mut removed = 0;
             if replace {
@@ -124,6 +156,8 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 .put_many(contents.tasks.into_values().collect())
                 .await
                 .map_err(fail)?;
+            store.close().await.map_err(fail)?;
+            tracing::info!(store = %store.describe(), backup = %file.display(), tasks = total, changed, removed, "store restored from a backup");
             println!(
                 "Restored {total} tasks from {} ({changed} written, {} already identical, {removed} removed)",
                 file.display(),
@@ -140,7 +174,7 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
             }
         }
         StoreCommand::Check { json } => {
-            let store = ctx.open_store().await?;
+            let store = existing(ctx).await?;
             let report = store
                 .check()
                 .await
@@ -186,6 +220,16 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
+/// The configured store, which must exist (commands that only read create nothing).
+async fn existing(ctx: &Context) -> anyhow::Result<Arc<dyn TaskStore>> {
+    match ctx.open_existing_store().await? {
+        Some(store) => Ok(store),
+        None => Err(anyhow::anyhow!(
+            "there is no task store to work on (see the note above)"
+        )),
+    }
+}
+
 /// Every task, oldest first, read page by page.
 async fn read_all(store: &dyn TaskStore) -> anyhow::Result<Vec<Task>> {
     let mut all = Vec::new();
@@ -209,17 +253,66 @@ fn location(ctx: &Context, spec: &str) -> StoreLocation {
 }
 
 async fn open(ctx: &Context, spec: &str, flag: &str) -> anyhow::Result<Arc<dyn TaskStore>> {
-    taskpilot_store::open(&location(ctx, spec))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the {flag} store {}",
-                taskpilot_config::redact_url(spec)
-            )
-        })
+    taskpilot_store::open_with(
+        &location(ctx, spec),
+        &taskpilot_store::OpenOptions::from_settings(&ctx.settings),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot open the {flag} store {}",
+            taskpilot_config::redact_url(spec)
+        )
+    })
+}
+
+/// The files a file store keeps beside its task file, and which of them existed before this
+/// command: `migrate` removes the ones it made, so a file store named on the command line ends
+/// as one complete file.
+struct Beside {
+    created: Vec<PathBuf>,
+    before: Vec<bool>,
+}
+
+impl Beside {
+    fn of(ctx: &Context, spec: &str) -> Option<Beside> {
+        let StoreLocation::File(path) = location(ctx, spec) else {
+            return None;
+        };
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        let created: Vec<PathBuf> = [".lock", ".bak", ".journal", ".journal.bak", ".tmp"]
+            .iter()
+            .map(|suffix| {
+                let mut name = path.as_os_str().to_owned();
+                name.push(suffix);
+                PathBuf::from(name)
+            })
+            .collect();
+        let before = created.iter().map(|p| p.exists()).collect();
+        Some(Beside { created, before })
+    }
+
+    /// Call once the store is closed and dropped.
+    fn clean_up(self) {
+        for (path, existed) in self.created.iter().zip(self.before) {
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
 }
 
 async fn migrate(ctx: &Context, from: &str, to: &str, dry_run: bool) -> anyhow::Result<()> {
+    let beside = [Beside::of(ctx, from), Beside::of(ctx, to)];
+    let result = copy_and_verify(ctx, from, to, dry_run).await;
+    // The stores are closed (folded) and dropped by now: remove what they left beside.
+    for b in beside.into_iter().flatten() {
+        b.clean_up();
+    }
+    result
+}
+
+async fn copy_and_verify(ctx: &Context, from: &str, to: &str, dry_run: bool) -> anyhow::Result<()> {
     let source = open(ctx, from, "--from").await?;
     let target = open(ctx, to, "--to").await?;
     if source.describe() == target.describe() {
@@ -254,6 +347,8 @@ async fn migrate(ctx: &Context, from: &str, to: &str, dry_run: bool) -> anyhow::
         return Ok(());
     }
     let mismatches = verify(source.as_ref(), target.as_ref()).await?;
+    target.close().await?;
+    source.close().await?;
     if mismatches > 0 {
         anyhow::bail!(
             "verification failed: {mismatches} tasks of {} differ in or are missing from {}",
@@ -261,6 +356,7 @@ async fn migrate(ctx: &Context, from: &str, to: &str, dry_run: bool) -> anyhow::
             target.describe()
         );
     }
+    tracing::info!(from = %source.describe(), to = %target.describe(), copied, changed, "store migrated");
     println!(
         "Migrated {copied} tasks from {} to {} ({changed} written, {} already identical); verified: every task is present and equal",
         source.describe(),

@@ -5,68 +5,104 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use taskpilot_core::{NewTask, Status, TaskId};
-use taskpilot_store::ListQuery;
+use taskpilot_store::{ListQuery, Stats, StoreError, TaskStore};
+
+use comfy_table::Cell;
+use serde_json::json;
+use taskpilot_observe::{Decision, DecisionType, read_decisions};
 
 use crate::context::Context;
 use crate::exit::usage;
-use crate::output::{print_json, print_task, print_task_table, table};
+use crate::history;
+use crate::output::{
+    decidable, print_json, print_table, print_task_table, safe, safe_line, status_cell, table,
+    task_fields,
+};
+
+/// How many tasks `tasks list` shows unless told otherwise.
+pub const DEFAULT_LIST_LIMIT: usize = 20;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TasksCommand {
-    /// Create a task by hand (status pending).
+    /// Create a task by hand; it starts as pending, waiting for a person's decision.
     Add {
+        /// What the task is, in a few words.
         #[arg(long)]
         title: String,
         /// high, medium or low (any case).
         #[arg(long)]
         priority: String,
+        /// Longer text: the request or the details a reviewer needs.
         #[arg(long, default_value = "")]
         description: String,
+        /// Print the created task as JSON.
         #[arg(long)]
         json: bool,
     },
-    /// List tasks, newest first.
+    /// List tasks, newest first (the newest 20 unless --limit or --all).
     List {
-        /// Only tasks in this status.
+        /// Only tasks in this status: pending, review, approved, executed, failed, rejected.
         #[arg(long)]
         status: Option<String>,
-        /// At most this many.
-        #[arg(long)]
+        /// Show at most this many tasks (default 20).
+        #[arg(long, conflicts_with = "all")]
         limit: Option<usize>,
+        /// Show every task.
+        #[arg(long)]
+        all: bool,
+        /// Print `{count, total, tasks}` as JSON, like `GET /api/v1/tasks`.
         #[arg(long)]
         json: bool,
     },
-    /// Show one task.
+    /// Show one task: its fields, why it waits for review, who decided it, and its history.
     Show {
+        /// The task id (task_YYYYMMDD_HHMMSS_ffffff).
         id: String,
+        /// Print the task as JSON, like `GET /api/v1/tasks/{id}` (its decisions:
+        /// `taskpilot decisions --task ID --json`).
         #[arg(long)]
         json: bool,
     },
     /// Count tasks per status.
     Stats {
+        /// Print the counts and their total as JSON.
         #[arg(long)]
         json: bool,
     },
-    /// A person approves a task in review (or still pending).
+    /// Approve a task in review (or still pending); the executor runs it at once.
     Approve {
+        /// The task id.
         id: String,
+        /// Why; recorded with the decision and shown in the task's history.
         #[arg(long)]
         reason: Option<String>,
+        /// Who is deciding, recorded with the decision (default: $USER).
+        #[arg(long, env = "USER")]
+        reviewer: Option<String>,
+        /// Print the task as stored at the end as JSON.
         #[arg(long)]
         json: bool,
     },
-    /// A person rejects a task in review (or still pending).
+    /// Reject a task in review (or still pending).
     Reject {
+        /// The task id.
         id: String,
+        /// Why; recorded with the decision and shown in the task's history.
         #[arg(long)]
         reason: Option<String>,
+        /// Who is deciding, recorded with the decision (default: $USER).
+        #[arg(long, env = "USER")]
+        reviewer: Option<String>,
+        /// Print the task as stored at the end as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Delete one task, or every task in a status.
     Delete {
+        /// The task id to delete.
         #[arg(required_unless_present = "status", conflicts_with = "status")]
         id: Option<String>,
+        /// Delete every task in this status instead.
         #[arg(long)]
         status: Option<String>,
         /// Do not ask for confirmation.
@@ -75,21 +111,158 @@ pub enum TasksCommand {
     },
     /// Delete all but the newest N tasks.
     Prune {
+        /// How many of the newest tasks to keep.
         #[arg(long, default_value_t = 200)]
         keep: usize,
+        /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
     },
     /// Delete every task.
     Clear {
+        /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
     },
 }
 
 pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let fail = |e| crate::exit::store_error(e, &ctx.settings);
+    match command {
+        TasksCommand::List { .. } | TasksCommand::Show { .. } | TasksCommand::Stats { .. } => {
+            let store = ctx.open_existing_store().await?;
+            let result = read(command, ctx, store.as_deref()).await;
+            if let Some(store) = store {
+                store.close().await.map_err(fail)?;
+            }
+            return result;
+        }
+        TasksCommand::Approve {
+            id,
+            reason,
+            reviewer,
+            json,
+        } => {
+            decide(ctx, &id, Status::Approved, reason, reviewer, json)
+                .await
+                .map_err(|e| with_store(e, ctx))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        TasksCommand::Reject {
+            id,
+            reason,
+            reviewer,
+            json,
+        } => {
+            decide(ctx, &id, Status::Rejected, reason, reviewer, json)
+                .await
+                .map_err(|e| with_store(e, ctx))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let store = ctx.open_store().await?;
-    let store = store.as_ref();
+    let result = write(command, ctx, store.as_ref()).await;
+    // Fold the journal: `.tasks.json` alone holds every task once the command is done.
+    store.close().await.map_err(fail)?;
+    result
+}
+
+/// `list`, `show` and `stats`; `store` is `None` when there is no store (nothing is created).
+async fn read(
+    command: TasksCommand,
+    ctx: &Context,
+    store: Option<&dyn TaskStore>,
+) -> anyhow::Result<ExitCode> {
+    let fail = |e| crate::exit::store_error(e, &ctx.settings);
+    match command {
+        TasksCommand::List {
+            status,
+            limit,
+            all,
+            json,
+        } => {
+            let status = status.as_deref().map(str::parse::<Status>).transpose()?;
+            let limit = if all {
+                None
+            } else {
+                Some(limit.unwrap_or(DEFAULT_LIST_LIMIT))
+            };
+            let (tasks, total) = match store {
+                Some(store) => {
+                    let stats = store.stats().await.map_err(fail)?;
+                    let total = status.map_or_else(|| stats.total(), |s| stats.get(s));
+                    let tasks = store
+                        .list(&ListQuery { status, limit })
+                        .await
+                        .map_err(fail)?;
+                    (tasks, total)
+                }
+                None => (Vec::new(), 0),
+            };
+            if json {
+                print_json(&json!({"count": tasks.len(), "total": total, "tasks": tasks}))?;
+            } else if tasks.is_empty() {
+                println!(
+                    "No tasks{}.",
+                    status.map(|s| format!(" in '{s}'")).unwrap_or_default()
+                );
+            } else {
+                print_task_table(&tasks);
+                if tasks.len() < total {
+                    println!(
+                        "Showing the newest {} of {total} tasks; --limit N or --all for more.",
+                        tasks.len()
+                    );
+                }
+            }
+        }
+        TasksCommand::Show { id, json } => {
+            let id = TaskId::parse(&id)?;
+            let Some(store) = store else {
+                return Err(fail(StoreError::NotFound { id }));
+            };
+            let task = store.get(&id).await.map_err(fail)?;
+            if json {
+                print_json(&task)?;
+            } else {
+                let (all_decisions, _) =
+                    read_decisions(&ctx.settings.decision_logs_file.value).unwrap_or_default();
+                show_task(&task, &history::for_task(&all_decisions, task.id.as_str()));
+            }
+        }
+        TasksCommand::Stats { json } => {
+            let stats = match store {
+                Some(store) => store.stats().await.map_err(fail)?,
+                None => Stats::count(std::iter::empty()),
+            };
+            if json {
+                let mut counts = serde_json::to_value(&stats)?;
+                counts["total"] = json!(stats.total());
+                print_json(&counts)?;
+            } else {
+                let mut t = table(&["status", "tasks"]);
+                for status in Status::ALL {
+                    t.add_row(vec![
+                        status_cell(status.as_str()),
+                        Cell::new(stats.get(status)),
+                    ]);
+                }
+                t.add_row(vec![Cell::new("total"), Cell::new(stats.total())]);
+                print_table(&t);
+            }
+        }
+        _ => unreachable!("only reading commands are passed here"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The commands that change tasks directly (not through the workflow).
+async fn write(
+    command: TasksCommand,
+    ctx: &Context,
+    store: &dyn TaskStore,
+) -> anyhow::Result<ExitCode> {
     let fail = |e| crate::exit::store_error(e, &ctx.settings);
     match command {
         TasksCommand::Add {
@@ -106,68 +279,18 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 })
                 .await
                 .map_err(fail)?;
+            tracing::info!(task_id = %task.id, priority = %task.priority, store = %store.describe(), "task created by hand");
             if json {
                 print_json(&task)?;
             } else {
                 println!("Created task {}", task.id);
-                print_task(&task);
+                task_fields(&task).print();
             }
-        }
-        TasksCommand::List {
-            status,
-            limit,
-            json,
-        } => {
-            let status = status.as_deref().map(str::parse::<Status>).transpose()?;
-            let tasks = store
-                .list(&ListQuery { status, limit })
-                .await
-                .map_err(fail)?;
-            if json {
-                print_json(&tasks)?;
-            } else if tasks.is_empty() {
-                println!(
-                    "No tasks{}.",
-                    status.map(|s| format!(" in '{s}'")).unwrap_or_default()
-                );
-            } else {
-                print_task_table(&tasks);
-            }
-        }
-        TasksCommand::Show { id, json } => {
-            let task = store.get(&TaskId::parse(&id)?).await.map_err(fail)?;
-            if json {
-                print_json(&task)?;
-            } else {
-                print_task(&task);
-            }
-        }
-        TasksCommand::Stats { json } => {
-            let stats = store.stats().await.map_err(fail)?;
-            if json {
-                print_json(&stats)?;
-            } else {
-                let mut t = table(&["status", "tasks"]);
-                for status in Status::ALL {
-                    t.add_row(vec![status.to_string(), stats.get(status).to_string()]);
-                }
-                t.add_row(vec!["total".to_owned(), stats.total().to_string()]);
-                println!("{t}");
-            }
-        }
-        TasksCommand::Approve { id, reason, json } => {
-            decide(ctx, &id, Status::Approved, reason, json)
-                .await
-                .map_err(|e| with_store(e, ctx))?;
-        }
-        TasksCommand::Reject { id, reason, json } => {
-            decide(ctx, &id, Status::Rejected, reason, json)
-                .await
-                .map_err(|e| with_store(e, ctx))?;
         }
         TasksCommand::Delete { id: Some(id), .. } => {
             let id = TaskId::parse(&id)?;
             store.delete(&id).await.map_err(fail)?;
+            tracing::info!(task_id = %id, "task deleted");
             println!("Deleted task {id}");
         }
         TasksCommand::Delete {
@@ -179,6 +302,7 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             let n = store.stats().await.map_err(fail)?.get(status);
             confirm(yes, &format!("Delete the {n} tasks in '{status}'?"))?;
             let deleted = store.delete_status(status).await.map_err(fail)?;
+            tracing::info!(%status, deleted, "tasks deleted by status");
             println!("Deleted {deleted} tasks in '{status}'");
         }
         TasksCommand::Prune { keep, yes } => {
@@ -189,6 +313,7 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 &format!("Delete the {excess} oldest tasks and keep the newest {keep}?"),
             )?;
             let deleted = store.prune(keep).await.map_err(fail)?;
+            tracing::info!(keep, deleted, "tasks pruned");
             println!(
                 "Deleted {deleted} tasks; kept the newest {}",
                 total - deleted
@@ -198,29 +323,33 @@ pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCod
             let total = store.stats().await.map_err(fail)?.total();
             confirm(yes, &format!("Delete all {total} tasks?"))?;
             let deleted = store.clear().await.map_err(fail)?;
+            tracing::info!(deleted, "every task deleted");
             println!("Deleted {deleted} tasks");
         }
+        _ => unreachable!("reading commands and decisions are handled by `run`"),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// A person's decision on a task in `review` (or still `pending`; approve also retries a
 /// `failed` task). Both are logged as `human_approval` decisions; an approval continues at the
-/// executor (SPEC section 1 step 6), so the task ends `executed` or `failed`. `--json` prints
+/// executor, so the task ends `executed` or `failed`. `--json` prints
 /// the task as stored at the end.
 async fn decide(
     ctx: &Context,
     id: &str,
     to: Status,
     reason: Option<String>,
+    reviewer: Option<String>,
     json: bool,
 ) -> anyhow::Result<()> {
     let id = TaskId::parse(id)?;
     let rt = super::run::runtime(ctx).await?;
+    let user = reviewer.as_deref().filter(|u| !u.trim().is_empty());
     let outcome = if to == Status::Approved {
-        rt.approve(&id, reason.as_deref(), None).await
+        rt.approve(&id, reason.as_deref(), user).await
     } else {
-        rt.reject(&id, reason.as_deref(), None).await
+        rt.reject(&id, reason.as_deref(), user).await
     };
     let shutdown = rt.shutdown().await;
     let result = outcome.map_err(|e| super::run::agent_error(e, ctx))?;
@@ -240,15 +369,70 @@ async fn decide(
         };
         println!(
             "Task {} {verb} ({}); now '{}'",
-            task.id, task.title, task.status
+            task.id,
+            safe_line(&task.title),
+            task.status
         );
         if let Some(error) = &task.error
             && task.status == Status::Failed
         {
-            println!("error: {error}");
+            println!("error: {}", safe(error));
         }
     }
     Ok(())
+}
+
+/// `tasks show` for people: the fields, then why it waits or who decided, then the history.
+fn show_task(task: &taskpilot_core::Task, decisions: &[&Decision]) {
+    let mut kv = task_fields(task);
+    if task.status == Status::Review {
+        let reasons = history::review_reasons(task.reviewer_response.as_deref(), decisions);
+        if !reasons.is_empty() {
+            kv.add("why review", &reasons.join("\n"));
+        }
+    }
+    if let Some(d) = history::last_human(decisions) {
+        let verb = if d.result.as_str() == "allow" {
+            "approved"
+        } else {
+            "rejected"
+        };
+        let mut line = format!(
+            "{verb} by {} at {}",
+            d.user_id.as_deref().unwrap_or("an unnamed person"),
+            d.timestamp.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        if !d.reason.is_empty() {
+            line.push_str(&format!(" ({})", d.reason));
+        }
+        kv.add("decided", &line);
+    }
+    kv.print();
+    if decidable(task.status) {
+        println!();
+        println!("Decide it with one of:");
+        println!("  taskpilot tasks approve {} --reason \"...\"", task.id);
+        println!("  taskpilot tasks reject {} --reason \"...\"", task.id);
+    }
+    if decisions.is_empty() {
+        return;
+    }
+    // Passed guardrail checks are many and alike: counted, not listed.
+    let passed = |d: &&&Decision| {
+        matches!(
+            d.decision_type,
+            DecisionType::GuardrailsInput | DecisionType::GuardrailsOutput
+        ) && d.result.as_str() == "allow"
+    };
+    let checks = decisions.iter().filter(passed).count();
+    let shown: Vec<&Decision> = decisions.iter().filter(|d| !passed(d)).copied().collect();
+    println!();
+    println!("History, oldest first");
+    super::decisions::print_decisions(&shown, &Default::default(), false);
+    if checks > 0 {
+        println!("{checks} passed guardrail checks are not listed; every decision:");
+        println!("  taskpilot decisions --task {} --all", task.id);
+    }
 }
 
 fn with_store(e: anyhow::Error, ctx: &Context) -> anyhow::Error {

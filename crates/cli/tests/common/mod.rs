@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
 
 use assert_cmd::Command;
 
@@ -62,4 +64,47 @@ pub fn add(base: &Path, title: &str, priority: &str) -> String {
 /// The 3,689-task fixture (or a generated one of the same shape on a fresh clone).
 pub fn reference_fixture() -> PathBuf {
     taskpilot_store::fixture::reference_fixture()
+}
+
+/// Starts `taskpilot serve --port 0` in `base` and returns the child and its address.
+// The child is returned to the caller, which waits for it.
+#[allow(clippy::zombie_processes)]
+pub fn serve(base: &std::path::Path, envs: &[(&str, &str)]) -> (Child, String, Vec<String>) {
+    let mut cmd = std::process::Command::new(binary());
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .env("BASE_DIR", base)
+        .env("DOCKER_LOGS_DIR", base.join("no-docker-logs"))
+        .env("LLM_PROVIDER", "offline")
+        .current_dir(base)
+        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn taskpilot serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut reader = BufReader::new(stderr);
+    let mut seen = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("taskpilot serve exited early ({status:?}): {seen:?}");
+        }
+        seen.push(line.trim_end().to_owned());
+        if let Some(rest) = line.split("serving on http://").nth(1) {
+            let addr = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            // Keep draining stderr so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in reader.lines() {});
+            return (child, addr, seen);
+        }
+    }
 }

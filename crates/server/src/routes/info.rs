@@ -1,10 +1,12 @@
 //! `GET /`: the service, its version, the endpoints (from the route table) and the
-//! observability links (Grafana, Prometheus, Jaeger, Kibana); `GET /openapi.json`: the API
+//! observability links (Grafana, Prometheus, Jaeger, Kibana; user info and secret query
+//! parameters redacted, as this route needs no token); `GET /openapi.json`: the API
 //! description.
 
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
+use taskpilot_config::redact_url;
 
 use crate::state::SharedState;
 
@@ -19,10 +21,10 @@ pub async fn index(State(state): State<SharedState>, endpoints: Vec<String>) -> 
         "ui": "/ui",
         "openapi": "/openapi.json",
         "observability": {
-            "grafana": s.grafana_url.value,
-            "prometheus": s.prometheus_url.value,
-            "jaeger": s.jaeger_url.value,
-            "kibana": s.kibana_url.value,
+            "grafana": redact_url(&s.grafana_url.value),
+            "prometheus": redact_url(&s.prometheus_url.value),
+            "jaeger": redact_url(&s.jaeger_url.value),
+            "kibana": redact_url(&s.kibana_url.value),
         },
     }))
 }

@@ -29,14 +29,19 @@ pub async fn metrics(State(state): State<SharedState>) -> Result<Response, ApiEr
     Ok(([(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)], text).into_response())
 }
 
+/// `/health` needs no token, so it names the store backend but shows no URL (not even a
+/// redacted one) and no path: check messages have their URLs replaced by `[url]`.
 pub async fn health(State(state): State<SharedState>) -> Response {
     let rt = &state.runtime;
-    let report = health_report_with_store(&rt.settings, rt.store.as_ref()).await;
+    let mut report = health_report_with_store(&rt.settings, rt.store.as_ref()).await;
+    for check in &mut report.checks {
+        check.message = taskpilot_config::redact::strip_urls(&check.message);
+    }
     let status = StatusCode::from_u16(report.http_status()).unwrap_or(StatusCode::OK);
     let body = json!({
         "status": report.status,
         "checks": report.checks,
-        "store": rt.settings.store_display(),
+        "store": rt.settings.store_backend(),
         "backend": rt.settings.store_backend(),
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.started.elapsed().as_secs(),

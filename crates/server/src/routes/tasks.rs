@@ -10,7 +10,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use taskpilot_agents::RunResult;
-use taskpilot_core::{NewTask, Status, TaskId};
+use taskpilot_core::{NewTask, Priority, Status, TaskId};
 use taskpilot_observe::names;
 use taskpilot_store::ListQuery;
 
@@ -30,7 +30,33 @@ fn task_id(raw: &str) -> Result<TaskId, ApiError> {
     })
 }
 
-/// `GET /api/v1/tasks?status=S&limit=N`: newest first.
+/// A whole number from a query parameter, at most `max`; absent or empty is `None`.
+fn number_param(
+    params: &HashMap<String, String>,
+    name: &str,
+    max: usize,
+) -> Result<Option<usize>, ApiError> {
+    match params.get(name).map(|s| s.trim()) {
+        None | Some("") => Ok(None),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if n <= max => Ok(Some(n)),
+            _ => Err(ApiError::invalid(format!(
+                "invalid {name} '{s}'; use a whole number from 0 to {max}"
+            ))),
+        },
+    }
+}
+
+/// Whether `task` matches the text search `q` (already lower case): id, title or description.
+fn matches_text(task: &taskpilot_core::Task, q: &str) -> bool {
+    task.id.as_str().to_lowercase().contains(q)
+        || task.title.to_lowercase().contains(q)
+        || task.description.to_lowercase().contains(q)
+}
+
+/// `GET /api/v1/tasks?status=S&priority=P&q=TEXT&order=newest|oldest&limit=N&offset=M`:
+/// one page of the tasks that match, newest first unless `order=oldest` (the review queue's
+/// order). `total` counts every match, so a client can page over any number of tasks.
 pub async fn list(
     State(state): State<SharedState>,
     Query(params): Query<HashMap<String, String>>,
@@ -48,23 +74,72 @@ pub async fn list(
             ))
         })?),
     };
-    let limit = match params.get("limit").map(|s| s.trim()) {
+    let priority = match params.get("priority").map(|s| s.trim()) {
         None | Some("") => None,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if n <= MAX_LIMIT => Some(n),
-            _ => {
-                return Err(ApiError::invalid(format!(
-                    "invalid limit '{s}'; use a whole number from 0 to {MAX_LIMIT}"
-                )));
-            }
-        },
+        Some(p) => Some(p.parse::<Priority>().map_err(|_| {
+            ApiError::invalid(format!(
+                "invalid priority '{p}'; use one of high, medium, low"
+            ))
+        })?),
     };
-    let tasks = state
-        .runtime
-        .store
-        .list(&ListQuery { status, limit })
-        .await?;
-    Ok(Json(json!({"count": tasks.len(), "tasks": tasks})))
+    let oldest_first = match params.get("order").map(|s| s.trim()) {
+        None | Some("") | Some("newest") => false,
+        Some("oldest") => true,
+        Some(o) => {
+            return Err(ApiError::invalid(format!(
+                "invalid order '{o}'; use newest or oldest"
+            )));
+        }
+    };
+    let q = params
+        .get("q")
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty());
+    let limit = number_param(&params, "limit", MAX_LIMIT)?;
+    let offset = number_param(&params, "offset", usize::MAX)?.unwrap_or(0);
+    let store = &state.runtime.store;
+    let filtered = priority.is_some() || q.is_some();
+    let (total, tasks) = if !filtered && !oldest_first {
+        // The common case reads only the page it needs; the stats give the total.
+        let stats = store.stats().await?;
+        let total = status.map_or_else(|| stats.total(), |s| stats.get(s));
+        let wanted = limit.map(|n| n.saturating_add(offset));
+        let mut tasks = store
+            .list(&ListQuery {
+                status,
+                limit: wanted,
+            })
+            .await?;
+        tasks.drain(..offset.min(tasks.len()));
+        (total, tasks)
+    } else {
+        let mut tasks = store
+            .list(&ListQuery {
+                status,
+                limit: None,
+            })
+            .await?;
+        tasks.retain(|t| {
+            priority.is_none_or(|p| t.priority == p)
+                && q.as_deref().is_none_or(|q| matches_text(t, q))
+        });
+        if oldest_first {
+            tasks.reverse();
+        }
+        let total = tasks.len();
+        let page: Vec<_> = tasks
+            .into_iter()
+            .skip(offset)
+            .take(limit.unwrap_or(usize::MAX))
+            .collect();
+        (total, page)
+    };
+    Ok(Json(json!({
+        "count": tasks.len(),
+        "total": total,
+        "offset": offset,
+        "tasks": tasks,
+    })))
 }
 
 /// `GET /api/v1/tasks/{id}`.

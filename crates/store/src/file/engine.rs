@@ -4,22 +4,29 @@
 //! Work arrives in batches (everything queued while the previous batch was being synced). For
 //! each batch the engine takes the store's lock, catches up with what other processes wrote,
 //! applies the operations, appends their journal records in one write, syncs once (group
-//! commit), releases the lock, and only then answers the callers.
+//! commit), releases the lock, and only then answers the callers. Folding the journal into the
+//! snapshot (at close, when idle, on `compact`) is a sequence of separate steps, each leaving a
+//! loadable store.
+//!
+//! Not here: loading and recovery (`load.rs`), the journal's format (`journal.rs`).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use taskpilot_core::{NewTask, Status, Task, TaskId, Timestamp, Transition, TransitionOutcome};
+use taskpilot_core::{
+    NewTask, Status, Task, TaskId, TimeStyle, Timestamp, Transition, TransitionOutcome,
+};
 
-use super::journal::{self, Record};
-use crate::seed::{self, parent_dir, sync_dir, with_suffix};
+use super::journal::{self, Header, Record};
+use super::recovery_log;
+use crate::seed::{self, create_file, file_mode, parent_dir, sync_dir, with_suffix};
 use crate::{CheckReport, ListQuery, Stats, StoreError};
 
-/// The journal is folded into the snapshot once it is larger than this and than the snapshot.
+/// A running process folds the journal once it is larger than this and than the snapshot.
 const COMPACT_MIN_JOURNAL_BYTES: u64 = 256 * 1024;
 
 /// The files a store at `TASKS_FILE` keeps (docs/STORAGE.md describes each).
@@ -30,25 +37,42 @@ pub struct Paths {
     pub journal: PathBuf,
     pub journal_bak: PathBuf,
     pub lock: PathBuf,
+    pub tmp: PathBuf,
+    pub recovery_log: PathBuf,
 }
 
 impl Paths {
+    /// `snapshot` must already be resolved through symlinks (see `FileStore::open`).
     pub fn new(snapshot: PathBuf) -> Paths {
         Paths {
             bak: with_suffix(&snapshot, ".bak"),
             journal: with_suffix(&snapshot, ".journal"),
             journal_bak: with_suffix(&snapshot, ".journal.bak"),
             lock: with_suffix(&snapshot, ".lock"),
+            tmp: with_suffix(&snapshot, ".tmp"),
+            recovery_log: with_suffix(&snapshot, ".recovery.log"),
             snapshot,
         }
     }
 
-    fn aside(&self, path: &Path, what: &str) -> PathBuf {
+    /// A name for evidence kept aside: `<path>.<what>-<UTC time>`.
+    pub(super) fn aside(&self, path: &Path, what: &str) -> PathBuf {
         with_suffix(
             path,
             &format!(".{what}-{}", Utc::now().format("%Y%m%dT%H%M%S%.6fZ")),
         )
     }
+}
+
+/// How the store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenMode {
+    /// Refuse to start over a missing or unreadable snapshot that has a `.bak`.
+    #[default]
+    Normal,
+    /// `store restore`: a missing or unreadable snapshot is set aside and the store starts
+    /// empty, to receive the backup.
+    Restore,
 }
 
 /// One operation on the store.
@@ -65,7 +89,25 @@ pub enum Op {
     Clear,
     PutMany(Vec<Task>),
     Check,
+    /// Fold now, whatever the journal holds.
     Compact,
+    /// Fold if there is a journal: the store is being closed.
+    Close,
+}
+
+impl Op {
+    fn is_write(&self) -> bool {
+        !matches!(
+            self,
+            Op::Get(_)
+                | Op::List(_)
+                | Op::Scan(..)
+                | Op::Stats
+                | Op::Check
+                | Op::Compact
+                | Op::Close
+        )
+    }
 }
 
 /// An operation's answer.
@@ -78,39 +120,75 @@ pub enum Reply {
     Check(CheckReport),
 }
 
+/// A file's identity and version, to notice that someone replaced or edited it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileId {
+    ino: u64,
+    len: u64,
+    mtime_ns: i64,
+}
+
+impl FileId {
+    pub(super) fn of(path: &Path) -> std::io::Result<FileId> {
+        let m = std::fs::metadata(path)?;
+        Ok(FileId {
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: m.mtime().saturating_mul(1_000_000_000) + m.mtime_nsec(),
+        })
+    }
+
+    /// The header a journal continuing this file (with these bytes) starts with.
+    pub(super) fn header(&self, bytes: &[u8]) -> Header {
+        Header {
+            mtime_ns: Some(self.mtime_ns),
+            ..Header::of(bytes)
+        }
+    }
+}
+
 /// Which on-disk state the in-memory tasks reflect.
-#[derive(Debug, Default, Clone, Copy)]
-struct View {
-    snapshot_ino: u64,
-    snapshot_len: u64,
-    journal_ino: u64,
+#[derive(Debug, Clone)]
+pub(super) struct View {
+    pub(super) snapshot: FileId,
+    /// What the journal's header must say to continue this snapshot.
+    pub(super) header: Header,
+    /// The journal's inode, when there is one.
+    pub(super) journal_ino: Option<u64>,
     /// Bytes of the journal applied so far (complete lines only).
-    journal_len: u64,
-    journal_lines: u64,
+    pub(super) journal_len: u64,
+    pub(super) journal_lines: u64,
+    /// `put`/`delete` records in the journal: the snapshot lacks them.
+    pub(super) journal_records: u64,
     /// Bytes after `journal_len` that belong to a torn record.
-    torn_tail: u64,
+    pub(super) torn_tail: u64,
 }
 
 pub struct Engine {
-    paths: Paths,
+    pub(super) paths: Paths,
+    pub(super) mode: OpenMode,
     lock: Option<File>,
-    journal: Option<File>,
-    tasks: BTreeMap<TaskId, Task>,
-    view: Option<View>,
+    pub(super) journal: Option<File>,
+    pub(super) tasks: BTreeMap<TaskId, Task>,
+    pub(super) view: Option<View>,
+    /// The timestamp style of the file (one per file, see `taskpilot_core::TimeStyle`).
+    pub(super) style: TimeStyle,
     /// Problems seen while loading, for `check`.
-    problems: Vec<String>,
-    /// Bad journal lines were seen: keep the journal as evidence at the next compaction.
-    journal_has_bad_lines: bool,
+    pub(super) problems: Vec<String>,
+    /// Bad journal lines were seen: keep the journal as evidence at the next fold.
+    pub(super) journal_has_bad_lines: bool,
 }
 
 impl Engine {
-    pub fn new(snapshot: PathBuf) -> Engine {
+    pub fn new(snapshot: PathBuf, mode: OpenMode) -> Engine {
         Engine {
             paths: Paths::new(snapshot),
+            mode,
             lock: None,
             journal: None,
             tasks: BTreeMap::new(),
             view: None,
+            style: TimeStyle::default(),
             problems: Vec::new(),
             journal_has_bad_lines: false,
         }
@@ -119,17 +197,35 @@ impl Engine {
     /// Runs one batch: lock, catch up, apply, append + sync once, unlock. Returns one answer per
     /// operation, in order.
     pub fn run_batch(&mut self, ops: Vec<Op>) -> Vec<Result<Reply, StoreError>> {
-        let lock = match self.lock_file() {
-            Ok(lock) => lock,
-            Err(e) => return ops.iter().map(|_| Err(e.duplicate())).collect(),
-        };
-        if let Err(e) = lock.lock() {
-            let e = StoreError::io("lock", &self.paths.lock, e);
-            return ops.iter().map(|_| Err(e.duplicate())).collect();
+        let n = ops.len();
+        match self.locked(|engine| Ok(engine.run_locked(ops))) {
+            Ok(answers) => answers,
+            Err(e) => (0..n).map(|_| Err(e.duplicate())).collect(),
         }
-        let answers = self.run_locked(ops);
+    }
+
+    /// Folds the journal if this process wrote one and nobody has folded it since: called
+    /// after an idle period and when the last handle goes away.
+    pub fn fold_if_pending(&mut self) -> Result<(), StoreError> {
+        if self.view.as_ref().is_none_or(|v| v.journal_ino.is_none()) {
+            return Ok(());
+        }
+        self.locked(|engine| {
+            engine.refresh()?;
+            engine.close()
+        })
+    }
+
+    fn locked<T>(
+        &mut self,
+        work: impl FnOnce(&mut Engine) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let lock = self.lock_file()?;
+        lock.lock()
+            .map_err(|e| StoreError::io("lock", &self.paths.lock, e))?;
+        let result = work(self);
         let _ = lock.unlock();
-        answers
+        result
     }
 
     fn run_locked(&mut self, ops: Vec<Op>) -> Vec<Result<Reply, StoreError>> {
@@ -143,11 +239,7 @@ impl Engine {
         let mut answers = Vec::with_capacity(ops.len());
         let mut writes = Vec::with_capacity(ops.len());
         for op in ops {
-            let is_write = !matches!(
-                op,
-                Op::Get(_) | Op::List(_) | Op::Scan(..) | Op::Stats | Op::Check | Op::Compact
-            );
-            writes.push(is_write);
+            writes.push(op.is_write());
             answers.push(self.apply(op, &mut pending, &mut undo));
         }
         if !pending.is_empty()
@@ -166,9 +258,9 @@ impl Engine {
                 .collect();
         }
         if self.compaction_due()
-            && let Err(e) = self.compact()
+            && let Err(e) = self.fold()
         {
-            // The journal still holds every record; compaction will be tried again.
+            // The journal still holds every record; folding will be tried again.
             tracing::warn!("could not compact {}: {e}", self.paths.snapshot.display());
             self.view = None;
         }
@@ -187,7 +279,7 @@ impl Engine {
                 while self.tasks.contains_key(&id) {
                     id = id.successor();
                 }
-                let task = new.into_task(id, Timestamp::now())?;
+                let task = new.into_task(id, Timestamp::now_in(self.style))?;
                 self.put(task.clone(), pending, undo)?;
                 Ok(Reply::Task(task))
             }
@@ -217,7 +309,9 @@ impl Engine {
             ))),
             Op::Transition(id, transition) => {
                 let mut task = self.get(&id)?.clone();
-                if task.apply(&transition, Timestamp::now())? == TransitionOutcome::Changed {
+                if task.apply(&transition, Timestamp::now_in(self.style))?
+                    == TransitionOutcome::Changed
+                {
                     self.put(task.clone(), pending, undo)?;
                 }
                 Ok(Reply::Task(task))
@@ -260,7 +354,8 @@ impl Engine {
                 Ok(Reply::Count(changed))
             }
             Op::Check => Ok(Reply::Check(self.check())),
-            Op::Compact => self.compact().map(|()| Reply::Unit(())),
+            Op::Compact => self.fold().map(Reply::Unit),
+            Op::Close => self.close().map(Reply::Unit),
         }
     }
 
@@ -336,18 +431,25 @@ impl Engine {
                 report.problems.push(format!("task {id}: {e}"));
             }
         }
-        if let Some(view) = self.view {
+        if let Some(view) = &self.view {
             report.notes.push(format!(
-                "snapshot {} ({} bytes)",
+                "snapshot {} ({} bytes, sha256 {})",
                 self.paths.snapshot.display(),
-                view.snapshot_len
+                view.snapshot.len,
+                view.header.sha256
             ));
-            report.notes.push(format!(
-                "journal {} ({} bytes, {} records not yet in the snapshot)",
-                self.paths.journal.display(),
-                view.journal_len,
-                view.journal_lines
-            ));
+            report.notes.push(match view.journal_ino {
+                Some(_) => format!(
+                    "journal {} ({} bytes, {} records not yet in the snapshot)",
+                    self.paths.journal.display(),
+                    view.journal_len,
+                    view.journal_records
+                ),
+                None => format!(
+                    "journal {}: none (the snapshot holds every task)",
+                    self.paths.journal.display()
+                ),
+            });
         }
         report.notes.push(format!(
             "previous snapshot {}: {}",
@@ -358,6 +460,12 @@ impl Engine {
                 "none yet"
             }
         ));
+        for entry in recovery_log::read(&self.paths.recovery_log) {
+            report.notes.push(format!(
+                "earlier recovery (recorded in {}): {entry}",
+                self.paths.recovery_log.display()
+            ));
+        }
         report
     }
 
@@ -376,6 +484,7 @@ impl Engine {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(file_mode(&self.paths.snapshot))
             .open(&self.paths.lock)
             .map_err(|e| StoreError::io("open the lock file", &self.paths.lock, e))?;
         let clone = lock
@@ -385,167 +494,31 @@ impl Engine {
         Ok(clone)
     }
 
-    /// Brings the in-memory tasks up to date with the files (other processes may have written).
+    /// Brings the in-memory tasks up to date with the files (other processes may have written,
+    /// folded, or replaced the snapshot).
     fn refresh(&mut self) -> Result<(), StoreError> {
-        let Some(view) = self.view else {
+        let Some(view) = self.view.clone() else {
             return self.load_all();
         };
-        let snapshot_ino = std::fs::metadata(&self.paths.snapshot)
-            .map(|m| m.ino())
-            .ok();
+        if FileId::of(&self.paths.snapshot).ok() != Some(view.snapshot) {
+            return self.load_all();
+        }
         let journal = std::fs::metadata(&self.paths.journal).ok();
-        let same_files = snapshot_ino == Some(view.snapshot_ino)
-            && journal
-                .as_ref()
-                .is_some_and(|m| m.ino() == view.journal_ino);
-        let journal_len = journal.map_or(0, |m| m.len());
-        if !same_files || journal_len < view.journal_len {
-            return self.load_all();
-        }
-        if journal_len > view.journal_len + view.torn_tail {
-            self.read_journal_from(view.journal_len)?;
-        }
-        Ok(())
-    }
-
-    /// Loads the snapshot and the journal from scratch, recovering from `.bak` when the
-    /// snapshot is corrupt.
-    fn load_all(&mut self) -> Result<(), StoreError> {
-        self.tasks.clear();
-        self.problems.clear();
-        self.journal = None;
-        self.view = None;
-        let snapshot = &self.paths.snapshot.clone();
-        if !snapshot.exists() {
-            if self.paths.bak.exists() {
-                return Err(StoreError::Corrupt {
-                    message: format!(
-                        "the task file {} is missing but its backup {} exists; restore it with \
-                         `taskpilot store restore {}`, or move the backup away to start empty",
-                        snapshot.display(),
-                        self.paths.bak.display(),
-                        self.paths.bak.display()
-                    ),
-                });
-            }
-            seed::write_atomically(snapshot, b"{}\n")?;
-        }
-        let mut needs_compaction = false;
-        match seed::read_seed_file(snapshot) {
-            Ok(contents) => {
-                self.tasks = contents.tasks;
-                if !contents.invalid.is_empty() {
-                    self.keep_invalid_aside(&contents.invalid)?;
-                    needs_compaction = true;
+        match (view.journal_ino, journal) {
+            (None, None) => Ok(()),
+            (Some(ino), Some(meta)) if meta.ino() == ino && meta.len() >= view.journal_len => {
+                if meta.len() > view.journal_len + view.torn_tail {
+                    self.read_journal_from(view.journal_len)?;
                 }
+                Ok(())
             }
-            Err(StoreError::Corrupt { message }) => {
-                self.recover_from_bak(&message)?;
-                needs_compaction = false;
-            }
-            Err(e) => return Err(e),
+            _ => self.load_all(),
         }
-        let snapshot_meta =
-            std::fs::metadata(snapshot).map_err(|e| StoreError::io("read", snapshot, e))?;
-        let journal = self.open_journal()?;
-        let journal_ino = journal.metadata().map(|m| m.ino()).unwrap_or_default();
-        self.journal = Some(journal);
-        self.view = Some(View {
-            snapshot_ino: snapshot_meta.ino(),
-            snapshot_len: snapshot_meta.len(),
-            journal_ino,
-            ..View::default()
-        });
-        self.read_journal_from(0)?;
-        if needs_compaction {
-            self.compact()?;
-        }
-        Ok(())
     }
 
-    /// The snapshot is unreadable: rebuild from `.bak` plus both journals, keep the corrupt
-    /// file aside, and write a good snapshot.
-    fn recover_from_bak(&mut self, why: &str) -> Result<(), StoreError> {
-        let paths = self.paths.clone();
-        let bak = match seed::read_seed_file(&paths.bak) {
-            Ok(bak) => bak,
-            Err(bak_error) => {
-                return Err(StoreError::Corrupt {
-                    message: format!(
-                        "cannot load the tasks: {why}; and the backup cannot be used either: \
-                         {bak_error}. Nothing was changed. Repair one of the two files by hand \
-                         (or restore a backup with `taskpilot store restore FILE`), or move both \
-                         away to start with an empty store."
-                    ),
-                });
-            }
-        };
-        self.tasks = bak.tasks;
-        if paths.journal_bak.exists() {
-            let bytes = std::fs::read(&paths.journal_bak)
-                .map_err(|e| StoreError::io("read", &paths.journal_bak, e))?;
-            self.replay(journal::parse(&bytes, 0).records);
-        }
-        let aside = paths.aside(&paths.snapshot, "corrupt");
-        std::fs::rename(&paths.snapshot, &aside)
-            .map_err(|e| StoreError::io("move the corrupt task file aside to", &aside, e))?;
-        tracing::warn!(
-            "{why}. Recovered the tasks from {} and its journal; the corrupt file was kept as {}",
-            paths.bak.display(),
-            aside.display()
-        );
-        self.problems.push(format!(
-            "recovered from {}; corrupt file kept as {}",
-            paths.bak.display(),
-            aside.display()
-        ));
-        // The current journal applies on top (replaying records already present is harmless).
-        if paths.journal.exists() {
-            let bytes = std::fs::read(&paths.journal)
-                .map_err(|e| StoreError::io("read", &paths.journal, e))?;
-            self.replay(journal::parse(&bytes, 0).records);
-        }
-        seed::write_seed_file(&paths.snapshot, self.tasks.values())
-    }
-
-    fn keep_invalid_aside(&mut self, invalid: &[seed::InvalidRecord]) -> Result<(), StoreError> {
-        let aside = with_suffix(&self.paths.aside(&self.paths.snapshot, "invalid"), ".json");
-        let records: BTreeMap<&str, &serde_json::value::RawValue> = invalid
-            .iter()
-            .map(|r| (r.key.as_str(), r.raw.as_ref()))
-            .collect();
-        let bytes = serde_json::to_vec_pretty(&records).unwrap_or_default();
-        seed::write_atomically(&aside, &bytes)?;
-        for record in invalid {
-            let msg = format!(
-                "task record {} in {} is invalid ({}); it was moved to {}",
-                record.key,
-                self.paths.snapshot.display(),
-                record.reason,
-                aside.display()
-            );
-            tracing::warn!("{msg}");
-            self.problems.push(msg);
-        }
-        Ok(())
-    }
-
-    fn open_journal(&self) -> Result<File, StoreError> {
-        let existed = self.paths.journal.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&self.paths.journal)
-            .map_err(|e| StoreError::io("open the journal", &self.paths.journal, e))?;
-        if !existed {
-            sync_dir(parent_dir(&self.paths.journal))?;
-        }
-        Ok(file)
-    }
-
-    fn read_journal_from(&mut self, offset: u64) -> Result<(), StoreError> {
-        let (Some(journal), Some(mut view)) = (&self.journal, self.view) else {
+    /// Reads the journal from `offset` and applies its records.
+    pub(super) fn read_journal_from(&mut self, offset: u64) -> Result<(), StoreError> {
+        let (Some(journal), Some(mut view)) = (&self.journal, self.view.clone()) else {
             return Ok(());
         };
         let len = journal
@@ -553,8 +526,7 @@ impl Engine {
             .map_err(|e| StoreError::io("read", &self.paths.journal, e))?
             .len();
         let mut bytes = vec![0; (len - offset) as usize];
-        journal
-            .read_exact_at(&mut bytes, offset)
+        std::os::unix::fs::FileExt::read_exact_at(journal, &mut bytes, offset)
             .map_err(|e| StoreError::io("read", &self.paths.journal, e))?;
         let parsed = journal::parse(&bytes, view.journal_lines);
         for (line, reason) in &parsed.bad_lines {
@@ -567,22 +539,22 @@ impl Engine {
             self.journal_has_bad_lines = true;
         }
         if parsed.torn_tail > 0 {
-            let msg = format!(
+            tracing::warn!(
                 "{}: ignored a torn last record ({} bytes) left by an interrupted write; it was never acknowledged",
                 self.paths.journal.display(),
                 parsed.torn_tail
             );
-            tracing::warn!("{msg}");
         }
         view.journal_len = offset + parsed.consumed;
         view.journal_lines += parsed.lines;
+        view.journal_records += parsed.records.len() as u64;
         view.torn_tail = parsed.torn_tail;
         self.view = Some(view);
         self.replay(parsed.records);
         Ok(())
     }
 
-    fn replay(&mut self, records: Vec<Record>) {
+    pub(super) fn replay(&mut self, records: Vec<Record>) {
         for record in records {
             match record {
                 Record::Put(task) => {
@@ -591,33 +563,54 @@ impl Engine {
                 Record::Delete(id) => {
                     self.tasks.remove(&id);
                 }
+                Record::Continues(_) => {}
             }
         }
     }
 
-    /// Appends records and makes them durable. On failure the journal is cut back to where it
-    /// was, so no half-written record is left behind.
-    fn append(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
-        let (Some(journal), Some(mut view)) = (&self.journal, self.view) else {
+    /// Appends records and makes them durable. A store without a journal (right after a fold)
+    /// starts one whose first line names the snapshot it continues. On failure the journal is
+    /// cut back to where it was, so no half-written record is left behind.
+    fn append(&mut self, records: &[u8]) -> Result<(), StoreError> {
+        let Some(mut view) = self.view.clone() else {
             return Err(StoreError::Corrupt {
                 message: "the store is not loaded".into(),
             });
         };
-        let path = &self.paths.journal;
+        let path = self.paths.journal.clone();
+        let mut bytes = Vec::new();
+        if self.journal.is_none() {
+            let file = self.start_journal()?;
+            view.journal_ino = Some(file.metadata().map(|m| m.ino()).unwrap_or_default());
+            view.journal_len = 0;
+            view.journal_lines = 0;
+            view.journal_records = 0;
+            view.torn_tail = 0;
+            self.journal = Some(file);
+            bytes = Record::Continues(view.header.clone())
+                .to_line()
+                .map_err(|e| StoreError::Corrupt {
+                    message: format!("cannot write the journal header: {e}"),
+                })?;
+        }
+        bytes.extend_from_slice(records);
+        let Some(journal) = &self.journal else {
+            unreachable!("the journal was just opened")
+        };
         if view.torn_tail > 0 {
             journal
                 .set_len(view.journal_len)
-                .map_err(|e| StoreError::io("cut the torn record off", path, e))?;
+                .map_err(|e| StoreError::io("cut the torn record off", &path, e))?;
             view.torn_tail = 0;
         }
         let mut writer = journal;
         let result = writer
-            .write_all(bytes)
-            .map_err(|e| StoreError::io("append to", path, e))
+            .write_all(&bytes)
+            .map_err(|e| StoreError::io("append to", &path, e))
             .and_then(|()| {
                 journal
                     .sync_data()
-                    .map_err(|e| StoreError::io("sync", path, e))
+                    .map_err(|e| StoreError::io("sync", &path, e))
             });
         if let Err(e) = result {
             let _ = journal.set_len(view.journal_len);
@@ -627,65 +620,137 @@ impl Engine {
         }
         view.journal_len += bytes.len() as u64;
         view.journal_lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        view.journal_records += records.iter().filter(|&&b| b == b'\n').count() as u64;
         self.view = Some(view);
         Ok(())
     }
 
+    /// Creates the journal file (empty) and makes its directory entry durable.
+    fn start_journal(&self) -> Result<File, StoreError> {
+        let path = &self.paths.journal;
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(file_mode(&self.paths.snapshot))
+            .open(path)
+            .map_err(|e| StoreError::io("open the journal", path, e))?;
+        sync_dir(parent_dir(path))?;
+        Ok(file)
+    }
+
     fn compaction_due(&self) -> bool {
-        self.view.is_some_and(|v| {
-            v.journal_len > COMPACT_MIN_JOURNAL_BYTES && v.journal_len > v.snapshot_len
+        self.view.as_ref().is_some_and(|v| {
+            v.journal_len > COMPACT_MIN_JOURNAL_BYTES && v.journal_len > v.snapshot.len
         })
     }
 
+    /// Closing: fold if a journal exists, so `.tasks.json` alone holds every task.
+    fn close(&mut self) -> Result<(), StoreError> {
+        if self.view.as_ref().is_some_and(|v| v.journal_ino.is_some()) {
+            self.fold()?;
+        }
+        Ok(())
+    }
+
     /// Writes every task into a new snapshot; the old one becomes `.bak` and the journal
-    /// `.journal.bak`; a fresh journal starts. Each step leaves a loadable store.
-    fn compact(&mut self) -> Result<(), StoreError> {
-        let paths = self.paths.clone();
-        let dir = parent_dir(&paths.snapshot);
-        let tmp = with_suffix(&paths.snapshot, ".tmp");
+    /// `.journal.bak`. Each step leaves a loadable store (docs/STORAGE.md has the argument).
+    pub(super) fn fold(&mut self) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        let records = self.view.as_ref().map_or(0, |v| v.journal_records);
         let bytes = seed::serialize_seed(self.tasks.values())?;
-        let write_tmp = || -> std::io::Result<()> {
-            let mut file = File::create(&tmp)?;
-            file.write_all(&bytes)?;
+        self.write_snapshot_tmp(&bytes)?;
+        self.link_snapshot_to_bak()?;
+        self.install_snapshot()?;
+        self.keep_bad_journal_as_evidence();
+        self.retire_journal()?;
+        let dir = parent_dir(&self.paths.snapshot);
+        sync_dir(dir)?;
+        self.journal = None;
+        let snapshot = FileId::of(&self.paths.snapshot)
+            .map_err(|e| StoreError::io("read", &self.paths.snapshot, e))?;
+        self.view = Some(View {
+            snapshot,
+            header: snapshot.header(&bytes),
+            journal_ino: None,
+            journal_len: 0,
+            journal_lines: 0,
+            journal_records: 0,
+            torn_tail: 0,
+        });
+        tracing::info!(
+            store = %self.paths.snapshot.display(),
+            tasks = self.tasks.len(),
+            journal_records = records,
+            bytes = bytes.len(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "store compacted: the task file holds every task"
+        );
+        Ok(())
+    }
+
+    /// Fold step 1: the new snapshot in `.tmp`, synced.
+    fn write_snapshot_tmp(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        let tmp = &self.paths.tmp;
+        let write = || -> std::io::Result<()> {
+            let mut file = create_file(tmp, file_mode(&self.paths.snapshot))?;
+            file.write_all(bytes)?;
             file.sync_all()
         };
-        if let Err(e) = write_tmp() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(StoreError::io("write", &tmp, e));
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(tmp);
+            StoreError::io("write", tmp, e)
+        })
+    }
+
+    /// Fold step 2: the current snapshot becomes `.bak` (a hard link keeps it in place).
+    fn link_snapshot_to_bak(&self) -> Result<(), StoreError> {
+        let paths = &self.paths;
+        if !paths.snapshot.exists() {
+            return Ok(());
         }
-        // The current snapshot becomes the backup (a hard link keeps the snapshot in place).
-        if paths.snapshot.exists() {
-            let bak_tmp = with_suffix(&paths.bak, ".tmp");
-            let _ = std::fs::remove_file(&bak_tmp);
-            if std::fs::hard_link(&paths.snapshot, &bak_tmp).is_err() {
-                std::fs::copy(&paths.snapshot, &bak_tmp)
-                    .map_err(|e| StoreError::io("copy the snapshot to", &bak_tmp, e))?;
-            }
-            std::fs::rename(&bak_tmp, &paths.bak)
-                .map_err(|e| StoreError::io("replace", &paths.bak, e))?;
+        let bak_tmp = with_suffix(&paths.bak, ".tmp");
+        let _ = std::fs::remove_file(&bak_tmp);
+        if std::fs::hard_link(&paths.snapshot, &bak_tmp).is_err() {
+            std::fs::copy(&paths.snapshot, &bak_tmp)
+                .map_err(|e| StoreError::io("copy the snapshot to", &bak_tmp, e))?;
         }
-        std::fs::rename(&tmp, &paths.snapshot)
-            .map_err(|e| StoreError::io("replace", &paths.snapshot, e))?;
+        std::fs::rename(&bak_tmp, &paths.bak).map_err(|e| StoreError::io("replace", &paths.bak, e))
+    }
+
+    /// Fold step 3: `.tmp` replaces the snapshot.
+    fn install_snapshot(&self) -> Result<(), StoreError> {
+        std::fs::rename(&self.paths.tmp, &self.paths.snapshot)
+            .map_err(|e| StoreError::io("replace", &self.paths.snapshot, e))
+    }
+
+    /// Before the journal is retired: a journal with unreadable lines is copied aside.
+    fn keep_bad_journal_as_evidence(&mut self) {
+        let paths = &self.paths;
         if self.journal_has_bad_lines && paths.journal.exists() {
             let evidence = paths.aside(&paths.journal, "corrupt");
-            let _ = std::fs::copy(&paths.journal, &evidence);
+            if std::fs::copy(&paths.journal, &evidence).is_ok() {
+                let _ = recovery_log::append(
+                    &paths.recovery_log,
+                    &format!(
+                        "the journal {} had unreadable lines; a copy was kept",
+                        paths.journal.display()
+                    ),
+                    &[&evidence],
+                );
+            }
             self.journal_has_bad_lines = false;
         }
-        if paths.journal.exists() {
-            std::fs::rename(&paths.journal, &paths.journal_bak)
-                .map_err(|e| StoreError::io("replace", &paths.journal_bak, e))?;
+    }
+
+    /// Fold step 4: the journal becomes `.journal.bak` (the changes from `.bak` to the new
+    /// snapshot); the next write starts a new journal.
+    pub(super) fn retire_journal(&self) -> Result<(), StoreError> {
+        let paths = &self.paths;
+        match std::fs::rename(&paths.journal, &paths.journal_bak) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io("replace", &paths.journal_bak, e)),
         }
-        sync_dir(dir)?;
-        let journal = self.open_journal()?;
-        let snapshot_meta = std::fs::metadata(&paths.snapshot)
-            .map_err(|e| StoreError::io("read", &paths.snapshot, e))?;
-        self.view = Some(View {
-            snapshot_ino: snapshot_meta.ino(),
-            snapshot_len: snapshot_meta.len(),
-            journal_ino: journal.metadata().map(|m| m.ino()).unwrap_or_default(),
-            ..View::default()
-        });
-        self.journal = Some(journal);
-        Ok(())
     }
 }

@@ -1,15 +1,51 @@
-//! The file store's journal: one JSON record per line, each a whole task (`{"put": {…}}`) or a
-//! deletion (`{"delete": "task_…"}`), appended and synced before a write is acknowledged.
+//! The file store's journal: a header line naming the snapshot it continues, then one JSON
+//! record per line, each a whole task (`{"put": {…}}`) or a deletion (`{"delete": "task_…"}`),
+//! appended and synced before a write is acknowledged.
 //!
 //! Records carry whole tasks, never deltas, so replaying a journal over a snapshot that already
-//! contains it changes nothing; the crash-safety argument in docs/STORAGE.md rests on that.
+//! contains it changes nothing; the crash-safety argument in docs/STORAGE.md rests on that. The
+//! header (`{"continues": {"sha256": …, "bytes": …, "mtime_ns": …}}`) names the snapshot the
+//! records apply to, by digest and modification time (a `cp` of identical bytes over the file
+//! is still a restore): a journal whose snapshot was replaced by someone else is never replayed.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use taskpilot_core::{Task, TaskId};
+
+/// Which snapshot a journal continues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Lowercase hex SHA-256 of the snapshot's bytes.
+    pub sha256: String,
+    pub bytes: u64,
+    /// The snapshot's modification time (nanoseconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime_ns: Option<i64>,
+}
+
+impl Header {
+    pub fn of(snapshot: &[u8]) -> Header {
+        Header {
+            sha256: digest(snapshot),
+            bytes: snapshot.len() as u64,
+            mtime_ns: None,
+        }
+    }
+
+    /// Whether a journal with this header continues the snapshot described by `current`.
+    pub fn continues(&self, current: &Header) -> bool {
+        self.sha256 == current.sha256
+            && (self.mtime_ns.is_none()
+                || current.mtime_ns.is_none()
+                || self.mtime_ns == current.mtime_ns)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Record {
+    /// Only as the first line.
+    Continues(Header),
     Put(Task),
     Delete(TaskId),
 }
@@ -23,9 +59,20 @@ impl Record {
     }
 }
 
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// What reading a stretch of journal found.
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// The first line's header; `None` for an empty journal or one an older version wrote.
+    pub header: Option<Header>,
+    /// `put` and `delete` records, in order.
     pub records: Vec<Record>,
     /// Bytes of complete lines read (where the next read starts).
     pub consumed: u64,
@@ -43,16 +90,18 @@ pub fn parse(bytes: &[u8], first_line: u64) -> Parsed {
     while let Some(offset) = bytes[start..].iter().position(|&b| b == b'\n') {
         let line = &bytes[start..start + offset];
         parsed.lines += 1;
+        let number = first_line + parsed.lines;
         if !line.iter().all(u8::is_ascii_whitespace) {
             match serde_json::from_slice::<Record>(line) {
-                Ok(record) if record_is_valid(&record) => parsed.records.push(record),
-                Ok(_) => parsed.bad_lines.push((
-                    first_line + parsed.lines,
-                    "the task in it fails validation".into(),
-                )),
-                Err(e) => parsed
+                Ok(Record::Continues(header)) if number == 1 => parsed.header = Some(header),
+                Ok(Record::Continues(_)) => parsed
                     .bad_lines
-                    .push((first_line + parsed.lines, e.to_string())),
+                    .push((number, "a header line after the first line".into())),
+                Ok(record) if record_is_valid(&record) => parsed.records.push(record),
+                Ok(_) => parsed
+                    .bad_lines
+                    .push((number, "the task in it fails validation".into())),
+                Err(e) => parsed.bad_lines.push((number, e.to_string())),
             }
         }
         start += offset + 1;
@@ -65,7 +114,7 @@ pub fn parse(bytes: &[u8], first_line: u64) -> Parsed {
 fn record_is_valid(record: &Record) -> bool {
     match record {
         Record::Put(task) => task.validate().is_ok(),
-        Record::Delete(_) => true,
+        Record::Delete(_) | Record::Continues(_) => true,
     }
 }
 
@@ -80,15 +129,36 @@ mod tests {
         let task = NewTask::new("t", "low")
             .into_task(TaskId::generate(), Timestamp::now())
             .unwrap();
-        let mut bytes = Record::Put(task.clone()).to_line().unwrap();
+        let mut bytes = Record::Continues(Header::of(b"{}\n")).to_line().unwrap();
+        bytes.extend(Record::Put(task.clone()).to_line().unwrap());
         bytes.extend_from_slice(b"{not json}\n");
         bytes.extend(Record::Delete(task.id.clone()).to_line().unwrap());
         bytes.extend_from_slice(b"{\"put\": {\"id\": \"task_2025");
-        let parsed = parse(&bytes, 10);
+        let parsed = parse(&bytes, 0);
+        assert_eq!(parsed.header, Some(Header::of(b"{}\n")));
         assert_eq!(parsed.records.len(), 2);
         assert_eq!(parsed.bad_lines.len(), 1);
-        assert_eq!(parsed.bad_lines[0].0, 12);
+        assert_eq!(parsed.bad_lines[0].0, 3);
         assert_eq!(parsed.torn_tail, 25);
         assert_eq!(parsed.consumed as usize, bytes.len() - 25);
+    }
+
+    #[test]
+    fn a_header_is_only_accepted_on_the_first_line() {
+        let header = Record::Continues(Header::of(b"{}\n")).to_line().unwrap();
+        let mut bytes = b"\n".to_vec();
+        bytes.extend(&header);
+        let parsed = parse(&bytes, 0);
+        assert_eq!(parsed.header, None);
+        assert_eq!(parsed.bad_lines.len(), 1);
+        assert_eq!(parsed.bad_lines[0].0, 2);
+    }
+
+    #[test]
+    fn the_digest_is_sha256_hex() {
+        assert_eq!(
+            digest(b"{}\n"),
+            "ca3d163bab055381827226140568f3bef7eaac187cebd76878e0b63e9e442356"
+        );
     }
 }

@@ -1,54 +1,101 @@
-//! The JSON file store (the default backend): the seed's `.tasks.json` plus an append-only
-//! journal, so a write costs one small append and one sync whatever the store's size.
+//! The JSON file store (the default backend): the seed's `.tasks.json` plus, while a process
+//! has the store open, an append-only journal, so a write costs one small append and one sync
+//! whatever the store's size. Closing the store (the last handle dropped, or
+//! [`TaskStore::close`]) and an idle period fold the journal into `.tasks.json`, so the file
+//! alone holds every task whenever no process has it open.
 //!
 //! Files kept next to `TASKS_FILE` (docs/STORAGE.md explains each and the crash argument):
-//! `.tasks.json` (snapshot, seed format), `.tasks.json.journal` (changes since the snapshot),
-//! `.tasks.json.bak` and `.tasks.json.journal.bak` (the previous snapshot and the changes that
-//! led from it to the current one), `.tasks.json.lock` (the lock every process takes),
-//! `.tasks.json.tmp` (only while a snapshot is written).
+//! `.tasks.json` (snapshot, seed format), `.tasks.json.journal` (changes since the snapshot,
+//! only while open), `.tasks.json.bak` and `.tasks.json.journal.bak` (the previous snapshot and
+//! the changes that led from it to the current one), `.tasks.json.lock` (the lock every
+//! process takes), `.tasks.json.tmp` (only while a snapshot is written),
+//! `.tasks.json.recovery.log` (only after a repair).
 //!
 //! [`FileStore`] is a handle to an engine on its own thread; concurrent calls are batched so
 //! they share one sync (group commit).
 
 mod engine;
 mod journal;
+mod load;
+mod recovery_log;
 mod runs;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
 use tokio::sync::oneshot;
 
-pub use self::engine::Paths;
 use self::engine::{Engine, Op, Reply};
+pub use self::engine::{OpenMode, Paths};
 pub use self::runs::runs_dir;
-use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore};
+use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore, seed};
 
 /// The most operations applied (and synced) together.
 const MAX_BATCH: usize = 4096;
 
+/// A store that has had no work for this long folds its journal (a long-running server).
+pub const IDLE_FOLD: Duration = Duration::from_secs(2);
+
+/// How to open a file store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub mode: OpenMode,
+    /// Fold the journal after this long without work; `None` folds only at close and on
+    /// `compact` (tests that need a journal left in place).
+    pub idle_fold: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mode: OpenMode::Normal,
+            idle_fold: Some(IDLE_FOLD),
+        }
+    }
+}
+
 type Job = (Op, oneshot::Sender<Result<Reply, StoreError>>);
 
-/// A handle to the file store at one path. Cheap to share behind an `Arc`; dropping the last
-/// handle lets the engine finish queued work and stop.
+/// A handle to the file store at one path. Cheap to share behind an `Arc`; dropping it lets
+/// the engine finish queued work, fold the journal, and stop (the drop waits for that).
 pub struct FileStore {
     path: PathBuf,
-    jobs: mpsc::Sender<Job>,
+    jobs: Option<mpsc::Sender<Job>>,
+    engine: Option<std::thread::JoinHandle<()>>,
+    /// Set by [`FileStore::abandon`]: stop without folding.
+    abandoned: Arc<AtomicBool>,
 }
 
 impl FileStore {
     /// Opens (creating if needed) the store whose snapshot is `path`, and loads it, so a corrupt
     /// or unreadable store is reported here, before any work.
     pub async fn open(path: PathBuf) -> Result<FileStore, StoreError> {
+        FileStore::open_with(path, Options::default()).await
+    }
+
+    /// Opens the store with `options` (see [`Options`]). `path` is resolved through symlinks, so
+    /// the journal and lock live beside the real file and a fold replaces the file, not the
+    /// link; anything but a regular file is refused before a file is created.
+    pub async fn open_with(path: PathBuf, options: Options) -> Result<FileStore, StoreError> {
+        let real = resolve(&path)?;
         let (jobs, queue) = mpsc::channel::<Job>();
-        let mut engine = Engine::new(path.clone());
-        std::thread::Builder::new()
+        let mut engine = Engine::new(real, options.mode);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let flag = abandoned.clone();
+        let thread = std::thread::Builder::new()
             .name("taskpilot-file-store".into())
-            .spawn(move || run_engine(&mut engine, queue))
+            .spawn(move || run_engine(&mut engine, queue, options.idle_fold, &flag))
             .map_err(|e| StoreError::io("start the writer thread for", &path, e))?;
-        let store = FileStore { path, jobs };
+        let store = FileStore {
+            path,
+            jobs: Some(jobs),
+            engine: Some(thread),
+            abandoned,
+        };
         store.call(Op::Check).await?;
         Ok(store)
     }
@@ -57,12 +104,93 @@ impl FileStore {
         &self.path
     }
 
+    /// Test aid: stops the engine the way a killed process stops, leaving the journal unfolded.
+    #[doc(hidden)]
+    pub fn abandon(self) {
+        self.abandoned.store(true, Ordering::SeqCst);
+    }
+
     async fn call(&self, op: Op) -> Result<Reply, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
+            .as_ref()
+            .ok_or_else(|| stopped(&self.path))?
             .send((op, reply))
             .map_err(|_| stopped(&self.path))?;
         answer.await.map_err(|_| stopped(&self.path))?
+    }
+}
+
+impl Drop for FileStore {
+    /// The safety net behind [`TaskStore::close`]: the engine folds what is left and stops.
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(engine) = self.engine.take() {
+            let _ = engine.join();
+        }
+    }
+}
+
+/// `path` with every symlink resolved (a dangling link resolves to its target), refused unless
+/// it is a regular file or does not exist yet.
+fn resolve(path: &Path) -> Result<PathBuf, StoreError> {
+    let mut real = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&real) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&real)
+                    .map_err(|e| StoreError::io("read the symlink", &real, e))?;
+                real = seed::parent_dir(&real).join(target);
+            }
+            Ok(meta) if meta.is_file() => {
+                return std::fs::canonicalize(&real)
+                    .map_err(|e| StoreError::io("resolve", &real, e));
+            }
+            Ok(meta) => {
+                return Err(StoreError::Corrupt {
+                    message: format!(
+                        "TASKS_FILE {} is {}, not a regular file; nothing was created. Point \
+                         TASKS_FILE at a regular file (or a path where one can be created)",
+                        describe_path(path, &real),
+                        kind_of(&meta)
+                    ),
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(real),
+            Err(e) => return Err(StoreError::io("inspect", &real, e)),
+        }
+    }
+    Err(StoreError::Corrupt {
+        message: format!(
+            "TASKS_FILE {}: too many levels of symbolic links",
+            path.display()
+        ),
+    })
+}
+
+fn describe_path(given: &Path, real: &Path) -> String {
+    if given == real {
+        given.display().to_string()
+    } else {
+        format!("{} (→ {})", given.display(), real.display())
+    }
+}
+
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
     }
 }
 
@@ -72,8 +200,28 @@ fn stopped(path: &Path) -> StoreError {
     }
 }
 
-fn run_engine(engine: &mut Engine, queue: mpsc::Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
+fn run_engine(
+    engine: &mut Engine,
+    queue: mpsc::Receiver<Job>,
+    idle_fold: Option<Duration>,
+    abandoned: &AtomicBool,
+) {
+    // Without idle folding, wait as long as it takes (a year is "forever" for recv_timeout).
+    let idle = idle_fold.unwrap_or(Duration::from_secs(365 * 24 * 3600));
+    loop {
+        let first = match queue.recv_timeout(idle) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                fold_quietly(engine, "after an idle period");
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                if !abandoned.load(Ordering::SeqCst) {
+                    fold_quietly(engine, "at close");
+                }
+                return;
+            }
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -85,6 +233,15 @@ fn run_engine(engine: &mut Engine, queue: mpsc::Receiver<Job>) {
         for (answer, reply) in engine.run_batch(ops).into_iter().zip(replies) {
             let _ = reply.send(answer);
         }
+    }
+}
+
+/// Folds a pending journal; a failure leaves the journal, which the next open replays.
+fn fold_quietly(engine: &mut Engine, when: &str) {
+    if let Err(e) = engine.fold_if_pending() {
+        tracing::warn!(
+            "could not fold the journal into the task file {when}: {e}; it stays in the journal and is replayed at the next open"
+        );
     }
 }
 
@@ -161,5 +318,9 @@ impl TaskStore for FileStore {
 
     async fn compact(&self) -> Result<(), StoreError> {
         expect_reply!(self.call(Op::Compact).await, Unit)
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        expect_reply!(self.call(Op::Close).await, Unit)
     }
 }

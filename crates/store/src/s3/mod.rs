@@ -7,21 +7,24 @@
 //!
 //! Concurrency rests on the service's conditional writes (docs/STORAGE.md "S3-compatible
 //! object storage"):
-//! - create: `PUT` with `If-None-Match: *`; a taken id moves to its successor and tries again;
-//! - transition: `GET` (body and ETag), apply the rules of `taskpilot-core`, `PUT` with
-//!   `If-Match: <etag>`; on `412 Precondition Failed` read again, so the loser of a contested
-//!   decision gets the error `Task::apply` gives on the status it found.
+//! - insert: `PUT` with `If-None-Match: *`;
+//! - conditional write: `PUT` with `If-Match: <etag>` of the `GET` it follows; `412
+//!   Precondition Failed` means someone else wrote first. Ids, transitions and `put_many` are
+//!   built on these in `occ.rs`.
 //!
 //! Configuration comes from the standard variables (`AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`/`AWS_DEFAULT_REGION`,
 //! `AWS_ENDPOINT_URL` for other services, `AWS_ALLOW_HTTP=true` for a plain-HTTP local server,
-//! `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`; path-style requests are the default), read by
-//! `AmazonS3Builder::from_env`. Errors name the bucket and endpoint, never a secret.
+//! `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`; path-style requests are the default), which the
+//! settings collect from the environment and `.env` and hand over
+//! ([`S3Store::open_with_variables`]); this module reads no environment. Errors name the bucket
+//! and endpoint, never a secret.
 //!
 //! Not here: creating buckets or lifecycle rules (the operator's job).
 
 mod audit;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,17 +36,14 @@ use object_store::{
     BackoffConfig, ClientConfigKey, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
     RetryConfig, UpdateVersion,
 };
-use taskpilot_core::{NewTask, Status, Task, TaskId, Timestamp, Transition, TransitionOutcome};
+use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
 
+use crate::occ::{self, Cas, Primitives};
 use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore};
 
 const BACKEND: &str = "s3";
 /// Requests in flight at once when reading or writing many objects.
 const CONCURRENCY: usize = 32;
-/// Rounds of read-apply-write for one transition before giving up.
-const TRANSITION_ROUNDS: usize = 50;
-/// Successors tried when a new id is taken.
-const ID_ATTEMPTS: usize = 10_000;
 
 /// A task store in an S3 bucket.
 pub struct S3Store {
@@ -57,41 +57,47 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    /// Opens `s3://bucket/prefix` with the `AWS_*` variables of the environment, and checks
-    /// that the bucket can be listed.
-    pub async fn open(url: &str) -> Result<S3Store, StoreError> {
-        Self::open_with(url, &[]).await
+    /// Opens `s3://bucket/prefix` with the `AWS_*` variables of the settings (unknown ones
+    /// are ignored, as `object_store` does), and checks that the bucket can be listed.
+    pub async fn open_with_variables(
+        url: &str,
+        variables: &[(String, taskpilot_config::Secret)],
+    ) -> Result<S3Store, StoreError> {
+        let options: Vec<(String, &str)> = variables
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.expose()))
+            .filter(|(name, _)| name.parse::<AmazonS3ConfigKey>().is_ok())
+            .collect();
+        let options: Vec<(&str, &str)> = options.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        Self::open_with(url, &options).await
     }
 
-    /// As [`S3Store::open`], with builder options (`aws_endpoint`, `aws_access_key_id`,
-    /// `aws_allow_http`, …, the names `object_store` knows) taking precedence over the
-    /// environment.
+    /// Opens `s3://bucket/prefix` with builder options (`aws_endpoint`, `aws_access_key_id`,
+    /// `aws_allow_http`, …, the names `object_store` knows), and checks that the bucket can be
+    /// listed.
     pub async fn open_with(url: &str, options: &[(&str, &str)]) -> Result<S3Store, StoreError> {
-        // reqwest is built without a default TLS provider; use ring (no cmake, no OpenSSL).
-        // An error only means a provider is already installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // reqwest is built without a default TLS provider.
+        taskpilot_plumbing::tls::install_crypto_provider();
 
         let redacted = taskpilot_config::redact_url(url);
         let unsupported = |reason: String| StoreError::Unsupported {
             url: redacted.clone(),
             reason,
         };
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| unsupported("expected s3://bucket/prefix".into()))?;
-        let rest = rest.split(['?', '#']).next().unwrap_or_default();
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let parsed = crate::location::parse(url, "s3://bucket/prefix")?;
+        if parsed.scheme() != "s3" {
+            return Err(unsupported("expected s3://bucket/prefix".into()));
+        }
+        let bucket = parsed.host_str().unwrap_or_default();
+        let prefix = parsed.path();
         if bucket.is_empty() {
             return Err(unsupported(
                 "the bucket name is missing: s3://bucket/prefix".into(),
             ));
         }
 
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        let mut secrets: Vec<String> = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
-            .iter()
-            .filter_map(|v| std::env::var(v).ok())
-            .collect();
+        let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+        let mut secrets: Vec<String> = Vec::new();
         for (key, value) in options {
             let key: AmazonS3ConfigKey = key
                 .parse()
@@ -302,6 +308,120 @@ impl S3Store {
 }
 
 #[async_trait]
+impl Primitives for S3Store {
+    /// The object's ETag.
+    type Version = Option<String>;
+
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn shown(&self) -> String {
+        self.shown.clone()
+    }
+
+    async fn insert_new(&self, task: &Task) -> Result<bool, StoreError> {
+        let json = to_json(task)?;
+        let options = PutOptions::from(PutMode::Create);
+        match self
+            .store
+            .put_opts(
+                &self.path(task.id.as_str()),
+                PutPayload::from(json),
+                options,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => {
+                // A retried request may have stored our own task already.
+                Ok(matches!(self.read(&task.id).await?, Some((stored, _)) if &stored == task))
+            }
+            Err(e) => Err(self.err("create a task", &e)),
+        }
+    }
+
+    async fn read_versioned(
+        &self,
+        id: &TaskId,
+    ) -> Result<Option<(Task, Option<String>)>, StoreError> {
+        self.read(id).await
+    }
+
+    async fn write_if(
+        &self,
+        task: &Task,
+        _read: &Task,
+        e_tag: &Option<String>,
+    ) -> Result<Cas, StoreError> {
+        let Some(e_tag) = e_tag.clone() else {
+            return Err(StoreError::Backend {
+                backend: BACKEND,
+                url: self.shown.clone(),
+                message: "the service returned no ETag, so tasks cannot be updated safely; \
+                          it must support conditional writes (If-Match)"
+                    .into(),
+            });
+        };
+        let mode = PutMode::Update(UpdateVersion {
+            e_tag: Some(e_tag),
+            version: None,
+        });
+        match self
+            .store
+            .put_opts(
+                &self.path(task.id.as_str()),
+                PutPayload::from(to_json(task)?),
+                PutOptions::from(mode),
+            )
+            .await
+        {
+            Ok(_) => Ok(Cas::Written),
+            Err(object_store::Error::Precondition { .. }) => Ok(Cas::Lost),
+            Err(object_store::Error::NotFound { .. }) => Ok(Cas::Gone),
+            Err(e) => Err(self.err("update a task", &e)),
+        }
+    }
+
+    async fn read_many(&self, ids: &[TaskId]) -> Result<HashMap<TaskId, Task>, StoreError> {
+        let found: Vec<Option<Task>> = stream::iter(ids.to_vec())
+            .map(|id| async move {
+                match self.read(&id).await {
+                    Ok(found) => Ok(found.map(|(task, _)| task)),
+                    // An unreadable object is overwritten.
+                    Err(StoreError::Corrupt { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .map(|task| (task.id.clone(), task))
+            .collect())
+    }
+
+    async fn write_many(&self, tasks: &[&Task]) -> Result<(), StoreError> {
+        let owned: Vec<Task> = tasks.iter().map(|t| (*t).clone()).collect();
+        stream::iter(owned)
+            .map(|task| async move { self.put(&task).await })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    fn chunk(&self) -> usize {
+        CONCURRENCY * 8
+    }
+}
+
+#[async_trait]
 impl TaskStore for S3Store {
     fn describe(&self) -> String {
         self.shown.clone()
@@ -316,40 +436,7 @@ impl TaskStore for S3Store {
     }
 
     async fn create(&self, new: NewTask) -> Result<Task, StoreError> {
-        let mut task = new.into_task(TaskId::generate(), Timestamp::now())?;
-        for _ in 0..ID_ATTEMPTS {
-            let json = to_json(&task)?;
-            let options = PutOptions::from(PutMode::Create);
-            match self
-                .store
-                .put_opts(
-                    &self.path(task.id.as_str()),
-                    PutPayload::from(json),
-                    options,
-                )
-                .await
-            {
-                Ok(_) => return Ok(task),
-                Err(
-                    object_store::Error::AlreadyExists { .. }
-                    | object_store::Error::Precondition { .. },
-                ) => {
-                    // A retried request may have stored our own task already.
-                    if let Some((stored, _)) = self.read(&task.id).await?
-                        && stored == task
-                    {
-                        return Ok(task);
-                    }
-                    task.id = task.id.successor();
-                }
-                Err(e) => return Err(self.err("create a task", &e)),
-            }
-        }
-        Err(StoreError::Backend {
-            backend: BACKEND,
-            url: self.shown.clone(),
-            message: format!("no free task id after {ID_ATTEMPTS} tries"),
-        })
+        occ::create(self, new).await
     }
 
     async fn get(&self, id: &TaskId) -> Result<Task, StoreError> {
@@ -415,53 +502,7 @@ impl TaskStore for S3Store {
     }
 
     async fn transition(&self, id: &TaskId, transition: &Transition) -> Result<Task, StoreError> {
-        for round in 0..TRANSITION_ROUNDS {
-            let Some((mut task, e_tag)) = self.read(id).await? else {
-                return Err(StoreError::NotFound { id: id.clone() });
-            };
-            if task.apply(transition, Timestamp::now())? == TransitionOutcome::Unchanged {
-                return Ok(task);
-            }
-            let Some(e_tag) = e_tag else {
-                return Err(StoreError::Backend {
-                    backend: BACKEND,
-                    url: self.shown.clone(),
-                    message: "the service returned no ETag, so tasks cannot be updated safely; \
-                              it must support conditional writes (If-Match)"
-                        .into(),
-                });
-            };
-            let mode = PutMode::Update(UpdateVersion {
-                e_tag: Some(e_tag),
-                version: None,
-            });
-            match self
-                .store
-                .put_opts(
-                    &self.path(id.as_str()),
-                    PutPayload::from(to_json(&task)?),
-                    PutOptions::from(mode),
-                )
-                .await
-            {
-                Ok(_) => return Ok(task),
-                Err(object_store::Error::Precondition { .. }) => {
-                    // Someone else changed the task first: read it again and re-decide.
-                    tracing::debug!(task = %id, round, "conditional write lost; reading again");
-                }
-                Err(object_store::Error::NotFound { .. }) => {
-                    return Err(StoreError::NotFound { id: id.clone() });
-                }
-                Err(e) => return Err(self.err("update a task", &e)),
-            }
-        }
-        Err(StoreError::Backend {
-            backend: BACKEND,
-            url: self.shown.clone(),
-            message: format!(
-                "task {id} kept changing under {TRANSITION_ROUNDS} attempts to update it; try again"
-            ),
-        })
+        occ::transition(self, id, transition).await
     }
 
     async fn delete(&self, id: &TaskId) -> Result<(), StoreError> {
@@ -505,32 +546,7 @@ impl TaskStore for S3Store {
     }
 
     async fn put_many(&self, tasks: Vec<Task>) -> Result<usize, StoreError> {
-        // The last copy of an id wins, as in a file.
-        let mut latest: std::collections::HashMap<TaskId, Task> = Default::default();
-        let mut order = Vec::new();
-        for task in tasks {
-            task.validate()?;
-            if latest.insert(task.id.clone(), task.clone()).is_none() {
-                order.push(task.id);
-            }
-        }
-        let latest = &latest;
-        let written: Vec<bool> = stream::iter(order)
-            .map(|id| async move {
-                let Some(task) = latest.get(&id) else {
-                    return Ok(false);
-                };
-                match self.read(&id).await {
-                    Ok(Some((stored, _))) if &stored == task => return Ok(false),
-                    Ok(_) | Err(StoreError::Corrupt { .. }) => {}
-                    Err(e) => return Err(e),
-                }
-                self.put(task).await.map(|()| true)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(written.into_iter().filter(|w| *w).count())
+        occ::put_many(self, tasks).await
     }
 
     async fn check(&self) -> Result<CheckReport, StoreError> {
@@ -587,7 +603,5 @@ fn to_json(task: &Task) -> Result<String, StoreError> {
 
 /// `text` with every secret replaced by `***`.
 fn scrub(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "***"))
+    taskpilot_config::redact::redact_urls_in(&taskpilot_config::redact::scrub_values(text, secrets))
 }

@@ -8,9 +8,8 @@
 //! Rules every backend follows (docs/STORAGE.md "SQL backends"):
 //! - one `tasks` table, one column per seed field (timestamps as text in the file's own form),
 //!   unknown fields as a JSON object in `extra`, and `row_version` for optimistic concurrency;
-//! - ids are the primary key: a create that collides takes the id's successor and tries again;
-//! - a transition reads the row, applies the rules of `taskpilot-core`, and writes back only if
-//!   `row_version` is unchanged; otherwise it reads again, so the loser sees the status it found;
+//! - ids are the primary key, so an insert of a taken id fails; a conditional write is an
+//!   `UPDATE … WHERE row_version = ?` (what is built on these is `occ.rs`);
 //! - transient failures (connection refused/reset, deadlock, serialization failure, busy
 //!   database, pool timeout) are retried with bounded exponential backoff.
 //!
@@ -31,8 +30,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
-use taskpilot_core::{NewTask, Status, Task, TaskId, Timestamp, Transition, TransitionOutcome};
+use taskpilot_core::{NewTask, Status, Task, TaskId, Timestamp, Transition};
 
+use crate::occ::{self, Cas, Primitives};
 use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore};
 
 /// The columns of `tasks`, in the order every query selects them.
@@ -69,11 +69,6 @@ const PUT_CHUNK: usize = 200;
 const RETRY_ATTEMPTS: u32 = 6;
 const RETRY_FIRST_DELAY: Duration = Duration::from_millis(50);
 const RETRY_MAX_DELAY: Duration = Duration::from_secs(2);
-/// Rounds of read-apply-write for one transition before giving up (each lost round means
-/// someone else changed the task; the next read sees their change).
-const TRANSITION_ROUNDS: usize = 50;
-/// Successors tried when a new id is taken.
-const ID_ATTEMPTS: usize = 10_000;
 
 /// A statement argument.
 #[derive(Debug, Clone)]
@@ -251,6 +246,94 @@ impl<D: Driver> SqlStore<D> {
 }
 
 #[async_trait]
+impl<D: Driver> Primitives for SqlStore<D> {
+    type Version = i64;
+
+    fn backend(&self) -> &'static str {
+        self.driver.backend()
+    }
+
+    fn shown(&self) -> String {
+        self.driver.shown_url().to_owned()
+    }
+
+    async fn insert_new(&self, task: &Task) -> Result<bool, StoreError> {
+        match self.insert(task).await {
+            Ok(()) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(self.err("insert a task", e)),
+        }
+    }
+
+    async fn read_versioned(&self, id: &TaskId) -> Result<Option<(Task, i64)>, StoreError> {
+        match self.load(id).await {
+            Ok(found) => Ok(Some(found)),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn write_if(&self, task: &Task, _read: &Task, version: &i64) -> Result<Cas, StoreError> {
+        let sets: Vec<String> = COLUMNS[1..11]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = {}", self.p(i + 1)))
+            .collect();
+        let sql = format!(
+            "UPDATE tasks SET {}, row_version = row_version + 1 WHERE id = {} AND row_version = {}",
+            sets.join(", "),
+            self.p(11),
+            self.p(12)
+        );
+        let mut args = task_args(task);
+        let id_arg = args.remove(0);
+        args.push(id_arg);
+        args.push(Arg::Int(*version));
+        // A changed or deleted row both read as "lost": the next read tells them apart.
+        Ok(match self.execute("update a task", &sql, &args).await? {
+            1 => Cas::Written,
+            _ => Cas::Lost,
+        })
+    }
+
+    async fn read_many(&self, ids: &[TaskId]) -> Result<HashMap<TaskId, Task>, StoreError> {
+        let sql = format!(
+            "{} WHERE id IN {}",
+            self.select(),
+            self.driver.dialect().tuple(1, ids.len())
+        );
+        let args: Vec<Arg> = ids.iter().map(|id| Arg::Text(id.to_string())).collect();
+        Ok(self
+            .fetch("read tasks", &sql, &args)
+            .await?
+            .iter()
+            .filter_map(|row| row_to_task(row).ok())
+            .map(|(task, _)| (task.id.clone(), task))
+            .collect())
+    }
+
+    async fn write_many(&self, tasks: &[&Task]) -> Result<(), StoreError> {
+        let dialect = self.driver.dialect();
+        let tuples: Vec<String> = (0..tasks.len())
+            .map(|i| dialect.tuple(i * 11 + 1, 11))
+            .collect();
+        let sql = format!(
+            "INSERT INTO tasks ({}) VALUES {}{}",
+            COLUMNS[..11].join(", "),
+            tuples.join(", "),
+            dialect.upsert_tail()
+        );
+        let args: Vec<Arg> = tasks.iter().flat_map(|t| task_args(t)).collect();
+        self.execute("write tasks", &sql, &args).await?;
+        Ok(())
+    }
+
+    fn chunk(&self) -> usize {
+        PUT_CHUNK
+    }
+}
+
+#[async_trait]
 impl<D: Driver> TaskStore for SqlStore<D> {
     fn describe(&self) -> String {
         self.driver.shown_url().to_owned()
@@ -265,21 +348,7 @@ impl<D: Driver> TaskStore for SqlStore<D> {
     }
 
     async fn create(&self, new: NewTask) -> Result<Task, StoreError> {
-        let mut task = new.into_task(TaskId::generate(), Timestamp::now())?;
-        for _ in 0..ID_ATTEMPTS {
-            match self.insert(&task).await {
-                Ok(()) => return Ok(task),
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    task.id = task.id.successor();
-                }
-                Err(e) => return Err(self.err("insert a task", e)),
-            }
-        }
-        Err(StoreError::Backend {
-            backend: self.driver.backend(),
-            url: self.driver.shown_url().to_owned(),
-            message: format!("no free task id after {ID_ATTEMPTS} tries"),
-        })
+        occ::create(self, new).await
     }
 
     async fn get(&self, id: &TaskId) -> Result<Task, StoreError> {
@@ -343,38 +412,7 @@ impl<D: Driver> TaskStore for SqlStore<D> {
     }
 
     async fn transition(&self, id: &TaskId, transition: &Transition) -> Result<Task, StoreError> {
-        let sets: Vec<String> = COLUMNS[1..11]
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c} = {}", self.p(i + 1)))
-            .collect();
-        let sql = format!(
-            "UPDATE tasks SET {}, row_version = row_version + 1 WHERE id = {} AND row_version = {}",
-            sets.join(", "),
-            self.p(11),
-            self.p(12)
-        );
-        for _ in 0..TRANSITION_ROUNDS {
-            let (mut task, version) = self.load(id).await?;
-            if task.apply(transition, Timestamp::now())? == TransitionOutcome::Unchanged {
-                return Ok(task);
-            }
-            let mut args = task_args(&task);
-            let id_arg = args.remove(0);
-            args.push(id_arg);
-            args.push(Arg::Int(version));
-            if self.execute("update a task", &sql, &args).await? == 1 {
-                return Ok(task);
-            }
-            // Someone else changed (or deleted) the task first: read it again and re-decide.
-        }
-        Err(StoreError::Backend {
-            backend: self.driver.backend(),
-            url: self.driver.shown_url().to_owned(),
-            message: format!(
-                "task {id} kept changing under {TRANSITION_ROUNDS} attempts to update it; try again"
-            ),
-        })
+        occ::transition(self, id, transition).await
     }
 
     async fn delete(&self, id: &TaskId) -> Result<(), StoreError> {
@@ -427,53 +465,7 @@ impl<D: Driver> TaskStore for SqlStore<D> {
     }
 
     async fn put_many(&self, tasks: Vec<Task>) -> Result<usize, StoreError> {
-        // The last copy of an id wins, as in a file.
-        let mut latest: HashMap<TaskId, Task> = HashMap::new();
-        let mut order = Vec::new();
-        for task in tasks {
-            task.validate()?;
-            if latest.insert(task.id.clone(), task.clone()).is_none() {
-                order.push(task.id);
-            }
-        }
-        let dialect = self.driver.dialect();
-        let mut changed = 0;
-        for chunk in order.chunks(PUT_CHUNK) {
-            let sql = format!(
-                "{} WHERE id IN {}",
-                self.select(),
-                dialect.tuple(1, chunk.len())
-            );
-            let args: Vec<Arg> = chunk.iter().map(|id| Arg::Text(id.to_string())).collect();
-            let existing: HashMap<TaskId, Task> = self
-                .fetch("read tasks", &sql, &args)
-                .await?
-                .iter()
-                .filter_map(|row| row_to_task(row).ok())
-                .map(|(task, _)| (task.id.clone(), task))
-                .collect();
-            let to_write: Vec<&Task> = chunk
-                .iter()
-                .filter_map(|id| latest.get(id))
-                .filter(|task| existing.get(&task.id) != Some(*task))
-                .collect();
-            if to_write.is_empty() {
-                continue;
-            }
-            let tuples: Vec<String> = (0..to_write.len())
-                .map(|i| dialect.tuple(i * 11 + 1, 11))
-                .collect();
-            let sql = format!(
-                "INSERT INTO tasks ({}) VALUES {}{}",
-                COLUMNS[..11].join(", "),
-                tuples.join(", "),
-                dialect.upsert_tail()
-            );
-            let args: Vec<Arg> = to_write.iter().flat_map(|t| task_args(t)).collect();
-            self.execute("write tasks", &sql, &args).await?;
-            changed += to_write.len();
-        }
-        Ok(changed)
+        occ::put_many(self, tasks).await
     }
 
     async fn check(&self) -> Result<CheckReport, StoreError> {
@@ -674,13 +666,7 @@ pub(crate) fn backend_error(
     }
 }
 
-/// Removes the password of `url` from `text` (sqlx errors may quote the connection string).
-pub(crate) fn scrub(text: &str, url: &str) -> String {
-    match password_of(url) {
-        Some(password) if !password.is_empty() => text.replace(password, "***"),
-        _ => text.to_owned(),
-    }
-}
+pub(crate) use crate::location::scrub;
 
 /// [`scrub`] applied to the message of a store error.
 pub(crate) fn scrub_error(e: StoreError, url: &str) -> StoreError {
@@ -696,13 +682,6 @@ pub(crate) fn scrub_error(e: StoreError, url: &str) -> StoreError {
         },
         other => other,
     }
-}
-
-fn password_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let userinfo = authority.rsplit_once('@')?.0;
-    userinfo.split_once(':').map(|(_, p)| p)
 }
 
 /// Binds one [`Arg`] to a query of any sqlx database that knows text and integers.

@@ -32,8 +32,17 @@ super::impl_driver!(Mysql, sqlx::MySql, "mysql", Dialect::Mysql);
 pub async fn open(url: &str) -> Result<SqlStore<Mysql>, StoreError> {
     let shown = taskpilot_config::redact_url(url);
     // sqlx knows the scheme as mysql:// only; MariaDB speaks the same protocol.
-    let options = MySqlConnectOptions::from_str(&url.replacen("mariadb://", "mysql://", 1))
-        .map_err(|e| StoreError::Backend {
+    // (An unparsable URL goes to sqlx as it is, which says what is wrong with it.)
+    let url_for_sqlx = match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.scheme() == "mariadb" => {
+            // Both schemes are non-special, so the change cannot fail.
+            let _ = parsed.set_scheme("mysql");
+            String::from(parsed)
+        }
+        _ => url.to_owned(),
+    };
+    let options =
+        MySqlConnectOptions::from_str(&url_for_sqlx).map_err(|e| StoreError::Backend {
             backend: "mysql",
             url: shown.clone(),
             message: scrub(&format!("the URL is not valid: {e}"), url),

@@ -4,7 +4,6 @@
 //! The file is created if missing, in WAL mode with `synchronous=FULL` (every acknowledged
 //! write is on disk) and a busy timeout, so concurrent writers wait instead of failing.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use sqlx::Connection;
@@ -33,9 +32,9 @@ super::impl_driver!(Sqlite, sqlx::Sqlite, "sqlite", Dialect::Sqlite);
 /// returns the store.
 pub async fn open(url: &str) -> Result<SqlStore<Sqlite>, StoreError> {
     let shown = url.to_owned();
-    let path = url
-        .strip_prefix("sqlite://")
-        .map(PathBuf::from)
+    let path = crate::location::parse(url, "sqlite:///abs/path/tasks.db")?
+        .to_file_path()
+        .ok()
         .filter(|p| p.is_absolute());
     let Some(path) = path else {
         return Err(StoreError::Unsupported {

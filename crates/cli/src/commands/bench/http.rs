@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use taskpilot_agents::Runtime;
+use taskpilot_observe::metrics::percentile;
 use taskpilot_server::Tokens;
 use taskpilot_store::ListQuery;
 
@@ -114,14 +115,8 @@ pub async fn run(args: BenchHttpArgs, _ctx: &Context) -> anyhow::Result<ExitCode
     server.await??;
     let stored = store.list(&ListQuery::default()).await?.len();
 
-    latencies.sort_unstable();
-    let pct = |q: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        f64::from(latencies[i.min(latencies.len() - 1)]) / 1000.0
-    };
+    let latencies_ms: Vec<f64> = latencies.iter().map(|&us| f64::from(us) / 1000.0).collect();
+    let pct = |q: f64| percentile(&latencies_ms, q);
     let requests = latencies.len();
     let rps = requests as f64 / measured;
     let report = json!({

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use taskpilot_agents::Runtime;
+use taskpilot_observe::metrics::percentile;
 
 use crate::context::Context;
 use crate::output::print_json;
@@ -46,8 +47,7 @@ pub async fn run(args: BenchWorkflowArgs, _ctx: &Context) -> anyhow::Result<Exit
     }
     let elapsed = started.elapsed().as_secs_f64();
     rt.shutdown().await?;
-    latencies.sort_by(f64::total_cmp);
-    let pct = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    let pct = |q: f64| percentile(&latencies, q);
     let runs = latencies.len();
     let per_second = runs as f64 / elapsed;
     if args.json {

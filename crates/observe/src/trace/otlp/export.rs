@@ -1,4 +1,5 @@
-//! OTLP/HTTP (protobuf) export of finished spans, on a background thread.
+//! OTLP/HTTP (protobuf) export of finished spans, on a background thread: the
+//! [`SpanSink`] behind `OTEL_EXPORTER_OTLP_ENDPOINT`.
 //!
 //! Spans are queued with `try_send` into a bounded channel (a full queue drops the span and
 //! counts it in `otel.export.dropped`), batched, converted to the OpenTelemetry SDK's
@@ -6,12 +7,9 @@
 //! and sent by `opentelemetry-otlp`'s exporter. A failed export is counted in
 //! `otel.export.failures` and never reaches the caller.
 
-use std::future::Future;
-use std::pin::pin;
+use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::trace::{
@@ -24,12 +22,22 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
 use serde_json::{Map, Value};
 
+use crate::error::ObserveError;
 use crate::metrics::{Metrics, names};
-use crate::trace::{OtlpConfig, SpanRecord, SpanStatus};
+use crate::trace::sink::SpanSink;
+use crate::trace::span::{SpanRecord, SpanStatus};
 
 const QUEUE: usize = 2048;
 const BATCH: usize = 256;
 const BATCH_DELAY: Duration = Duration::from_millis(500);
+
+/// Where the export thread sends spans: the full `/v1/traces` URL, the `service.name`, and
+/// the timeout of one request.
+pub(super) struct Target {
+    pub(super) url: String,
+    pub(super) service_name: String,
+    pub(super) timeout: Duration,
+}
 
 enum Msg {
     Span(Box<SpanRecord>),
@@ -38,14 +46,14 @@ enum Msg {
 
 /// Handle to the export thread. Dropping it flushes (bounded by the export timeout).
 #[derive(Debug)]
-pub(crate) struct Exporter {
+pub(super) struct Exporter {
     tx: Mutex<Option<SyncSender<Msg>>>,
     metrics: Metrics,
     timeout: Duration,
 }
 
 impl Exporter {
-    pub(crate) fn start(config: OtlpConfig, metrics: Metrics) -> Exporter {
+    pub(super) fn start(config: Target, metrics: Metrics) -> Exporter {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let timeout = config.timeout;
         let thread_metrics = metrics.clone();
@@ -65,19 +73,24 @@ impl Exporter {
             timeout,
         }
     }
+}
 
-    pub(crate) fn send(&self, span: SpanRecord) {
+impl SpanSink for Exporter {
+    fn record(&self, span: &SpanRecord) -> Result<(), ObserveError> {
         let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(tx) = guard.as_ref() else { return };
-        match tx.try_send(Msg::Span(Box::new(span))) {
+        let Some(tx) = guard.as_ref() else {
+            return Ok(());
+        };
+        match tx.try_send(Msg::Span(Box::new(span.clone()))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.metrics.incr(names::OTEL_EXPORT_DROPPED, 1.0);
             }
         }
+        Ok(())
     }
 
-    pub(crate) fn flush(&self, timeout: Duration) {
+    fn flush(&self, timeout: Duration) {
         let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         let Some(tx) = guard.as_ref() else { return };
         let (ack_tx, ack_rx) = mpsc::channel();
@@ -95,11 +108,10 @@ impl Drop for Exporter {
     }
 }
 
-fn run(config: OtlpConfig, rx: Receiver<Msg>, metrics: Metrics) {
-    let url = config.traces_url();
-    // The HTTP client needs a TLS crypto provider; another part of the process may have
-    // installed one already, which is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+fn run(config: Target, rx: Receiver<Msg>, metrics: Metrics) {
+    let url = config.url;
+    // The HTTP client needs a TLS crypto provider.
+    taskpilot_plumbing::tls::install_crypto_provider();
     let built = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(url.clone())
@@ -145,7 +157,7 @@ fn run(config: OtlpConfig, rx: Receiver<Msg>, metrics: Metrics) {
             let n = spans.len() as f64;
             match exporter.as_ref() {
                 Some(e) => {
-                    if let Err(err) = block_on(e.export(spans)) {
+                    if let Err(err) = futures_executor::block_on(e.export(spans)) {
                         metrics.incr(names::OTEL_EXPORT_FAILURES, n);
                         tracing::debug!(endpoint = %url, error = %err, "OTLP export failed");
                     }
@@ -234,24 +246,4 @@ fn to_key_values(map: &Map<String, Value>) -> Vec<KeyValue> {
             KeyValue::new(k.clone(), value)
         })
         .collect()
-}
-
-/// Runs a future to completion on this thread. The exporter's HTTP client is blocking, so the
-/// future is ready at the first or second poll; no async runtime is needed.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        match future.as_mut().poll(&mut cx) {
-            Poll::Ready(out) => return out,
-            Poll::Pending => thread::park(),
-        }
-    }
 }

@@ -1,0 +1,321 @@
+//! Issue 13 through the real binary: `.tasks.json` copied alone after `tasks add`, `run`,
+//! `tasks approve` and a server's graceful stop holds everything; read-only commands create
+//! nothing and find the project's store from a subdirectory; suggested commands work when
+//! pasted; `store backup` / `migrate --to FILE` leave one file; the log file tells the story.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{add, json, taskpilot};
+use predicates::prelude::*;
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `.tasks.json` alone, copied to a fresh base directory, as the storage guide's backup does.
+fn copy_alone(base: &Path) -> tempfile::TempDir {
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::copy(base.join(".tasks.json"), fresh.path().join(".tasks.json")).unwrap();
+    fresh
+}
+
+fn task_in(base: &Path, id: &str) -> serde_json::Value {
+    json(base, &["tasks", "show", id, "--json"])
+}
+
+#[test]
+fn the_task_file_alone_is_complete_after_add_run_and_approve() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let added = add(base, "Added by hand", "high");
+    let copy = copy_alone(base);
+    assert_eq!(task_in(copy.path(), &added)["title"], "Added by hand");
+
+    let run = json(
+        base,
+        &["run", "Schedule the quarterly board review", "--json"],
+    );
+    let run_task = run["task"]["id"]
+        .as_str()
+        .expect("the run made a task")
+        .to_owned();
+    let copy = copy_alone(base);
+    assert_eq!(
+        task_in(copy.path(), &run_task)["status"],
+        run["task"]["status"]
+    );
+
+    json(base, &["tasks", "approve", &added, "--json"]);
+    let copy = copy_alone(base);
+    let approved = task_in(copy.path(), &added);
+    assert!(
+        approved["status"] == "executed" || approved["status"] == "failed",
+        "{approved}"
+    );
+    assert_eq!(approved, task_in(base, &added));
+    assert!(
+        !base.join(".tasks.json.journal").exists(),
+        "no journal once the commands are done"
+    );
+}
+
+#[test]
+fn the_reference_store_copied_alone_after_add_and_approve_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    std::fs::copy(common::reference_fixture(), base.join(".tasks.json")).unwrap();
+    let id = add(base, "One more", "low");
+    json(base, &["tasks", "approve", &id, "--json"]);
+    let copy = copy_alone(base);
+    let stats = json(copy.path(), &["tasks", "stats", "--json"]);
+    let total: u64 = stats
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 3690);
+    assert_eq!(task_in(copy.path(), &id), task_in(base, &id));
+}
+
+#[test]
+fn a_servers_graceful_stop_leaves_a_complete_task_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let mut child = Command::new(common::binary())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BASE_DIR", base)
+        .env("DOCKER_LOGS_DIR", base.join("no-docker-logs"))
+        .env("LLM_PROVIDER", "offline")
+        .current_dir(base)
+        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn taskpilot serve");
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let addr = loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("taskpilot serve exited early");
+        }
+        if let Some(rest) = line.split("serving on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in reader.lines() {});
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let body = format!("{{\"title\": \"served {n}\", \"priority\": \"low\"}}");
+        let out = Command::new("curl")
+            .args(["-sS", "-X", "POST", "-H", "Content-Type: application/json"])
+            .args(["-d", &body, &format!("http://{addr}/api/v1/tasks")])
+            .output()
+            .expect("curl");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+        ids.push(v["id"].as_str().expect("created").to_owned());
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success());
+    assert!(!base.join(".tasks.json.journal").exists());
+    let copy = copy_alone(base);
+    for id in &ids {
+        assert_eq!(task_in(copy.path(), id)["id"], id.as_str());
+    }
+}
+
+#[test]
+fn read_only_commands_create_nothing_and_name_the_store_they_looked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let store = base.join(".tasks.json").display().to_string();
+    for args in [
+        &["tasks", "list"][..],
+        &["tasks", "stats"],
+        &["config"],
+        &["store", "check"],
+        &["tasks", "list", "--json"],
+    ] {
+        let out = taskpilot(base).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if args[0] != "config" {
+            assert!(
+                stderr.contains(&format!("No task store at {store}")),
+                "{args:?}: {stderr}"
+            );
+        }
+        assert_eq!(
+            files_in(base),
+            Vec::<String>::new(),
+            "{args:?} created files"
+        );
+    }
+    taskpilot(base)
+        .args(["tasks", "show", "task_20251220_100404_305973"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("No task store at"));
+    assert_eq!(files_in(base), Vec::<String>::new());
+}
+
+#[test]
+fn a_subdirectory_of_a_project_finds_the_projects_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    let sub = project.join("docs").join("notes");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(project.join(".env"), "LLM_PROVIDER=offline\n").unwrap();
+    let id = add(&project, "Project task", "high");
+    let in_sub = |args: &[&str]| {
+        let mut cmd = taskpilot(&sub);
+        cmd.env_remove("BASE_DIR").args(args);
+        cmd
+    };
+    let out = in_sub(&["tasks", "list", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], id.as_str());
+    in_sub(&["config"]).assert().success().stdout(
+        predicate::str::contains(format!("base directory: {}", project.display()))
+            .and(predicate::str::contains("holds .env")),
+    );
+    assert_eq!(files_in(&sub), Vec::<String>::new());
+}
+
+/// The commands an error message suggests, between backticks.
+fn suggested_commands(stderr: &str) -> Vec<String> {
+    stderr
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|c| c.starts_with("taskpilot "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_missing_task_file_with_a_bak_suggests_a_restore_that_works_when_pasted() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let first = add(base, "First", "high");
+    let second = add(base, "Second", "low");
+    std::fs::remove_file(base.join(".tasks.json")).unwrap();
+    let out = taskpilot(base).args(["tasks", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let commands = suggested_commands(&stderr);
+    assert_eq!(commands.len(), 1, "{stderr}");
+    let words: Vec<&str> = commands[0].split_whitespace().collect();
+    assert_eq!(&words[..3], ["taskpilot", "store", "restore"], "{stderr}");
+    taskpilot(base).args(&words[1..]).assert().success();
+    // `.bak` is the store before the last command: the first task.
+    assert_eq!(task_in(base, &first)["title"], "First");
+    taskpilot(base)
+        .args(["tasks", "show", &second])
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn backup_and_migrate_to_a_file_write_one_complete_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    add(base, "A", "high");
+    add(base, "B", "low");
+    let out_dir = base.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    taskpilot(base)
+        .args(["store", "backup", "out/backup.json"])
+        .assert()
+        .success();
+    assert_eq!(files_in(&out_dir), ["backup.json"]);
+    taskpilot(base)
+        .args([
+            "store",
+            "migrate",
+            "--from",
+            ".tasks.json",
+            "--to",
+            "out/moved.json",
+        ])
+        .assert()
+        .success();
+    assert_eq!(files_in(&out_dir), ["backup.json", "moved.json"]);
+    for name in ["backup.json", "moved.json"] {
+        let seed: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(out_dir.join(name)).unwrap()).unwrap();
+        assert_eq!(seed.len(), 2, "{name}");
+    }
+}
+
+fn log_lines(base: &Path) -> Vec<serde_json::Value> {
+    let log: PathBuf = base.join("logs").join("taskpilot.log");
+    std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn the_log_file_tells_what_run_add_and_approve_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let run = json(base, &["run", "Book a meeting room for Friday", "--json"]);
+    let request_id = run["request_id"].as_str().unwrap().to_owned();
+    let id = add(base, "Approve me", "high");
+    json(base, &["tasks", "approve", &id, "--json"]);
+    let lines = log_lines(base);
+    let messages: Vec<&str> = lines
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    let find = |m: &str| {
+        lines
+            .iter()
+            .filter(|l| l["message"] == m)
+            .collect::<Vec<_>>()
+    };
+    let started = find("run started");
+    assert!(!started.is_empty(), "{messages:?}");
+    assert_eq!(started[0]["request_id"], request_id.as_str());
+    let finished = find("run finished");
+    assert_eq!(finished.len(), 1, "{messages:?}");
+    assert_eq!(finished[0]["request_id"], request_id.as_str());
+    assert_eq!(finished[0]["level"], "INFO");
+    assert_eq!(finished[0]["fields"]["status"], run["status"]);
+    assert_eq!(finished[0]["fields"]["task_id"], run["task"]["id"]);
+    assert!(finished[0]["fields"]["latency_ms"].is_number());
+    let created = find("task created by hand");
+    assert_eq!(created.len(), 1, "{messages:?}");
+    assert_eq!(created[0]["fields"]["task_id"], id.as_str());
+    let approved = find("task approved by a person");
+    assert_eq!(approved.len(), 1, "{messages:?}");
+    assert_eq!(approved[0]["fields"]["task_id"], id.as_str());
+    assert!(
+        messages
+            .iter()
+            .filter(|m| m.starts_with("store compacted"))
+            .count()
+            >= 3,
+        "{messages:?}"
+    );
+}

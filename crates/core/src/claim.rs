@@ -1,0 +1,119 @@
+//! Execution claims: which worker may run the executor's side effect for an approved task,
+//! and until when.
+//!
+//! A claim is kept in the task's extra field `claim` (`owner`, `expires_at`, `key`), so the
+//! status stays one of the seed's six and every backend stores it as it stores any extra
+//! field. It is taken and checked inside [`Task::apply`](crate::Task::apply), the one
+//! transition rule, so whichever conditional write a backend uses makes it atomic.
+//!
+//! Not here: lease lengths and owner names (the caller's), writing (the store's).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{CoreError, Status, Task, Timestamp};
+
+/// The extra field that holds a task's claim.
+pub const CLAIM_FIELD: &str = "claim";
+
+/// The claim on an approved task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Who may execute the task (one worker of one process).
+    pub owner: String,
+    /// After this instant another worker may take the claim over.
+    pub expires_at: Timestamp,
+    /// The idempotency key of this execution: the task id and the approval it executes, so
+    /// a takeover after a crash repeats the key and a receiver can drop the duplicate.
+    pub key: String,
+}
+
+/// What a transition requires of, or does to, the claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimRule {
+    /// Take the claim for `owner` until `until`. The task must end `approved`; a claim of
+    /// another owner that has not expired refuses.
+    Take { owner: String, until: Timestamp },
+    /// The task must be claimed by `owner` (finishing an execution).
+    Held { owner: String },
+}
+
+impl Claim {
+    /// Whether the claim still holds at `now` (a time without an offset never holds it).
+    pub fn is_live(&self, now: &Timestamp) -> bool {
+        match (instant(&self.expires_at), instant(now)) {
+            (Some(expires), Some(now)) => now < expires,
+            _ => false,
+        }
+    }
+}
+
+impl Task {
+    /// The task's claim, if it has a readable one.
+    pub fn claim(&self) -> Option<Claim> {
+        self.extra
+            .get(CLAIM_FIELD)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// Checks `rule` against the claim the task has before the transition.
+    pub(crate) fn check_claim(&self, rule: &ClaimRule, now: &Timestamp) -> Result<(), CoreError> {
+        let current = self.claim();
+        match rule {
+            ClaimRule::Take { owner, .. } => match current {
+                Some(c) if &c.owner != owner && c.is_live(now) => Err(CoreError::Claimed {
+                    id: self.id.clone(),
+                    owner: c.owner,
+                    until: c.expires_at.to_string(),
+                }),
+                _ => Ok(()),
+            },
+            ClaimRule::Held { owner } => match current {
+                Some(c) if &c.owner == owner => Ok(()),
+                other => Err(CoreError::ClaimLost {
+                    id: self.id.clone(),
+                    owner: owner.clone(),
+                    holder: other.map_or_else(|| "nobody".to_owned(), |c| c.owner),
+                }),
+            },
+        }
+    }
+
+    /// After the status is set: takes the claim, or drops it when the task left `approved`.
+    pub(crate) fn settle_claim(&mut self, rule: Option<&ClaimRule>) -> Result<(), CoreError> {
+        if self.status != Status::Approved {
+            self.extra.remove(CLAIM_FIELD);
+            if matches!(rule, Some(ClaimRule::Take { .. })) {
+                return Err(CoreError::invalid(
+                    "claim",
+                    format!(
+                        "task {} is '{}'; only an approved task is claimed",
+                        self.id, self.status
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        if let Some(ClaimRule::Take { owner, until }) = rule {
+            let approval = self
+                .reviewed_at
+                .map_or_else(|| self.created_at.to_string(), |t| t.to_string());
+            let claim = Claim {
+                owner: owner.clone(),
+                expires_at: *until,
+                key: format!("{}@{approval}", self.id),
+            };
+            let value = serde_json::to_value(claim).unwrap_or(Value::Null);
+            self.extra.insert(CLAIM_FIELD.to_owned(), value);
+        }
+        Ok(())
+    }
+}
+
+fn instant(t: &Timestamp) -> Option<DateTime<Utc>> {
+    match t {
+        Timestamp::Aware(t) => Some(t.to_utc()),
+        Timestamp::Naive(_) => None,
+    }
+}

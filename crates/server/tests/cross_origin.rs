@@ -1,0 +1,249 @@
+//! Cross-origin attacks in a real headless browser (issue 18): a page served from another
+//! loopback origin tries to create tasks on an open local server with `no-cors` fetches and a
+//! form post, which the browser sends without a preflight. None of them may create a task,
+//! and the server's own web page still works.
+//!
+//! Debian's `chromium` and `chromedriver` (scripts/install-browser); without them the test
+//! says so and passes, unless `CI=true`. The WebDriver client here is the minimum this test
+//! needs (browser.rs has the full one for the web page's journeys).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+
+fn find_tool(name: &str) -> Option<String> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+}
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    async fn start(chromium: &str, chromedriver: &str) -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": chromium, "args": args}
+        }}});
+        let mut driver = Driver {
+            child,
+            base,
+            session: String::new(),
+            http,
+            _profile: profile,
+        };
+        let v = driver.call("/session", Some(caps)).await;
+        driver.session = v["sessionId"].as_str().expect("session id").to_owned();
+        driver
+    }
+
+    async fn call(&self, path: &str, body: Option<Value>) -> Value {
+        let url = if path == "/session" {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}/session/{}{path}", self.base, self.session)
+        };
+        let v: Value = self
+            .http
+            .post(url)
+            .json(&body.unwrap_or(json!({})))
+            .send()
+            .await
+            .expect("webdriver call")
+            .json()
+            .await
+            .expect("webdriver json");
+        if let Some(err) = v["value"]["error"].as_str() {
+            panic!("webdriver {path}: {err}: {}", v["value"]["message"]);
+        }
+        v.get("value").cloned().unwrap_or(Value::Null)
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call("/url", Some(json!({"url": url}))).await;
+    }
+
+    async fn eval(&self, expr: &str) -> Value {
+        self.call(
+            "/execute/sync",
+            Some(json!({"script": format!("return ({expr});"), "args": []})),
+        )
+        .await
+    }
+
+    async fn wait_for(&self, expr: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let v = self.eval(expr).await;
+            if !(v.is_null() || v == json!(false) || v == json!("")) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let body = self.eval("document.body.innerText").await;
+                panic!("timed out waiting for {expr}; page: {body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn quit(&self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+    }
+}
+
+/// The attacker's page: three cross-origin attempts to create a task on `target`, then a
+/// title saying they were sent.
+fn attack_page(target: &str) -> String {
+    format!(
+        r#"<!doctype html><html><body>
+<form id="f" method="post" action="{target}/api/v1/tasks" enctype="text/plain" target="sink">
+<input name='{{"title":"csrf form","priority":"high","x":"' value='"}}'></form>
+<iframe name="sink"></iframe>
+<script>
+const body = JSON.stringify({{title: "csrf fetch", priority: "high"}});
+Promise.allSettled([
+  fetch("{target}/api/v1/tasks", {{method: "POST", mode: "no-cors", body}}),
+  fetch("{target}/api/v1/tasks", {{method: "POST", mode: "no-cors",
+    headers: {{"Content-Type": "text/plain"}}, body}}),
+  fetch("{target}/api/v1/runs", {{method: "POST", mode: "no-cors",
+    body: JSON.stringify({{request: "Create a high priority task to prepare the board deck"}})}}),
+]).then(() => {{
+  document.getElementById("f").submit();
+  setTimeout(() => {{ document.title = "sent"; }}, 1500);
+}});
+</script></body></html>"#
+    )
+}
+
+/// Serves `page` to every request on a new loopback port; the page's origin.
+fn serve_page(page: String) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+            }
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+    origin
+}
+
+/// `GET /api/v1/tasks` on the open server.
+async fn tasks(server: &TestServer) -> Value {
+    server
+        .request(reqwest::Method::GET, "/api/v1/tasks", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_page_from_another_origin_cannot_create_tasks_and_the_web_page_still_works() {
+    let (Some(chromium), Some(chromedriver)) = (find_tool("chromium"), find_tool("chromedriver"))
+    else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("chromium and chromedriver are required with CI=true (scripts/install-browser)");
+        }
+        eprintln!("skipping: chromium/chromedriver not installed (scripts/install-browser)");
+        return;
+    };
+    // An open server: no token stands between the page and the API.
+    let server = TestServer::start(None).await;
+    let attacker = serve_page(attack_page(&server.base));
+    let driver = Driver::start(&chromium, &chromedriver).await;
+    driver.goto(&format!("{attacker}/")).await;
+    driver.wait_for("document.title === 'sent'").await;
+
+    let v = tasks(&server).await;
+    assert_eq!(v["count"], 0, "a cross-origin page created tasks: {v}");
+
+    // The server's own page, same browser: a request submitted from it is run.
+    driver.goto(&server.url("/ui")).await;
+    driver.wait_for("document.getElementById('request')").await;
+    driver
+        .eval(
+            "(() => { document.getElementById('request').value = \
+             'Create a high priority task to prepare the board deck'; \
+             document.getElementById('submit').click(); return true; })()",
+        )
+        .await;
+    let status = driver
+        .wait_for(
+            "document.getElementById('outcome-status') && \
+             document.getElementById('outcome-status').textContent",
+        )
+        .await;
+    assert_eq!(status, json!("executed"));
+    let v = tasks(&server).await;
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(v["tasks"][0]["title"], "Prepare the board deck");
+    driver.quit().await;
+    server.stop().await;
+}
