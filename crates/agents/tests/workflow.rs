@@ -582,7 +582,7 @@ async fn a_resumed_execution_leaves_the_same_shapes_as_an_approval() {
     assert_eq!(resumed.status, RunStatus::Executed, "{:?}", resumed.reason);
     assert_eq!(resumed.task.as_ref().unwrap().status, Status::Executed);
     assert!(
-        resumed.task.unwrap().claim().is_none(),
+        resumed.task.as_ref().unwrap().claim().is_none(),
         "the claim went with the approval"
     );
     let by_resume = execution_shapes(&rt, resumed_dir.path(), &resumed).await;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{binary, json, serve as start};
+use common::{json, serve as start};
 
 /// An HTTP client (reqwest here is built without a default TLS crypto provider).
 fn client() -> reqwest::Client {

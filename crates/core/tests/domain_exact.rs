@@ -119,7 +119,7 @@ fn ids_serialize_as_strings_and_refuse_bad_ones() {
 
 #[test]
 fn ids_order_by_creation_time() {
-    let mut ids = vec![
+    let mut ids = [
         id("task_20251221_000000_000000"),
         id("task_20251220_100404_305973"),
         id("task_20251220_235959_999999"),

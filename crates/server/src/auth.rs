@@ -163,12 +163,12 @@ impl Tokens {
     /// From `TASKPILOT_API_TOKENS` and `TASKPILOT_API_TOKENS_FILE` (both may be set).
     pub fn from_settings(settings: &Settings) -> Result<Tokens, TokenError> {
         let mut tokens = Tokens::default();
-        if let Some(secret) = &settings.api_tokens.value {
-            if tokens.add(secret.expose(), "TASKPILOT_API_TOKENS")? == 0 {
-                return Err(TokenError::Empty {
-                    source_name: "TASKPILOT_API_TOKENS".to_owned(),
-                });
-            }
+        if let Some(secret) = &settings.api_tokens.value
+            && tokens.add(secret.expose(), "TASKPILOT_API_TOKENS")? == 0
+        {
+            return Err(TokenError::Empty {
+                source_name: "TASKPILOT_API_TOKENS".to_owned(),
+            });
         }
         if let Some(path) = &settings.api_tokens_file.value {
             let text = std::fs::read_to_string(path).map_err(|source| TokenError::File {

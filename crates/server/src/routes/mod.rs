@@ -218,13 +218,13 @@ mod tests {
             }
         }
         let routed = table();
-        for missing in routed.difference(&documented) {
+        if let Some(missing) = routed.difference(&documented).next() {
             panic!(
                 "{} {} is routed but not in openapi.rs; add its operation",
                 missing.0, missing.1
             );
         }
-        for extra in documented.difference(&routed) {
+        if let Some(extra) = documented.difference(&routed).next() {
             panic!(
                 "{} {} is in openapi.rs but not routed; add it to endpoints() or remove it",
                 extra.0, extra.1
