@@ -402,12 +402,12 @@ impl Runtime {
         let mut ctx = RunCtx::new(self, &root, request_id, user_id.map(str::to_owned));
         ctx.observer = observer;
         let ending = steps(&mut ctx, &root, request).await;
-        if let Ok(Ending { task: Some(t), .. }) = &ending {
-            if matches!(t.status, Status::Executed | Status::Failed) {
-                let detail = json!({"task_id": t.id.to_string(),
-                    "status": t.status.as_str(), "error": t.error});
-                ctx.step("executor", detail).await;
-            }
+        if let Ok(Ending { task: Some(t), .. }) = &ending
+            && matches!(t.status, Status::Executed | Status::Failed)
+        {
+            let detail = json!({"task_id": t.id.to_string(),
+                "status": t.status.as_str(), "error": t.error});
+            ctx.step("executor", detail).await;
         }
         let latency = started.elapsed().as_secs_f64() * 1000.0;
         self.metrics.observe(names::WORKFLOW_LATENCY_MS, latency);

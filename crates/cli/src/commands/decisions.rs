@@ -140,11 +140,11 @@ pub async fn run(args: DecisionsArgs, ctx: &Context) -> anyhow::Result<ExitCode>
 /// The decisions and where they came from. Only a store named by URL is opened (a file store
 /// keeps its decisions in `DECISION_LOGS_FILE`, and opening it would create files).
 async fn read_log(ctx: &Context) -> anyhow::Result<(Vec<Decision>, String)> {
-    if let StoreLocation::Url(url) = ctx.settings.store_location() {
-        if !url.expose().starts_with("file://") {
-            let store = ctx.open_store().await?;
-            return crate::commands::store_decisions::read_from(&store, &ctx.settings).await;
-        }
+    if let StoreLocation::Url(url) = ctx.settings.store_location()
+        && !url.expose().starts_with("file://")
+    {
+        let store = ctx.open_store().await?;
+        return crate::commands::store_decisions::read_from(&store, &ctx.settings).await;
     }
     let path = &ctx.settings.decision_logs_file.value;
     let (decisions, bad) = taskpilot_observe::read_decisions(path)?;
