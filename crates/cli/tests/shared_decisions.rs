@@ -31,7 +31,7 @@ fn stdout_of(base: &Path, envs: &[(&str, &str)], args: &[&str]) -> String {
 }
 
 fn decision_ids(base: &Path, envs: &[(&str, &str)]) -> Vec<String> {
-    let text = stdout_of(base, envs, &["decisions", "--json"]);
+    let text = stdout_of(base, envs, &["decisions", "--all", "--json"]);
     let v: Value = serde_json::from_str(&text).expect("decisions --json");
     let mut ids: Vec<String> = v
         .as_array()
