@@ -12,10 +12,12 @@
 //! (`taskpilot-store`). docs/AGENTS.md describes the behaviour.
 
 pub mod agents;
+pub mod audit;
 mod error;
 pub mod offline;
 pub mod openai;
 pub mod provider;
+pub mod runs;
 pub mod runtime;
 pub mod tools;
 pub mod workflow;
@@ -27,4 +29,4 @@ pub use openai::{OpenAiProvider, RetryPolicy};
 pub use provider::{LlmProvider, LlmReply, TaskBrief, TaskProposal, Usage};
 pub use runtime::Runtime;
 pub use tools::{Notifier, NotifyTarget};
-pub use workflow::{RunResult, RunStatus, new_request_id};
+pub use workflow::{RunResult, RunStatus, StepObserver, new_request_id};

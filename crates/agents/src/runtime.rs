@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use taskpilot_config::Settings;
 use taskpilot_govern::{Agent, Guardrails, PolicyEngine, Prompt, Prompts};
-use taskpilot_observe::{
-    CostTracker, Decision, DecisionLog, Metrics, Prices, Tracer, read_decisions,
-};
+use taskpilot_observe::{CostTracker, Decision, DecisionLog, Decisions, Metrics, Prices, Tracer};
 use taskpilot_store::TaskStore;
+use taskpilot_store::shared::RunBook;
 
 use crate::AgentError;
 use crate::offline::OfflineProvider;
@@ -28,7 +27,10 @@ pub struct Runtime {
     pub prompts: Arc<Prompts>,
     pub metrics: Metrics,
     pub tracer: Tracer,
-    pub decisions: DecisionLog,
+    /// The decision log: the shared store's when it keeps one, else `DECISION_LOGS_FILE`.
+    pub decisions: Decisions,
+    /// Runs in the store (`None` when the backend keeps none).
+    pub runs: Option<RunBook>,
     pub cost: CostTracker,
     pub provider: Arc<dyn LlmProvider>,
     pub notifier: Notifier,
@@ -119,7 +121,11 @@ impl Runtime {
             &settings.otel_service_name.value,
             &metrics,
         );
-        let decisions = DecisionLog::open(settings.decision_logs_file.value.clone())?;
+        let decisions = crate::audit::decisions_for(
+            &store,
+            DecisionLog::open(settings.decision_logs_file.value.clone())?,
+        );
+        let runs = RunBook::of(store.clone());
         let cost = CostTracker::new(metrics.clone(), prices);
         let tool_timeout = Duration::from_secs_f64(settings.tool_timeout_seconds.value);
         let target = match settings.notify_webhook_url.value.as_deref() {
@@ -144,6 +150,7 @@ impl Runtime {
             metrics,
             tracer,
             decisions,
+            runs,
             cost,
             provider,
             notifier: Notifier::new(target, tool_timeout)?,
@@ -191,27 +198,7 @@ impl Runtime {
     /// touched the task, oldest first — the policy's and the reviewer's reasons for the review
     /// queue.
     pub async fn decisions_for_task(&self, task_id: &str) -> Result<Vec<Decision>, AgentError> {
-        let path = self.settings.decision_logs_file.value.clone();
-        let id = task_id.to_owned();
-        let read = tokio::task::spawn_blocking(move || read_decisions(&path))
-            .await
-            .map_err(|e| AgentError::Internal {
-                what: "reading the decision log",
-                message: e.to_string(),
-            })?;
-        let (all, _bad) = read?;
-        let requests: std::collections::HashSet<String> = all
-            .iter()
-            .filter(|d| d.context.get("task_id").and_then(|v| v.as_str()) == Some(id.as_str()))
-            .filter_map(|d| d.request_id.clone())
-            .collect();
-        Ok(all
-            .into_iter()
-            .filter(|d| {
-                d.context.get("task_id").and_then(|v| v.as_str()) == Some(id.as_str())
-                    || d.request_id.as_ref().is_some_and(|r| requests.contains(r))
-            })
-            .collect())
+        Ok(self.decisions.for_task(task_id).await?)
     }
 
     /// Flushes metrics to `METRICS_FILE`, waits (up to 3 s) for spans queued for OTLP, and

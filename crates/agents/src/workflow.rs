@@ -80,6 +80,14 @@ pub struct RunResult {
     pub trace_id: String,
 }
 
+/// Told about each step of a run as it happens: `guardrails`, `planner`, `policy`,
+/// `task_created`, `reviewer`, `executor` (docs/API.md "Runs" shows each step's detail). Runs
+/// as resources append them to the run record; a failing observer does not stop the run.
+#[async_trait::async_trait]
+pub trait StepObserver: Send + Sync {
+    async fn step(&self, step: &str, detail: Value);
+}
+
 /// A new request id: `req_YYYYMMDD_HHMMSS_ffffff_xxxx`.
 pub fn new_request_id() -> String {
     format!(
@@ -97,6 +105,7 @@ struct RunCtx<'r> {
     user_id: Option<String>,
     decisions: Vec<Decision>,
     reviewer_decision: Option<Verdict>,
+    observer: Option<&'r dyn StepObserver>,
 }
 
 /// Where a run ended (before the result is assembled).
@@ -125,6 +134,13 @@ impl<'r> RunCtx<'r> {
             user_id,
             decisions: Vec::new(),
             reviewer_decision: None,
+            observer: None,
+        }
+    }
+
+    async fn step(&self, step: &str, detail: Value) {
+        if let Some(observer) = self.observer {
+            observer.step(step, detail).await;
         }
     }
 
@@ -138,8 +154,7 @@ impl<'r> RunCtx<'r> {
                 d.user_id = self.user_id.clone();
             }
         }
-        let log = &self.rt.decisions;
-        futures::future::try_join_all(batch.iter().map(|d| log.record_async(d))).await?;
+        self.rt.decisions.record_batch(&batch).await?;
         self.decisions.extend(batch);
         Ok(())
     }
@@ -364,6 +379,16 @@ impl Runtime {
         request: &str,
         user_id: Option<&str>,
     ) -> Result<RunResult, AgentError> {
+        self.run_observed(request, user_id, None).await
+    }
+
+    /// [`Runtime::run_as`], telling `observer` about each step as it happens.
+    pub async fn run_observed(
+        &self,
+        request: &str,
+        user_id: Option<&str>,
+        observer: Option<&dyn StepObserver>,
+    ) -> Result<RunResult, AgentError> {
         let started = Instant::now();
         let request_id = new_request_id();
         tracing::info!(request_id = %request_id, "run started");
@@ -375,7 +400,15 @@ impl Runtime {
         root.set_attribute("llm.model", self.provider.model());
         self.metrics.incr(names::WORKFLOW_RUNS, 1.0);
         let mut ctx = RunCtx::new(self, &root, request_id, user_id.map(str::to_owned));
+        ctx.observer = observer;
         let ending = steps(&mut ctx, &root, request).await;
+        if let Ok(Ending { task: Some(t), .. }) = &ending
+            && matches!(t.status, Status::Executed | Status::Failed)
+        {
+            let detail = json!({"task_id": t.id.to_string(),
+                "status": t.status.as_str(), "error": t.error});
+            ctx.step("executor", detail).await;
+        }
         let latency = started.elapsed().as_secs_f64() * 1000.0;
         self.metrics.observe(names::WORKFLOW_LATENCY_MS, latency);
         match &ending {
@@ -599,6 +632,11 @@ async fn steps(ctx: &mut RunCtx<'_>, root: &Span, request: &str) -> Result<Endin
     let input = ctx
         .guard(Direction::Input, request, root, None, None)
         .await?;
+    ctx.step(
+        "guardrails",
+        json!({"rail": "input", "allowed": input.allowed, "reason": input.reason}),
+    )
+    .await;
     if !input.allowed {
         return Ok(Ending::new(
             RunStatus::Blocked,
@@ -627,6 +665,9 @@ async fn steps(ctx: &mut RunCtx<'_>, root: &Span, request: &str) -> Result<Endin
             None,
         )
         .await?;
+    let detail = json!({"title": proposal.title, "priority": proposal.priority,
+        "description": proposal.description, "guardrails_allowed": output.allowed});
+    ctx.step("planner", detail).await;
     if !output.allowed {
         let reason = format!(
             "the planner's proposal was blocked by the output guardrails: {}",
@@ -651,6 +692,9 @@ async fn steps(ctx: &mut RunCtx<'_>, root: &Span, request: &str) -> Result<Endin
             None,
         )
         .await?;
+    let detail = json!({"tool": "create_task", "result": policy.outcome().as_str(),
+        "reason": policy.reason(), "policy_version": policy.policy_version});
+    ctx.step("policy", detail).await;
     if !policy.allow {
         let reason = format!("create_task denied by policy: {}", policy.reason());
         planner.finish(None);
@@ -686,6 +730,8 @@ async fn steps(ctx: &mut RunCtx<'_>, root: &Span, request: &str) -> Result<Endin
         }
     };
     rt.metrics.incr(names::TASKS_CREATED, 1.0);
+    let detail = json!({"task_id": task.id.to_string(), "status": task.status.as_str()});
+    ctx.step("task_created", detail).await;
     planner.span.set_attribute("task.id", task.id.to_string());
     planner.finish(None);
 
@@ -765,6 +811,9 @@ async fn steps(ctx: &mut RunCtx<'_>, root: &Span, request: &str) -> Result<Endin
     }
     let task = ctx.transition(&task.id, transition).await?;
     reviewer.finish(reviewer_error.as_deref());
+    let detail = json!({"task_id": task.id.to_string(), "verdict": verdict.as_str(),
+        "status": task.status.as_str(), "reply": reply});
+    ctx.step("reviewer", detail).await;
 
     match status {
         Status::Approved => execute(ctx, root, task).await,

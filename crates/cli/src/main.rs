@@ -74,6 +74,9 @@ enum Command {
     Store(store::StoreCommand),
     /// Show and summarise the decision log.
     Decisions(decisions::DecisionsArgs),
+    /// List, show and follow runs recorded in the store.
+    #[command(subcommand)]
+    Runs(runs::RunsCommand),
     /// Show recorded traces as trees.
     Traces(traces::TracesArgs),
     /// Show the persisted metrics.
@@ -171,6 +174,7 @@ fn main() -> ExitCode {
             Command::Doctor(args) => doctor::run(args, &ctx).await,
             Command::Store(cmd) => store::run(cmd, &ctx).await,
             Command::Decisions(args) => decisions::run(args, &ctx).await,
+            Command::Runs(cmd) => runs::run(cmd, &ctx).await,
             Command::Traces(args) => traces::run(args, &ctx).await,
             Command::Metrics(args) => metrics::run(args, &ctx).await,
             Command::CostReport(args) => cost_report::run(args, &ctx).await,

@@ -6,6 +6,11 @@
 //! per batch (group commit): concurrent callers share one sync and each waits for its
 //! acknowledgement. Dropping the last handle drains the queue before the thread ends.
 //!
+//! Where decisions go is behind [`DecisionSink`] and where they are read from behind
+//! [`DecisionSource`]; [`Decisions`] bundles the two, so the workflow records and the API and
+//! CLI read without caring whether the log is this file or a table in the shared store (the
+//! agents crate provides that one).
+//!
 //! Not for: making decisions (that is `taskpilot-govern`).
 
 use std::collections::BTreeMap;
@@ -15,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+
+use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -349,6 +356,138 @@ fn writer(mut file: File, rx: Receiver<Job>, path: &Path) {
 /// could not be parsed (a torn last line included). A missing file is empty.
 pub fn read_decisions(path: &Path) -> Result<(Vec<Decision>, Vec<BadLine>), ObserveError> {
     jsonl::read(path, "cannot read DECISION_LOGS_FILE")
+}
+
+/// Where decisions are recorded. `record` returns once every decision of the batch is
+/// durable, so a decision is on record before it takes effect.
+#[async_trait]
+pub trait DecisionSink: Send + Sync {
+    async fn record(&self, batch: &[Decision]) -> Result<(), ObserveError>;
+}
+
+/// Where decisions are read from.
+#[async_trait]
+pub trait DecisionSource: Send + Sync {
+    /// Every decision, oldest first, and the records that could not be read.
+    async fn all(&self) -> Result<(Vec<Decision>, Vec<BadLine>), ObserveError>;
+
+    /// The decisions about one task (see [`decisions_about_task`]), oldest first.
+    async fn for_task(&self, task_id: &str) -> Result<Vec<Decision>, ObserveError> {
+        let (all, _bad) = self.all().await?;
+        Ok(decisions_about_task(all, task_id))
+    }
+}
+
+/// The decisions about `task_id`: those naming it in their context, and every decision of a
+/// request (run) that did — the policy's and the reviewer's reasons for the review queue.
+pub fn decisions_about_task(all: Vec<Decision>, task_id: &str) -> Vec<Decision> {
+    let names_task =
+        |d: &Decision| d.context.get("task_id").and_then(|v| v.as_str()) == Some(task_id);
+    let requests: std::collections::HashSet<String> = all
+        .iter()
+        .filter(|d| names_task(d))
+        .filter_map(|d| d.request_id.clone())
+        .collect();
+    all.into_iter()
+        .filter(|d| names_task(d) || d.request_id.as_ref().is_some_and(|r| requests.contains(r)))
+        .collect()
+}
+
+#[async_trait]
+impl DecisionSink for DecisionLog {
+    async fn record(&self, batch: &[Decision]) -> Result<(), ObserveError> {
+        // Concurrently, so the group commit syncs the batch once.
+        let mut waits = Vec::with_capacity(batch.len());
+        for d in batch {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.enqueue(d, Reply::Async(tx))?;
+            waits.push(rx);
+        }
+        for rx in waits {
+            match rx.await {
+                Ok(Ok(())) => {}
+                Ok(Err(message)) => return Err(self.stopped(&message)),
+                Err(_) => {
+                    return Err(self.stopped("the writer thread stopped before acknowledging"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DecisionSource for DecisionLog {
+    async fn all(&self) -> Result<(Vec<Decision>, Vec<BadLine>), ObserveError> {
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || read_decisions(&path))
+            .await
+            .map_err(|e| self.stopped(&format!("the reader stopped: {e}")))?
+    }
+}
+
+/// The decision log of a process: where decisions go and where they are read from. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct Decisions {
+    sink: Arc<dyn DecisionSink>,
+    source: Arc<dyn DecisionSource>,
+    location: String,
+}
+
+impl std::fmt::Debug for Decisions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decisions")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Decisions {
+    /// `DECISION_LOGS_FILE` only.
+    pub fn file(log: DecisionLog) -> Decisions {
+        Decisions {
+            location: log.path().display().to_string(),
+            sink: Arc::new(log.clone()),
+            source: Arc::new(log),
+        }
+    }
+
+    /// Any sink and source; `location` names them in messages.
+    pub fn new(
+        sink: Arc<dyn DecisionSink>,
+        source: Arc<dyn DecisionSource>,
+        location: impl Into<String>,
+    ) -> Decisions {
+        Decisions {
+            sink,
+            source,
+            location: location.into(),
+        }
+    }
+
+    /// Where the decisions are read from (a file path or a store URL without password).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Records a batch; returns once it is durable.
+    pub async fn record_batch(&self, batch: &[Decision]) -> Result<(), ObserveError> {
+        self.sink.record(batch).await
+    }
+
+    /// Records one decision; returns once it is durable.
+    pub async fn record_async(&self, decision: &Decision) -> Result<(), ObserveError> {
+        self.sink.record(std::slice::from_ref(decision)).await
+    }
+
+    pub async fn all(&self) -> Result<(Vec<Decision>, Vec<BadLine>), ObserveError> {
+        self.source.all().await
+    }
+
+    pub async fn for_task(&self, task_id: &str) -> Result<Vec<Decision>, ObserveError> {
+        self.source.for_task(task_id).await
+    }
 }
 
 /// Counts and latency statistics over a set of decisions.

@@ -31,6 +31,9 @@ pub enum ObserveError {
     /// A background writer (the decision log's) stopped; nothing more can be recorded.
     #[error("the writer for {} has stopped: {message}", path.display())]
     WriterStopped { path: PathBuf, message: String },
+    /// The decision log kept in a shared store (`TASK_STORE_URL`) failed.
+    #[error("the decision log in {location}: {message}")]
+    Shared { location: String, message: String },
     /// The global logger could not be installed (another one already is).
     #[error("cannot install the logger: {0}")]
     Logger(String),

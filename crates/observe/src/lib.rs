@@ -23,7 +23,8 @@ pub mod trace;
 
 pub use cost::{CostEntry, CostReport, CostTracker, ModelPrice, Prices};
 pub use decisions::{
-    BadLine, Decision, DecisionLog, DecisionResult, DecisionSummary, DecisionType, read_decisions,
+    BadLine, Decision, DecisionLog, DecisionResult, DecisionSink, DecisionSource, DecisionSummary,
+    DecisionType, Decisions, decisions_about_task, read_decisions,
 };
 pub use error::ObserveError;
 pub use golden::{Band, GoldenSignal, GoldenSignals};

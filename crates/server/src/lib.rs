@@ -25,6 +25,7 @@ pub mod listen;
 pub mod openapi;
 pub mod origin;
 pub mod routes;
+pub mod run_worker;
 pub mod shutdown;
 pub mod state;
 pub mod ui;
@@ -89,6 +90,7 @@ pub async fn serve_with(
     ));
     let stop = tokio_util::sync::CancellationToken::new();
     let background = background::spawn(state.clone(), stop.clone());
+    let run_workers = run_worker::spawn(state.clone(), stop.clone());
     let app = routes::router(state.clone())
         .layer(axum::middleware::from_fn_with_state(policy, origin::check));
     let trigger = stop.clone();
@@ -100,6 +102,7 @@ pub async fn serve_with(
     .await;
     stop.cancel();
     background.wait().await;
+    run_workers.wait().await;
     let flushed = state.runtime.shutdown().await;
     served.map_err(ServerError::Serve)?;
     flushed?;

@@ -25,6 +25,14 @@ fn task_id_param() -> Value {
     })
 }
 
+fn run_id_param() -> Value {
+    json!({
+        "name": "id", "in": "path", "required": true,
+        "description": "run id, run_YYYYMMDD_HHMMSS_ffffff_xxxxxxxx",
+        "schema": {"type": "string"}
+    })
+}
+
 fn decision_op(summary: &str, op_id: &str) -> Value {
     json!({
         "summary": summary,
@@ -110,16 +118,70 @@ pub fn document() -> Value {
                     "422": error_response("unknown format")
                 }
             }},
-            "/api/v1/runs": {"post": {
-                "summary": "run the workflow on a request (operator, admin)",
+            "/api/v1/runs": {"get": {
+                "summary": "the newest runs first", "operationId": "listRuns", "tags": ["runs"],
+                "parameters": [{"name": "limit", "in": "query", "required": false,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}],
+                "responses": {
+                    "200": json_response("the runs", json!({"type": "object", "properties": {
+                        "count": {"type": "integer"},
+                        "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}}
+                    }})),
+                    "401": unauthorized, "403": forbidden,
+                    "422": error_response("bad limit")
+                }
+            }, "post": {
+                "summary": "run the workflow on a request (operator, admin); waits unless \"wait\": false or Prefer: respond-async",
                 "operationId": "submitRun", "tags": ["runs"],
+                "parameters": [{"name": "Prefer", "in": "header", "required": false,
+                    "description": "respond-async: answer 202 with a queued run at once", "schema": {"type": "string"}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunRequest"}}}},
                 "responses": {
+                    "202": json_response("the run is queued; follow it at links.self or links.events", json!({"type": "object", "properties": {
+                        "run_id": {"type": "string"},
+                        "status": {"type": "string", "enum": ["queued"]},
+                        "links": {"type": "object", "properties": {"self": {"type": "string"}, "events": {"type": "string"}}}
+                    }})),
                     "200": json_response("the run's result, whatever the verdict", json!({"$ref": "#/components/schemas/RunResult"})),
                     "400": error_response("malformed JSON"),
                     "401": unauthorized, "403": forbidden,
                     "413": error_response("body over 1 MiB"),
                     "422": error_response("missing or empty request")
+                }
+            }},
+            "/api/v1/runs/{id}": {"get": {
+                "summary": "one run with its steps and result", "operationId": "showRun", "tags": ["runs"],
+                "parameters": [run_id_param()],
+                "responses": {
+                    "200": json_response("the run", json!({"$ref": "#/components/schemas/Run"})),
+                    "401": unauthorized, "403": forbidden,
+                    "404": error_response("no such run")
+                }
+            }},
+            "/api/v1/runs/{id}/events": {"get": {
+                "summary": "server-sent events: event step per step, then event end with the run",
+                "operationId": "runEvents", "tags": ["runs"],
+                "parameters": [run_id_param()],
+                "responses": {
+                    "200": {"description": "the event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                    "401": unauthorized, "403": forbidden,
+                    "404": error_response("no such run")
+                }
+            }},
+            "/api/v1/tasks/{id}/history": {"get": {
+                "summary": "a task's whole history: its runs' steps, the decisions, who approved",
+                "operationId": "taskHistory", "tags": ["tasks"],
+                "parameters": [task_id_param()],
+                "responses": {
+                    "200": json_response("the history", json!({"type": "object", "properties": {
+                        "task_id": {"type": "string"},
+                        "task": {"$ref": "#/components/schemas/Task"},
+                        "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
+                        "decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}},
+                        "approvals": {"type": "array", "items": {"type": "object"}}
+                    }})),
+                    "401": unauthorized, "403": forbidden,
+                    "404": error_response("no such task")
                 }
             }},
             "/api/v1/stats": {"get": {
@@ -233,7 +295,25 @@ pub fn document() -> Value {
                     "description": {"type": "string", "maxLength": 10000, "description": "at most 10,000 characters", "default": ""}
                 }},
                 "RunRequest": {"type": "object", "required": ["request"], "properties": {
-                    "request": {"type": "string", "minLength": 1, "pattern": "\\S", "description": "the request in plain language"}
+                    "request": {"type": "string", "minLength": 1, "pattern": "\\S", "description": "the request in plain language"},
+                    "wait": {"type": "boolean", "default": true, "description": "false: answer 202 with a queued run at once"}
+                }},
+                "Run": {"type": "object", "required": ["run_id", "status", "request", "created_at", "updated_at", "steps"], "properties": {
+                    "run_id": {"type": "string"},
+                    "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+                    "request": {"type": "string"},
+                    "user_id": {"type": "string", "nullable": true},
+                    "task_id": {"type": "string", "nullable": true},
+                    "created_at": {"type": "string"},
+                    "updated_at": {"type": "string"},
+                    "steps": {"type": "array", "items": {"type": "object", "required": ["seq", "step", "at", "detail"], "properties": {
+                        "seq": {"type": "integer"}, "step": {"type": "string"}, "at": {"type": "string"}, "detail": {"type": "object"}
+                    }}},
+                    "result": {"type": "object", "nullable": true},
+                    "owner": {"type": "string", "nullable": true},
+                    "lease_until": {"type": "string", "nullable": true},
+                    "attempts": {"type": "integer"},
+                    "version": {"type": "integer"}
                 }},
                 "DecisionRequest": {"type": "object", "properties": {
                     "reason": {"type": "string", "nullable": true}

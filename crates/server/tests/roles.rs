@@ -29,6 +29,16 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "GET",
+        "/api/v1/tasks/{id}/history",
+        &["viewer", "operator", "reviewer", "admin"],
+    ),
+    (
+        "GET",
+        "/api/v1/runs",
+        &["viewer", "operator", "reviewer", "admin"],
+    ),
+    (
+        "GET",
         "/api/v1/stats",
         &["viewer", "operator", "reviewer", "admin"],
     ),

@@ -30,7 +30,7 @@ async fn index_lists_what_openapi_documents() {
             documented.insert(format!("{} {path}", method.to_uppercase()));
         }
     }
-    assert_eq!(documented.len(), 15);
+    assert_eq!(documented.len(), 19);
     assert_eq!(listed, documented);
     assert!(listed.contains("DELETE /api/v1/tasks/{id}"));
     s.stop().await;

@@ -20,6 +20,9 @@ pub mod redis_store;
 #[cfg(feature = "s3")]
 pub mod s3;
 mod seed;
+pub mod shared;
+#[cfg(feature = "test-support")]
+pub mod shared_suite;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;
 
@@ -120,6 +123,17 @@ pub trait TaskStore: Send + Sync {
     /// no-op for backends without one.
     async fn compact(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// The decision log kept beside the tasks (`None`: the backend has none; decisions stay in
+    /// `DECISION_LOGS_FILE`). See [`shared`].
+    fn decision_records(&self) -> Option<&dyn shared::DecisionRecords> {
+        None
+    }
+
+    /// Runs kept beside the tasks (`None`: the backend has none). See [`shared`].
+    fn run_records(&self) -> Option<&dyn shared::RunRecords> {
+        None
     }
 
     /// Called when the process is done with the store: the file store folds its journal so

@@ -21,6 +21,8 @@
 //!
 //! Not here: server persistence (configure AOF on the server; docs/STORAGE.md "Redis").
 
+mod audit;
+
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
@@ -466,6 +468,14 @@ impl Primitives for RedisStore {
 impl TaskStore for RedisStore {
     fn describe(&self) -> String {
         format!("{} (prefix {})", self.shown, self.prefix)
+    }
+
+    fn decision_records(&self) -> Option<&dyn crate::shared::DecisionRecords> {
+        Some(self)
+    }
+
+    fn run_records(&self) -> Option<&dyn crate::shared::RunRecords> {
+        Some(self)
     }
 
     async fn create(&self, new: NewTask) -> Result<Task, StoreError> {

@@ -1,13 +1,15 @@
-//! `taskpilot decisions`: filters and summarises the decision log (`DECISION_LOGS_FILE`),
-//! newest first, the newest 50 unless `--limit` or `--all`. Lines that cannot be parsed are
-//! reported on stderr with their line number and skipped.
+//! `taskpilot decisions`: filters and summarises the decision log, newest first, the newest 50
+//! unless `--limit` or `--all`: the shared store's when `TASK_STORE_URL` names one that keeps
+//! decisions (every replica's decisions), else `DECISION_LOGS_FILE`. Records that cannot be
+//! parsed are reported on stderr with their line number (or decision id) and skipped.
 
 use std::process::ExitCode;
 
 use comfy_table::Cell;
 use std::collections::HashMap;
 
-use taskpilot_observe::{Decision, DecisionResult, DecisionSummary, DecisionType, read_decisions};
+use taskpilot_config::StoreLocation;
+use taskpilot_observe::{Decision, DecisionResult, DecisionSummary, DecisionType};
 
 use crate::context::Context;
 use crate::history;
@@ -52,16 +54,7 @@ pub struct DecisionsArgs {
 }
 
 pub async fn run(args: DecisionsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let path = &ctx.settings.decision_logs_file.value;
-    let (mut decisions, bad) = read_decisions(path)?;
-    for b in &bad {
-        eprintln!(
-            "{}:{}: skipped an unreadable line: {}",
-            path.display(),
-            b.line,
-            safe(&b.error)
-        );
-    }
+    let (mut decisions, path) = read_log(ctx).await?;
     let by_request = history::tasks_by_request(&decisions);
     decisions.retain(|d| {
         args.decision_type.is_none_or(|t| d.decision_type == t)
@@ -127,9 +120,9 @@ pub async fn run(args: DecisionsArgs, ctx: &Context) -> anyhow::Result<ExitCode>
         print_json(&decisions)?;
     } else if decisions.is_empty() {
         if total == 0 && (args.task.is_some() || args.request.is_some()) {
-            println!("No decision matches those filters in {}.", path.display());
+            println!("No decision matches those filters in {path}.");
         } else {
-            println!("No decisions in {}.", path.display());
+            println!("No decisions in {path}.");
         }
     } else {
         let refs: Vec<&Decision> = decisions.iter().collect();
@@ -142,6 +135,28 @@ pub async fn run(args: DecisionsArgs, ctx: &Context) -> anyhow::Result<ExitCode>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The decisions and where they came from. Only a store named by URL is opened (a file store
+/// keeps its decisions in `DECISION_LOGS_FILE`, and opening it would create files).
+async fn read_log(ctx: &Context) -> anyhow::Result<(Vec<Decision>, String)> {
+    if let StoreLocation::Url(url) = ctx.settings.store_location()
+        && !url.expose().starts_with("file://")
+    {
+        let store = ctx.open_store().await?;
+        return crate::commands::store_decisions::read_from(&store, &ctx.settings).await;
+    }
+    let path = &ctx.settings.decision_logs_file.value;
+    let (decisions, bad) = taskpilot_observe::read_decisions(path)?;
+    for b in &bad {
+        eprintln!(
+            "{}:{}: skipped an unreadable line: {}",
+            path.display(),
+            b.line,
+            safe(&b.error)
+        );
+    }
+    Ok((decisions, path.display().to_string()))
 }
 
 /// A short name for a decision type, for narrow screens.

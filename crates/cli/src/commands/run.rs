@@ -77,7 +77,11 @@ pub async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 return Err(usage("the request is empty; say what the task is about"));
             }
             let rt = runtime(ctx).await?;
-            let result = rt.run(&request).await.map_err(|e| agent_error(e, ctx));
+            let result = rt
+                .run_recorded(&request, None)
+                .await
+                .map(|(result, _run_id)| result)
+                .map_err(|e| agent_error(e, ctx));
             let shutdown = rt.shutdown().await;
             let result = result?;
             if let Err(e) = shutdown {

@@ -13,6 +13,7 @@ use taskpilot_store::{
     FileStore, FileStoreOptions, OpenMode, TaskStore, read_seed_file, write_seed_file,
 };
 
+use crate::commands::store_decisions;
 use crate::context::Context;
 use crate::exit::usage;
 use crate::output::print_json;
@@ -86,6 +87,14 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 .with_context(|| format!("cannot write the backup {}", file.display()))?;
             tracing::info!(store = %store.describe(), backup = %file.display(), tasks = tasks.len(), "store backed up");
             println!("Backed up {} tasks to {}", tasks.len(), file.display());
+            let (decisions, from) = store_decisions::read_from(&store, &ctx.settings).await?;
+            let beside = store_decisions::sibling(&file);
+            store_decisions::write_file(&beside, &decisions)?;
+            println!(
+                "Backed up {} decisions from {from} to {}",
+                decisions.len(),
+                beside.display()
+            );
             store
                 .close()
                 .await
@@ -154,6 +163,15 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 file.display(),
                 total - changed
             );
+            let beside = store_decisions::sibling(&file);
+            if let Some(decisions) = store_decisions::read_file(&beside)? {
+                let sent = store_decisions::write_to(&store, &ctx.settings, &decisions).await?;
+                println!(
+                    "Restored {} decisions from {} ({sent} sent; a decision already there is kept once)",
+                    decisions.len(),
+                    beside.display()
+                );
+            }
         }
         StoreCommand::Check { json } => {
             let store = existing(ctx).await?;
@@ -345,6 +363,22 @@ async fn copy_and_verify(ctx: &Context, from: &str, to: &str, dry_run: bool) -> 
         target.describe(),
         copied - changed
     );
+    if source.decision_records().is_some() || target.decision_records().is_some() {
+        let (decisions, from) = store_decisions::read_from(&source, &ctx.settings).await?;
+        store_decisions::write_to(&target, &ctx.settings, &decisions).await?;
+        let missing = store_decisions::missing_in(&decisions, &target, &ctx.settings).await?;
+        if missing > 0 {
+            anyhow::bail!(
+                "verification failed: {missing} decisions of {from} are missing from {}",
+                target.describe()
+            );
+        }
+        println!(
+            "Migrated {} decisions from {from} to {}; verified: every decision is present",
+            decisions.len(),
+            target.describe()
+        );
+    }
     Ok(())
 }
 

@@ -18,6 +18,7 @@ mod engine;
 mod journal;
 mod load;
 mod recovery_log;
+mod runs;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +31,7 @@ use tokio::sync::oneshot;
 
 use self::engine::{Engine, Op, Reply};
 pub use self::engine::{OpenMode, Paths};
+pub use self::runs::runs_dir;
 use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore, seed};
 
 /// The most operations applied (and synced) together.
@@ -256,6 +258,10 @@ macro_rules! expect_reply {
 impl TaskStore for FileStore {
     fn describe(&self) -> String {
         format!("file://{}", self.path.display())
+    }
+
+    fn run_records(&self) -> Option<&dyn crate::shared::RunRecords> {
+        Some(self)
     }
 
     async fn create(&self, new: NewTask) -> Result<Task, StoreError> {

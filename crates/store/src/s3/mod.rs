@@ -22,6 +22,8 @@
 //!
 //! Not here: creating buckets or lifecycle rules (the operator's job).
 
+mod audit;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -423,6 +425,14 @@ impl Primitives for S3Store {
 impl TaskStore for S3Store {
     fn describe(&self) -> String {
         self.shown.clone()
+    }
+
+    fn decision_records(&self) -> Option<&dyn crate::shared::DecisionRecords> {
+        Some(self)
+    }
+
+    fn run_records(&self) -> Option<&dyn crate::shared::RunRecords> {
+        Some(self)
     }
 
     async fn create(&self, new: NewTask) -> Result<Task, StoreError> {

@@ -18,21 +18,42 @@ use super::Dialect;
 /// (version, description, SQL) of each migration, per backend.
 fn files(dialect: Dialect) -> &'static [(i64, &'static str, &'static str)] {
     match dialect {
-        Dialect::Sqlite => &[(
-            1,
-            "tasks",
-            include_str!("../../migrations/sqlite/0001_tasks.sql"),
-        )],
-        Dialect::Postgres => &[(
-            1,
-            "tasks",
-            include_str!("../../migrations/postgres/0001_tasks.sql"),
-        )],
-        Dialect::Mysql => &[(
-            1,
-            "tasks",
-            include_str!("../../migrations/mysql/0001_tasks.sql"),
-        )],
+        Dialect::Sqlite => &[
+            (
+                1,
+                "tasks",
+                include_str!("../../migrations/sqlite/0001_tasks.sql"),
+            ),
+            (
+                3,
+                "decisions and runs",
+                include_str!("../../migrations/sqlite/0003_decisions_runs.sql"),
+            ),
+        ],
+        Dialect::Postgres => &[
+            (
+                1,
+                "tasks",
+                include_str!("../../migrations/postgres/0001_tasks.sql"),
+            ),
+            (
+                3,
+                "decisions and runs",
+                include_str!("../../migrations/postgres/0003_decisions_runs.sql"),
+            ),
+        ],
+        Dialect::Mysql => &[
+            (
+                1,
+                "tasks",
+                include_str!("../../migrations/mysql/0001_tasks.sql"),
+            ),
+            (
+                3,
+                "decisions and runs",
+                include_str!("../../migrations/mysql/0003_decisions_runs.sql"),
+            ),
+        ],
     }
 }
 

@@ -15,6 +15,7 @@
 //!
 //! Not here: connection strings and pool sizes (the backend modules), the trait itself (lib.rs).
 
+mod audit;
 mod migrations;
 #[cfg(feature = "mysql")]
 pub mod mysql;
@@ -336,6 +337,14 @@ impl<D: Driver> Primitives for SqlStore<D> {
 impl<D: Driver> TaskStore for SqlStore<D> {
     fn describe(&self) -> String {
         self.driver.shown_url().to_owned()
+    }
+
+    fn decision_records(&self) -> Option<&dyn crate::shared::DecisionRecords> {
+        Some(self)
+    }
+
+    fn run_records(&self) -> Option<&dyn crate::shared::RunRecords> {
+        Some(self)
     }
 
     async fn create(&self, new: NewTask) -> Result<Task, StoreError> {

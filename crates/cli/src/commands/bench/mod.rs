@@ -2,6 +2,7 @@
 
 mod http;
 mod policy;
+mod runs;
 mod scratch;
 mod store;
 mod workflow;
@@ -20,6 +21,8 @@ pub enum BenchCommand {
     Http(http::BenchHttpArgs),
     /// Workflow runs per second with the offline provider, in a temporary base directory.
     Workflow(workflow::BenchWorkflowArgs),
+    /// Queued async runs completed per second with 1 and 3 replicas on one store.
+    Runs(runs::BenchRunsArgs),
 }
 
 pub async fn run(command: BenchCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -28,5 +31,6 @@ pub async fn run(command: BenchCommand, ctx: &Context) -> anyhow::Result<ExitCod
         BenchCommand::Policy(args) => policy::run(args, ctx).await,
         BenchCommand::Workflow(args) => workflow::run(args, ctx).await,
         BenchCommand::Http(args) => http::run(args, ctx).await,
+        BenchCommand::Runs(args) => runs::run(args, ctx).await,
     }
 }

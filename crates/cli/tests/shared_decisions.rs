@@ -1,0 +1,194 @@
+//! The decision log and runs through the real binary: `store migrate` carries the decisions
+//! from `DECISION_LOGS_FILE` into a shared store (SQLite, and PostgreSQL on the machine's
+//! server) and verifies them; `taskpilot decisions` then reads the store; `store backup` writes
+//! them beside the backup and `restore` loads them into another store; `taskpilot runs` lists
+//! and shows the recorded runs.
+
+mod common;
+
+use std::path::Path;
+
+use common::taskpilot;
+use serde_json::Value;
+
+const EXECUTED_REQUEST: &str = "Create a high priority task to prepare the board deck";
+const REVIEW_REQUEST: &str = "Create a task to review the confidential salary report";
+
+fn stdout_of(base: &Path, envs: &[(&str, &str)], args: &[&str]) -> String {
+    let mut cmd = taskpilot(base);
+    cmd.env("LLM_PROVIDER", "offline").args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run taskpilot");
+    assert!(
+        out.status.success(),
+        "taskpilot {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn decision_ids(base: &Path, envs: &[(&str, &str)]) -> Vec<String> {
+    let text = stdout_of(base, envs, &["decisions", "--all", "--json"]);
+    let v: Value = serde_json::from_str(&text).expect("decisions --json");
+    let mut ids: Vec<String> = v
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|d| d["decision_id"].as_str().expect("decision_id").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Runs two requests on the file store and migrates to `url`; returns the decision ids.
+fn migrate_with_decisions(base: &Path, url: &str) -> Vec<String> {
+    stdout_of(base, &[], &["run", EXECUTED_REQUEST]);
+    stdout_of(base, &[], &["run", REVIEW_REQUEST]);
+    let in_file = decision_ids(base, &[]);
+    assert!(in_file.len() >= 8, "{in_file:?}");
+    let out = stdout_of(
+        base,
+        &[],
+        &["store", "migrate", "--from", ".tasks.json", "--to", url],
+    );
+    assert!(
+        out.contains(&format!("Migrated {} decisions", in_file.len())),
+        "{out}"
+    );
+    assert!(out.contains("verified: every decision is present"), "{out}");
+    let in_store = decision_ids(base, &[("TASK_STORE_URL", url)]);
+    assert_eq!(
+        in_store, in_file,
+        "the store holds exactly the file's decisions"
+    );
+    // Idempotent: a second migrate keeps one copy of each.
+    stdout_of(
+        base,
+        &[],
+        &["store", "migrate", "--from", ".tasks.json", "--to", url],
+    );
+    assert_eq!(decision_ids(base, &[("TASK_STORE_URL", url)]), in_file);
+    in_file
+}
+
+#[test]
+fn migrate_backup_and_restore_carry_the_decisions_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let url = format!("sqlite://{}", base.join("shared.db").display());
+    let ids = migrate_with_decisions(base, &url);
+
+    // A run on the shared store is recorded with its steps; `runs` shows it.
+    let env = [("TASK_STORE_URL", url.as_str())];
+    stdout_of(base, &env, &["run", EXECUTED_REQUEST]);
+    let runs: Value =
+        serde_json::from_str(&stdout_of(base, &env, &["runs", "list", "--json"])).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["status"], "succeeded");
+    let run_id = runs[0]["run_id"].as_str().unwrap();
+    let shown: Value =
+        serde_json::from_str(&stdout_of(base, &env, &["runs", "show", run_id, "--json"])).unwrap();
+    let steps: Vec<&str> = shown["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "guardrails",
+            "planner",
+            "policy",
+            "task_created",
+            "reviewer",
+            "executor"
+        ]
+    );
+    let watched = stdout_of(base, &env, &["runs", "watch", run_id]);
+    assert_eq!(watched.lines().count(), 7, "{watched}");
+    let now = decision_ids(base, &env);
+    assert!(now.len() > ids.len());
+
+    // Backup: a valid TASKS_FILE plus the decisions beside it; restore into another store.
+    let out = stdout_of(base, &env, &["store", "backup", "backup.json"]);
+    assert!(
+        out.contains(&format!("Backed up {} decisions", now.len())),
+        "{out}"
+    );
+    let beside = std::fs::read_to_string(base.join("backup.json.decisions.jsonl")).unwrap();
+    assert_eq!(beside.lines().count(), now.len());
+    let other = format!("sqlite://{}", base.join("other.db").display());
+    let env2 = [("TASK_STORE_URL", other.as_str())];
+    let out = stdout_of(base, &env2, &["store", "restore", "backup.json"]);
+    assert!(
+        out.contains(&format!("Restored {} decisions", now.len())),
+        "{out}"
+    );
+    assert_eq!(decision_ids(base, &env2), now);
+    stdout_of(base, &env2, &["store", "restore", "backup.json"]);
+    assert_eq!(
+        decision_ids(base, &env2),
+        now,
+        "restoring twice keeps one copy"
+    );
+
+    // A broken decisions file is refused with its line number, nothing restored.
+    std::fs::write(base.join("bad.json"), "{}").unwrap();
+    std::fs::write(base.join("bad.json.decisions.jsonl"), "{not json\n").unwrap();
+    let out = taskpilot(base)
+        .env("TASK_STORE_URL", &other)
+        .args(["store", "restore", "bad.json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.json.decisions.jsonl:1"), "{err}");
+}
+
+#[test]
+fn migrate_carries_the_decisions_to_postgres() {
+    let admin = "postgres://postgres@127.0.0.1:5432/postgres";
+    let name = format!(
+        "taskpilot_cli_dec_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    let psql = |sql: &str| {
+        std::process::Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ])
+            .output()
+    };
+    match psql(&format!("CREATE DATABASE \"{name}\"")) {
+        Ok(out) if out.status.success() => {}
+        other => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but PostgreSQL at {admin} cannot be used: {other:?}"
+            );
+            eprintln!("NOTICE: skipping: cannot create a PostgreSQL database ({other:?})");
+            return;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+    let ids = migrate_with_decisions(dir.path(), &url);
+    assert!(!ids.is_empty());
+    let _ = psql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+}

@@ -1,0 +1,236 @@
+//! The decision log and runs in the bucket, under the store's prefix beside `tasks/`:
+//! - `decisions/request/<request id>/<sort key>_<decision id>.json` — one object per
+//!   decision (written again unchanged if restored twice);
+//! - `decisions/task/<task id>/<request id>` — an empty marker: this request touched the task;
+//! - `runs/<run id>.json` — a run; replaced with `If-Match` on the ETag of the version read,
+//!   and only if that version is the expected one;
+//! - `runs-open/<run id>` — an empty marker while the run is queued or running (a hint for
+//!   workers; a stale marker costs one read, the run itself decides).
+//!
+//! Not here: the rules of a run's life (`crate::shared::RunBook`).
+
+use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+
+use super::{CONCURRENCY, S3Store};
+use crate::StoreError;
+use crate::shared::{DecisionEntry, DecisionRecords, RunRecord, RunRecords};
+
+impl S3Store {
+    /// `<prefix>/<rest>`: beside `<prefix>/tasks`.
+    fn beside(&self, rest: &str) -> Path {
+        let tasks = self.tasks_dir.as_ref();
+        let base = tasks
+            .strip_suffix("tasks")
+            .unwrap_or(tasks)
+            .trim_end_matches('/');
+        if base.is_empty() {
+            Path::from(rest)
+        } else {
+            Path::from(format!("{base}/{rest}"))
+        }
+    }
+
+    fn run_path(&self, run_id: &str) -> Path {
+        self.beside(&format!("runs/{run_id}.json"))
+    }
+
+    async fn keys_under(&self, dir: &Path, action: &str) -> Result<Vec<Path>, StoreError> {
+        let metas: Vec<_> = self
+            .store
+            .list(Some(dir))
+            .try_collect()
+            .await
+            .map_err(|e| self.err(action, &e))?;
+        let mut keys: Vec<Path> = metas.into_iter().map(|m| m.location).collect();
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn get_bytes(
+        &self,
+        path: &Path,
+        action: &str,
+    ) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+        let result = match self.store.get(path).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.err(action, &e)),
+        };
+        let e_tag = result.meta.e_tag.clone();
+        let bytes = result.bytes().await.map_err(|e| self.err(action, &e))?;
+        Ok(Some((bytes.to_vec(), e_tag)))
+    }
+
+    async fn read_entries(&self, keys: Vec<Path>) -> Result<Vec<DecisionEntry>, StoreError> {
+        let loaded: Vec<Option<DecisionEntry>> = stream::iter(keys)
+            .map(|key| async move {
+                let Some((bytes, _)) = self.get_bytes(&key, "read a decision").await? else {
+                    return Ok(None);
+                };
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| self.corrupt(format!("object {key} is not a valid decision: {e}")))
+            })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut entries: Vec<DecisionEntry> = loaded.into_iter().flatten().collect();
+        entries.sort_by(|a, b| (&a.sort_key, &a.decision_id).cmp(&(&b.sort_key, &b.decision_id)));
+        Ok(entries)
+    }
+
+    async fn put_marker(&self, path: Path, action: &str) -> Result<(), StoreError> {
+        self.store
+            .put(&path, PutPayload::from_static(b""))
+            .await
+            .map_err(|e| self.err(action, &e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DecisionRecords for S3Store {
+    async fn append_decisions(&self, entries: &[DecisionEntry]) -> Result<(), StoreError> {
+        // One after the other: a batch is a handful of decisions.
+        for entry in entries {
+            let group = entry
+                .request_id
+                .clone()
+                .unwrap_or_else(|| entry.decision_id.clone());
+            let json = serde_json::to_vec(entry)
+                .map_err(|e| self.corrupt(format!("a decision cannot be written: {e}")))?;
+            let path = self.beside(&format!(
+                "decisions/request/{group}/{}_{}.json",
+                entry.sort_key, entry.decision_id
+            ));
+            self.store
+                .put(&path, PutPayload::from(json))
+                .await
+                .map_err(|e| self.err("record a decision", &e))?;
+            if let Some(task_id) = &entry.task_id {
+                let marker = self.beside(&format!("decisions/task/{task_id}/{group}"));
+                self.put_marker(marker, "record a decision").await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn decisions_for_task(&self, task_id: &str) -> Result<Vec<DecisionEntry>, StoreError> {
+        let markers = self
+            .keys_under(
+                &self.beside(&format!("decisions/task/{task_id}")),
+                "list decisions",
+            )
+            .await?;
+        let mut keys = Vec::new();
+        for marker in markers {
+            let Some(group) = marker.filename() else {
+                continue;
+            };
+            let dir = self.beside(&format!("decisions/request/{group}"));
+            keys.extend(self.keys_under(&dir, "list decisions").await?);
+        }
+        self.read_entries(keys).await
+    }
+
+    async fn all_decisions(&self) -> Result<Vec<DecisionEntry>, StoreError> {
+        let keys = self
+            .keys_under(&self.beside("decisions/request"), "list decisions")
+            .await?;
+        self.read_entries(keys).await
+    }
+}
+
+#[async_trait]
+impl RunRecords for S3Store {
+    async fn insert_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        if !run.status.is_done() {
+            let marker = self.beside(&format!("runs-open/{}", run.run_id));
+            self.put_marker(marker, "record a run").await?;
+        }
+        self.store
+            .put_opts(
+                &self.run_path(&run.run_id),
+                PutPayload::from(run.to_json()?),
+                PutOptions::from(PutMode::Create),
+            )
+            .await
+            .map_err(|e| self.err("record a run", &e))?;
+        Ok(())
+    }
+
+    async fn load_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
+        match self.get_bytes(&self.run_path(run_id), "read a run").await? {
+            None => Ok(None),
+            Some((bytes, _)) => RunRecord::from_json(&String::from_utf8_lossy(&bytes)).map(Some),
+        }
+    }
+
+    async fn replace_run(&self, run: &RunRecord, expected: u64) -> Result<bool, StoreError> {
+        let path = self.run_path(&run.run_id);
+        let Some((bytes, e_tag)) = self.get_bytes(&path, "read a run").await? else {
+            return Ok(false);
+        };
+        let stored = RunRecord::from_json(&String::from_utf8_lossy(&bytes))?;
+        if stored.version != expected {
+            return Ok(false);
+        }
+        let mode = PutMode::Update(UpdateVersion {
+            e_tag,
+            version: None,
+        });
+        match self
+            .store
+            .put_opts(
+                &path,
+                PutPayload::from(run.to_json()?),
+                PutOptions::from(mode),
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(object_store::Error::Precondition { .. }) => return Ok(false),
+            Err(e) => return Err(self.err("update a run", &e)),
+        }
+        if run.status.is_done() {
+            let marker = self.beside(&format!("runs-open/{}", run.run_id));
+            match self.store.delete(&marker).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.err("update a run", &e)),
+            }
+        }
+        Ok(true)
+    }
+
+    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let mut keys = self.keys_under(&self.beside("runs"), "list runs").await?;
+        keys.reverse();
+        keys.truncate(limit);
+        let loaded: Vec<Option<RunRecord>> = stream::iter(keys)
+            .map(|key| async move {
+                match self.get_bytes(&key, "read a run").await? {
+                    None => Ok(None),
+                    Some((bytes, _)) => {
+                        RunRecord::from_json(&String::from_utf8_lossy(&bytes)).map(Some)
+                    }
+                }
+            })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(loaded.into_iter().flatten().collect())
+    }
+
+    async fn open_run_ids(&self) -> Result<Vec<String>, StoreError> {
+        let markers = self
+            .keys_under(&self.beside("runs-open"), "list open runs")
+            .await?;
+        Ok(markers
+            .iter()
+            .filter_map(|m| m.filename().map(str::to_owned))
+            .collect())
+    }
+}
