@@ -20,17 +20,21 @@ pub enum RunsCommand {
         /// At most this many runs.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Print the runs as JSON, as `GET /api/v1/runs` answers.
         #[arg(long)]
         json: bool,
     },
     /// One run with its steps and result.
     Show {
+        /// The run's id, as `taskpilot runs list` or `POST /api/v1/runs` gave it.
         run_id: String,
+        /// Print the run as JSON, as `GET /api/v1/runs/{id}` answers.
         #[arg(long)]
         json: bool,
     },
     /// Print a run's steps as they are appended, until it ends.
     Watch {
+        /// The run's id, as `taskpilot runs list` or `POST /api/v1/runs` gave it.
         run_id: String,
         /// One JSON object per line: each step, then the run.
         #[arg(long)]

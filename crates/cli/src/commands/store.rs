@@ -87,14 +87,18 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 .with_context(|| format!("cannot write the backup {}", file.display()))?;
             tracing::info!(store = %store.describe(), backup = %file.display(), tasks = tasks.len(), "store backed up");
             println!("Backed up {} tasks to {}", tasks.len(), file.display());
-            let (decisions, from) = store_decisions::read_from(&store, &ctx.settings).await?;
-            let beside = store_decisions::sibling(&file);
-            store_decisions::write_file(&beside, &decisions)?;
-            println!(
-                "Backed up {} decisions from {from} to {}",
-                decisions.len(),
-                beside.display()
-            );
+            // A shared store holds the decision log too; the file store's log stays in
+            // DECISION_LOGS_FILE, so its backup is the one task file and nothing beside it.
+            if store_decisions::is_shared(&store) {
+                let (decisions, from) = store_decisions::read_from(&store, &ctx.settings).await?;
+                let beside = store_decisions::sibling(&file);
+                store_decisions::write_file(&beside, &decisions)?;
+                println!(
+                    "Backed up {} decisions from {from} to {}",
+                    decisions.len(),
+                    beside.display()
+                );
+            }
             store
                 .close()
                 .await

@@ -29,6 +29,12 @@ pub fn sibling(backup: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Whether `store` keeps the decision log itself (a shared store), rather than
+/// `DECISION_LOGS_FILE` beside it (the file store).
+pub fn is_shared(store: &Arc<dyn TaskStore>) -> bool {
+    StoreDecisions::of(store.clone()).is_some()
+}
+
 /// Every decision of `store` (its own log, or `DECISION_LOGS_FILE` for the file store),
 /// oldest first, and where they were read from.
 pub async fn read_from(
