@@ -774,6 +774,8 @@ mod tests {
             ("OTEL_ENABLED", "maybe"),
             ("TOOL_TIMEOUT_SECONDS", "nan"),
             ("LLM_PROVIDER", "claude"),
+            ("CLAIM_LEASE_SECONDS", "0"),
+            ("CLAIM_LEASE_SECONDS", "soon"),
         ] {
             let err = Settings::resolve(&env(&[(name, value)]), dir.path())
                 .unwrap_err()
