@@ -4,144 +4,16 @@
 //! and the server's own web page still works.
 //!
 //! Debian's `chromium` and `chromedriver` (scripts/install-browser); without them the test
-//! says so and passes, unless `CI=true`. The WebDriver client here is the minimum this test
-//! needs (browser.rs has the full one for the web page's journeys).
+//! says so and passes, unless `CI=true`. The WebDriver client is the shared one in
+//! common/webdriver.rs.
 
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
+use common::webdriver::{Driver, tools};
 use common::*;
 use serde_json::{Value, json};
-
-fn find_tool(name: &str) -> Option<String> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .map(|p| p.display().to_string())
-}
-
-struct Driver {
-    child: Child,
-    base: String,
-    session: String,
-    http: reqwest::Client,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Driver {
-    async fn start(chromium: &str, chromedriver: &str) -> Driver {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while http.get(format!("{base}/status")).send().await.is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let profile = tempfile::tempdir().unwrap();
-        let args = vec![
-            "--headless".to_owned(),
-            "--no-sandbox".to_owned(),
-            "--disable-gpu".to_owned(),
-            "--no-first-run".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--disable-dev-shm-usage".to_owned(),
-            format!("--user-data-dir={}", profile.path().display()),
-        ];
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": args}
-        }}});
-        let mut driver = Driver {
-            child,
-            base,
-            session: String::new(),
-            http,
-            _profile: profile,
-        };
-        let v = driver.call("/session", Some(caps)).await;
-        driver.session = v["sessionId"].as_str().expect("session id").to_owned();
-        driver
-    }
-
-    async fn call(&self, path: &str, body: Option<Value>) -> Value {
-        let url = if path == "/session" {
-            format!("{}{path}", self.base)
-        } else {
-            format!("{}/session/{}{path}", self.base, self.session)
-        };
-        let v: Value = self
-            .http
-            .post(url)
-            .json(&body.unwrap_or(json!({})))
-            .send()
-            .await
-            .expect("webdriver call")
-            .json()
-            .await
-            .expect("webdriver json");
-        if let Some(err) = v["value"]["error"].as_str() {
-            panic!("webdriver {path}: {err}: {}", v["value"]["message"]);
-        }
-        v.get("value").cloned().unwrap_or(Value::Null)
-    }
-
-    async fn goto(&self, url: &str) {
-        self.call("/url", Some(json!({"url": url}))).await;
-    }
-
-    async fn eval(&self, expr: &str) -> Value {
-        self.call(
-            "/execute/sync",
-            Some(json!({"script": format!("return ({expr});"), "args": []})),
-        )
-        .await
-    }
-
-    async fn wait_for(&self, expr: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let v = self.eval(expr).await;
-            if !(v.is_null() || v == json!(false) || v == json!("")) {
-                return v;
-            }
-            if Instant::now() > deadline {
-                let body = self.eval("document.body.innerText").await;
-                panic!("timed out waiting for {expr}; page: {body}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn quit(&self) {
-        let _ = self
-            .http
-            .delete(format!("{}/session/{}", self.base, self.session))
-            .send()
-            .await;
-    }
-}
 
 /// The attacker's page: three cross-origin attempts to create a task on `target`, then a
 /// title saying they were sent.
@@ -206,12 +78,7 @@ async fn tasks(server: &TestServer) -> Value {
 
 #[tokio::test]
 async fn a_page_from_another_origin_cannot_create_tasks_and_the_web_page_still_works() {
-    let (Some(chromium), Some(chromedriver)) = (find_tool("chromium"), find_tool("chromedriver"))
-    else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("chromium and chromedriver are required with CI=true (scripts/install-browser)");
-        }
-        eprintln!("skipping: chromium/chromedriver not installed (scripts/install-browser)");
+    let Some((chromium, chromedriver)) = tools() else {
         return;
     };
     // An open server: no token stands between the page and the API.
