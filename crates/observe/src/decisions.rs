@@ -27,6 +27,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use strum::VariantArray;
+use taskpilot_plumbing::batch::{Next, next_batch};
 
 use crate::ObserveError;
 use crate::fsutil::ensure_parent;
@@ -337,7 +338,7 @@ fn terminate_torn_line(file: &mut File) -> std::io::Result<()> {
 /// The group-commit loop: wait for one job, take every job already queued, write them all,
 /// `fdatasync` once, acknowledge them all.
 fn writer(mut file: File, rx: Receiver<Job>, path: &Path) {
-    while let Some(batch) = taskpilot_plumbing::batch::next_batch(&rx, usize::MAX) {
+    while let Next::Batch(batch) = next_batch(&rx, usize::MAX, None) {
         let mut buf = Vec::with_capacity(batch.iter().map(|j| j.line.len()).sum());
         for job in &batch {
             buf.extend_from_slice(&job.line);

@@ -1,12 +1,32 @@
 //! Group commit's batching: a writer thread waits for one job, then takes every job already
 //! queued, so concurrent callers share one write and one sync.
 
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
 
-/// Blocks for one job, then takes the jobs already queued, `max` in all at most. `None` once
-/// every sender is gone and the queue is empty.
-pub fn next_batch<T>(queue: &Receiver<T>, max: usize) -> Option<Vec<T>> {
-    let first = queue.recv().ok()?;
+/// What a writer thread finds when it waits for work.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next<T> {
+    /// The first job that arrived and the jobs queued behind it, in arrival order.
+    Batch(Vec<T>),
+    /// Nothing arrived within the idle time: a moment for housekeeping (a fold, a flush).
+    Idle,
+    /// Every sender is gone and the queue is empty: the writer can stop.
+    Closed,
+}
+
+/// Blocks for one job (at most `idle` when given), then takes the jobs already queued, `max`
+/// in all at most.
+pub fn next_batch<T>(queue: &Receiver<T>, max: usize, idle: Option<Duration>) -> Next<T> {
+    let first = match idle {
+        None => queue.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        Some(idle) => queue.recv_timeout(idle),
+    };
+    let first = match first {
+        Ok(job) => job,
+        Err(RecvTimeoutError::Timeout) => return Next::Idle,
+        Err(RecvTimeoutError::Disconnected) => return Next::Closed,
+    };
     let mut batch = vec![first];
     while batch.len() < max {
         match queue.try_recv() {
@@ -14,7 +34,7 @@ pub fn next_batch<T>(queue: &Receiver<T>, max: usize) -> Option<Vec<T>> {
             Err(_) => break,
         }
     }
-    Some(batch)
+    Next::Batch(batch)
 }
 
 #[cfg(test)]
@@ -28,8 +48,19 @@ mod tests {
             tx.send(i).unwrap();
         }
         drop(tx);
-        assert_eq!(next_batch(&rx, 3), Some(vec![0, 1, 2]));
-        assert_eq!(next_batch(&rx, 3), Some(vec![3, 4]));
-        assert_eq!(next_batch(&rx, 3), None);
+        assert_eq!(next_batch(&rx, 3, None), Next::Batch(vec![0, 1, 2]));
+        assert_eq!(next_batch(&rx, 3, None), Next::Batch(vec![3, 4]));
+        assert_eq!(next_batch(&rx, 3, None), Next::Closed);
+    }
+
+    #[test]
+    fn an_empty_queue_is_idle_after_the_idle_time_while_a_sender_lives() {
+        let (tx, rx) = std::sync::mpsc::channel::<u8>();
+        let idle = Some(Duration::from_millis(1));
+        assert_eq!(next_batch(&rx, 3, idle), Next::Idle);
+        tx.send(7).unwrap();
+        assert_eq!(next_batch(&rx, 3, idle), Next::Batch(vec![7]));
+        drop(tx);
+        assert_eq!(next_batch(&rx, 3, idle), Next::Closed);
     }
 }

@@ -4,14 +4,9 @@
 //! Reading keeps going past records that fail validation and past duplicate ids: they are
 //! returned apart, with the reason, so the caller can keep them aside instead of losing them.
 //!
-//! Files are created 0600, or 0640 when their directory has the setgid bit (the usual way to
-//! share a directory with a group); a file that already exists keeps its permissions when it
-//! is replaced.
+//! Not here: writing files durably and their permissions (`taskpilot_plumbing::fs`).
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -19,6 +14,7 @@ use serde::de::{MapAccess, Visitor};
 
 use serde_json::value::RawValue;
 use taskpilot_core::{Task, TaskId};
+use taskpilot_plumbing::fs::write_atomic;
 
 use crate::StoreError;
 
@@ -131,66 +127,13 @@ pub fn read_seed_file(path: &Path) -> Result<SeedContents, StoreError> {
     })
 }
 
-/// Writes `bytes` to `path` atomically and durably: `<path>.tmp`, fsync, rename, fsync of the
-/// directory. Creates the parent directories.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = parent_dir(path);
-    std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create the directory", dir, e))?;
-    let tmp = with_suffix(path, ".tmp");
-    let mode = file_mode(path);
-    let result = (|| {
-        let mut file = create_file(&tmp, mode).map_err(|e| StoreError::io("create", &tmp, e))?;
-        file.write_all(bytes)
-            .map_err(|e| StoreError::io("write", &tmp, e))?;
-        file.sync_all()
-            .map_err(|e| StoreError::io("sync", &tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| StoreError::io("replace", path, e))?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// The permissions for `path`: those of the file already there, else 0600, or 0640 when the
-/// directory is setgid (shared with a group).
-pub(crate) fn file_mode(path: &Path) -> u32 {
-    if let Ok(meta) = std::fs::metadata(path) {
-        return meta.permissions().mode() & 0o666;
-    }
-    let setgid =
-        std::fs::metadata(parent_dir(path)).is_ok_and(|m| m.permissions().mode() & 0o2000 != 0);
-    if setgid { 0o640 } else { 0o600 }
-}
-
-/// Creates (or truncates) `path` for writing with `mode`; an existing file is also set to
-/// `mode`, since `open` keeps the permissions of a file it does not create.
-pub(crate) fn create_file(path: &Path, mode: u32) -> std::io::Result<File> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)?;
-    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    Ok(file)
-}
-
 /// Writes `tasks` as a seed file, atomically.
 pub fn write_seed_file<'a>(
     path: &Path,
     tasks: impl IntoIterator<Item = &'a Task>,
 ) -> Result<(), StoreError> {
-    write_atomically(path, &serialize_seed(tasks)?)
+    Ok(write_atomic(path, &serialize_seed(tasks)?)?)
 }
-
-/// Flushes a directory entry change (a rename, a new file) to disk.
-pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    Ok(taskpilot_plumbing::fs::sync_dir(dir)?)
-}
-
-pub(crate) use taskpilot_plumbing::fs::{parent_dir, with_suffix};
 
 #[cfg(test)]
 mod tests {

@@ -9,11 +9,9 @@
 //! - Writing is idempotent by `decision_id`: restoring or migrating twice keeps one copy.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use taskpilot_agents::audit::{StoreDecisions, entry_of};
 use taskpilot_config::Settings;
 use taskpilot_observe::{Decision, DecisionLog, DecisionSource, read_decisions};
@@ -24,9 +22,7 @@ const PAGE: usize = 500;
 
 /// `FILE.decisions.jsonl`: where a backup's decisions go.
 pub fn sibling(backup: &Path) -> PathBuf {
-    let mut name = backup.as_os_str().to_owned();
-    name.push(".decisions.jsonl");
-    PathBuf::from(name)
+    taskpilot_plumbing::fs::with_suffix(backup, ".decisions.jsonl")
 }
 
 /// Whether `store` keeps the decision log itself (a shared store), rather than
@@ -105,23 +101,14 @@ pub async fn write_to(
     Ok(missing.len())
 }
 
-/// Writes `decisions` to `path` in `DECISION_LOGS_FILE` format, durably (temporary file,
-/// sync, rename).
+/// Writes `decisions` to `path` in `DECISION_LOGS_FILE` format, atomically and durably.
 pub fn write_file(path: &Path, decisions: &[Decision]) -> anyhow::Result<()> {
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    let mut file = std::fs::File::create(&tmp)
-        .with_context(|| format!("cannot write the decisions backup {}", tmp.display()))?;
+    let mut bytes = Vec::new();
     for d in decisions {
-        serde_json::to_writer(&mut file, d)?;
-        file.write_all(b"\n")?;
+        serde_json::to_writer(&mut bytes, d)?;
+        bytes.push(b'\n');
     }
-    file.sync_all()
-        .with_context(|| format!("cannot sync {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move the decisions backup to {}", path.display()))?;
-    Ok(())
+    Ok(taskpilot_plumbing::fs::write_atomic(path, &bytes)?)
 }
 
 /// The decisions of a backup's sibling file; `None` when there is none.

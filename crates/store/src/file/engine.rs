@@ -23,7 +23,9 @@ use taskpilot_core::{
 
 use super::journal::{self, Header, Record};
 use super::recovery_log;
-use crate::seed::{self, create_file, file_mode, parent_dir, sync_dir, with_suffix};
+use taskpilot_plumbing::fs::{create_file, file_mode, parent_dir, sync_dir, with_suffix};
+
+use crate::seed;
 use crate::{CheckReport, ListQuery, Stats, StoreError};
 
 /// A running process folds the journal once it is larger than this and than the snapshot.

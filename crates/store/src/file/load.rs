@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use taskpilot_core::TimeStyle;
+use taskpilot_plumbing::fs::{parent_dir, sync_dir, with_suffix, write_atomic};
 
 use super::engine::{Engine, FileId, OpenMode, View};
 use super::journal::{self, Header};
@@ -100,7 +101,7 @@ impl Engine {
                 paths.snapshot.display()
             ))?;
         }
-        seed::write_atomically(&paths.snapshot, EMPTY_SNAPSHOT)?;
+        write_atomic(&paths.snapshot, EMPTY_SNAPSHOT)?;
         Ok(EMPTY_SNAPSHOT.to_vec())
     }
 
@@ -147,7 +148,7 @@ impl Engine {
                 // already in it. Finish the fold.
                 drop(file);
                 self.retire_journal()?;
-                seed::sync_dir(seed::parent_dir(&paths.journal))?;
+                sync_dir(parent_dir(&paths.journal))?;
                 tracing::info!(
                     store = %paths.snapshot.display(),
                     "completed an interrupted compaction: the journal was already in the task file"
@@ -182,7 +183,7 @@ impl Engine {
         let aside = paths.aside(&paths.journal, "stale");
         std::fs::rename(&paths.journal, &aside)
             .map_err(|e| StoreError::io("set the journal aside as", &aside, e))?;
-        seed::sync_dir(seed::parent_dir(&aside))?;
+        sync_dir(parent_dir(&aside))?;
         let msg = format!("{why}; it was kept as {}", aside.display());
         tracing::warn!("{msg}");
         recovery_log::append(&paths.recovery_log, why, &[&aside])?;
@@ -331,13 +332,13 @@ impl Engine {
     }
 
     fn keep_invalid_aside(&mut self, invalid: &[seed::InvalidRecord]) -> Result<(), StoreError> {
-        let aside = seed::with_suffix(&self.paths.aside(&self.paths.snapshot, "invalid"), ".json");
+        let aside = with_suffix(&self.paths.aside(&self.paths.snapshot, "invalid"), ".json");
         let records: BTreeMap<&str, &serde_json::value::RawValue> = invalid
             .iter()
             .map(|r| (r.key.as_str(), r.raw.as_ref()))
             .collect();
         let bytes = serde_json::to_vec_pretty(&records).unwrap_or_default();
-        seed::write_atomically(&aside, &bytes)?;
+        write_atomic(&aside, &bytes)?;
         for record in invalid {
             let msg = format!(
                 "task record {} in {} is invalid ({}); it was moved to {}",
@@ -354,7 +355,7 @@ impl Engine {
     }
 
     fn keep_duplicates_aside(&mut self, duplicates: &[seed::Duplicate]) -> Result<(), StoreError> {
-        let aside = seed::with_suffix(
+        let aside = with_suffix(
             &self.paths.aside(&self.paths.snapshot, "duplicates"),
             ".json",
         );
@@ -367,7 +368,7 @@ impl Engine {
             })
             .collect();
         let bytes = serde_json::to_vec_pretty(&records).unwrap_or_default();
-        seed::write_atomically(&aside, &bytes)?;
+        write_atomic(&aside, &bytes)?;
         for duplicate in duplicates {
             let msg = format!(
                 "task id {} appears {} times in {}; the last copy is kept (as Python's json.load \

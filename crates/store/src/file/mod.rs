@@ -27,12 +27,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use taskpilot_core::{NewTask, Status, Task, TaskId, Transition};
+use taskpilot_plumbing::batch::{Next, next_batch};
+use taskpilot_plumbing::fs::parent_dir;
 use tokio::sync::oneshot;
 
 use self::engine::{Engine, Op, Reply};
 pub use self::engine::{OpenMode, Paths};
 pub use self::runs::runs_dir;
-use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore, seed};
+use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore};
 
 /// The most operations applied (and synced) together.
 const MAX_BATCH: usize = 4096;
@@ -140,7 +142,7 @@ fn resolve(path: &Path) -> Result<PathBuf, StoreError> {
             Ok(meta) if meta.file_type().is_symlink() => {
                 let target = std::fs::read_link(&real)
                     .map_err(|e| StoreError::io("read the symlink", &real, e))?;
-                real = seed::parent_dir(&real).join(target);
+                real = parent_dir(&real).join(target);
             }
             Ok(meta) if meta.is_file() => {
                 return std::fs::canonicalize(&real)
@@ -206,29 +208,20 @@ fn run_engine(
     idle_fold: Option<Duration>,
     abandoned: &AtomicBool,
 ) {
-    // Without idle folding, wait as long as it takes (a year is "forever" for recv_timeout).
-    let idle = idle_fold.unwrap_or(Duration::from_secs(365 * 24 * 3600));
     loop {
-        let first = match queue.recv_timeout(idle) {
-            Ok(job) => job,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
+        let batch = match next_batch(&queue, MAX_BATCH, idle_fold) {
+            Next::Batch(batch) => batch,
+            Next::Idle => {
                 fold_quietly(engine, "after an idle period");
                 continue;
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Next::Closed => {
                 if !abandoned.load(Ordering::SeqCst) {
                     fold_quietly(engine, "at close");
                 }
                 return;
             }
         };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
         let (ops, replies): (Vec<Op>, Vec<_>) = batch.into_iter().unzip();
         for (answer, reply) in engine.run_batch(ops).into_iter().zip(replies) {
             let _ = reply.send(answer);

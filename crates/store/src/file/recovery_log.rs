@@ -7,9 +7,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use taskpilot_plumbing::fs::file_mode;
 
 use crate::StoreError;
-use crate::seed::file_mode;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
