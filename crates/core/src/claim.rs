@@ -10,9 +10,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::{CoreError, Status, Task, Timestamp};
+use crate::{CoreError, Status, TaskId, Timestamp};
 
 /// The extra field that holds a task's claim.
 pub const CLAIM_FIELD: &str = "claim";
@@ -40,6 +40,13 @@ pub enum ClaimRule {
 }
 
 impl Claim {
+    /// The claim kept in a task's `extra` fields, if it has a readable one.
+    pub(crate) fn read(extra: &Map<String, Value>) -> Option<Claim> {
+        extra
+            .get(CLAIM_FIELD)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
     /// Whether the claim still holds at `now`. A time without an offset is UTC, as TaskPilot
     /// writes them (the file store's clock is naive UTC in a seed-style file).
     pub fn is_live(&self, now: &Timestamp) -> bool {
@@ -50,21 +57,18 @@ impl Claim {
     }
 }
 
-impl Task {
-    /// The task's claim, if it has a readable one.
-    pub fn claim(&self) -> Option<Claim> {
-        self.extra
-            .get(CLAIM_FIELD)
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-    }
-
-    /// Checks `rule` against the claim the task has before the transition.
-    pub(crate) fn check_claim(&self, rule: &ClaimRule, now: &Timestamp) -> Result<(), CoreError> {
-        let current = self.claim();
-        match rule {
+impl ClaimRule {
+    /// Checks the rule against `current`, the claim task `id` has before the transition.
+    pub(crate) fn check(
+        &self,
+        id: &TaskId,
+        current: Option<Claim>,
+        now: &Timestamp,
+    ) -> Result<(), CoreError> {
+        match self {
             ClaimRule::Take { owner, .. } => match current {
                 Some(c) if &c.owner != owner && c.is_live(now) => Err(CoreError::Claimed {
-                    id: self.id.clone(),
+                    id: id.clone(),
                     owner: c.owner,
                     until: c.expires_at.to_string(),
                 }),
@@ -73,43 +77,45 @@ impl Task {
             ClaimRule::Held { owner } => match current {
                 Some(c) if &c.owner == owner => Ok(()),
                 other => Err(CoreError::ClaimLost {
-                    id: self.id.clone(),
+                    id: id.clone(),
                     owner: owner.clone(),
                     holder: other.map_or_else(|| "nobody".to_owned(), |c| c.owner),
                 }),
             },
         }
     }
+}
 
-    /// After the status is set: takes the claim, or drops it when the task left `approved`.
-    pub(crate) fn settle_claim(&mut self, rule: Option<&ClaimRule>) -> Result<(), CoreError> {
-        if self.status != Status::Approved {
-            self.extra.remove(CLAIM_FIELD);
-            if matches!(rule, Some(ClaimRule::Take { .. })) {
-                return Err(CoreError::invalid(
-                    "claim",
-                    format!(
-                        "task {} is '{}'; only an approved task is claimed",
-                        self.id, self.status
-                    ),
-                ));
-            }
-            return Ok(());
+/// After a transition set task `id`'s `status`: takes the claim into the task's `extra`
+/// fields, or drops it when the task left `approved`. `approved_at` makes the claim's
+/// idempotency key.
+pub(crate) fn settle(
+    extra: &mut Map<String, Value>,
+    id: &TaskId,
+    status: Status,
+    approved_at: Timestamp,
+    rule: Option<&ClaimRule>,
+) -> Result<(), CoreError> {
+    if status != Status::Approved {
+        extra.remove(CLAIM_FIELD);
+        if matches!(rule, Some(ClaimRule::Take { .. })) {
+            return Err(CoreError::invalid(
+                "claim",
+                format!("task {id} is '{status}'; only an approved task is claimed"),
+            ));
         }
-        if let Some(ClaimRule::Take { owner, until }) = rule {
-            let approval = self
-                .reviewed_at
-                .map_or_else(|| self.created_at.to_string(), |t| t.to_string());
-            let claim = Claim {
-                owner: owner.clone(),
-                expires_at: *until,
-                key: format!("{}@{approval}", self.id),
-            };
-            let value = serde_json::to_value(claim).unwrap_or(Value::Null);
-            self.extra.insert(CLAIM_FIELD.to_owned(), value);
-        }
-        Ok(())
+        return Ok(());
     }
+    if let Some(ClaimRule::Take { owner, until }) = rule {
+        let claim = Claim {
+            owner: owner.clone(),
+            expires_at: *until,
+            key: format!("{id}@{approved_at}"),
+        };
+        let value = serde_json::to_value(claim).unwrap_or(Value::Null);
+        extra.insert(CLAIM_FIELD.to_owned(), value);
+    }
+    Ok(())
 }
 
 fn instant(t: &Timestamp) -> Option<DateTime<Utc>> {

@@ -56,26 +56,6 @@ impl CoreError {
     }
 }
 
-/// The value of `all` whose name is `s` (trimmed, any case), or an invalid-`field` error that
-/// lists the names in `all`'s order.
-pub(crate) fn parse_named<T: Copy + Into<&'static str>>(
-    field: &'static str,
-    all: &[T],
-    s: &str,
-) -> Result<T, CoreError> {
-    let wanted = s.trim();
-    all.iter()
-        .copied()
-        .find(|v| (*v).into().eq_ignore_ascii_case(wanted))
-        .ok_or_else(|| {
-            let names: Vec<&str> = all.iter().map(|v| (*v).into()).collect();
-            CoreError::invalid(
-                field,
-                format!("'{}' is not one of {}", s.escape_debug(), names.join(", ")),
-            )
-        })
-}
-
 fn allowed_list(from: Status) -> String {
     let next = from.allowed_next();
     if next.is_empty() {

@@ -4,17 +4,18 @@
 //! hands out the same id twice, even for many tasks in one microsecond: it moves to the next
 //! free microsecond. Across processes and instances the store settles collisions by asking
 //! for [`TaskId::successor`] until the id is free, under its lock or unique constraint.
+//!
+//! Not here: reading an id from text ([`TaskId::parse`], in `parse.rs`).
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::CoreError;
+use serde::{Serialize, Serializer};
 
 const FORMAT: &str = "task_%Y%m%d_%H%M%S_%6f";
-const EXAMPLE: &str = "task_20251220_100404_305973";
+/// An id, to show in messages.
+pub(crate) const EXAMPLE: &str = "task_20251220_100404_305973";
 
 /// The last microsecond handed out by this process.
 static LAST_MICROS: AtomicI64 = AtomicI64::new(0);
@@ -53,22 +54,12 @@ impl TaskId {
         Self::from_micros(self.micros().unwrap_or(1) - 1)
     }
 
-    /// Validates an id given by a user or read from a file.
-    pub fn parse(s: &str) -> Result<Self, CoreError> {
+    /// The id `s` spells, if `s` has an id's exact shape (see [`TaskId::parse`]).
+    pub(crate) fn checked(s: &str) -> Option<Self> {
         let valid = s.len() == EXAMPLE.len()
             && s.starts_with("task_")
             && NaiveDateTime::parse_from_str(s, FORMAT).is_ok();
-        if valid {
-            Ok(TaskId(s.to_owned()))
-        } else {
-            Err(CoreError::invalid(
-                "id",
-                format!(
-                    "'{}' is not a task id (expected the form {EXAMPLE})",
-                    s.escape_debug()
-                ),
-            ))
-        }
+        valid.then(|| TaskId(s.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -94,24 +85,9 @@ impl fmt::Display for TaskId {
     }
 }
 
-impl std::str::FromStr for TaskId {
-    type Err = CoreError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        TaskId::parse(s)
-    }
-}
-
 impl Serialize for TaskId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for TaskId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        TaskId::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 

@@ -1,11 +1,8 @@
 //! The six task statuses and the only transitions allowed between them (SPEC section 1).
+//!
+//! Not here: reading a status from text (`parse.rs`).
 
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::CoreError;
-use crate::error::parse_named;
+use serde::Serialize;
 
 /// Where a task is in its life.
 #[derive(
@@ -67,22 +64,6 @@ impl Status {
     }
 }
 
-impl FromStr for Status {
-    type Err = CoreError;
-
-    /// Any case; the error lists the statuses in report order.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_named("status", &Status::ALL, s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Status {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,11 +91,5 @@ mod tests {
             }
         }
         assert!(Rejected.is_final() && Executed.is_final() && !Failed.is_final());
-    }
-
-    #[test]
-    fn parses_known_names_only() {
-        assert_eq!("Review".parse::<Status>(), Ok(Status::Review));
-        assert!("done".parse::<Status>().is_err());
     }
 }

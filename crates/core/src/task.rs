@@ -3,7 +3,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{ClaimRule, CoreError, Priority, Status, TaskId, Timestamp};
+use crate::claim::{self, CLAIM_FIELD, Claim, ClaimRule};
+use crate::{CoreError, Priority, Status, TaskId, Timestamp};
 
 /// Longest title, in characters, after trimming.
 pub const TITLE_MAX_CHARS: usize = 500;
@@ -143,21 +144,19 @@ impl Task {
             });
         }
         if let Some(rule) = &transition.claim {
-            self.check_claim(rule, &now)?;
+            rule.check(&self.id, self.claim(), &now)?;
         }
         if self.status == transition.to {
             if transition.claim.is_none() {
                 return Ok(TransitionOutcome::Unchanged);
             }
-            let before = self.extra.get(crate::claim::CLAIM_FIELD).cloned();
+            let before = self.extra.get(CLAIM_FIELD).cloned();
             self.settle_claim(transition.claim.as_ref())?;
-            return Ok(
-                if before.as_ref() == self.extra.get(crate::claim::CLAIM_FIELD) {
-                    TransitionOutcome::Unchanged
-                } else {
-                    TransitionOutcome::Changed
-                },
-            );
+            return Ok(if before.as_ref() == self.extra.get(CLAIM_FIELD) {
+                TransitionOutcome::Unchanged
+            } else {
+                TransitionOutcome::Changed
+            });
         }
         if !self.status.can_move_to(transition.to) {
             return Err(CoreError::ForbiddenTransition {
@@ -180,6 +179,19 @@ impl Task {
         self.status = transition.to;
         self.settle_claim(transition.claim.as_ref())?;
         Ok(TransitionOutcome::Changed)
+    }
+}
+
+impl Task {
+    /// The task's execution claim, if it has a readable one.
+    pub fn claim(&self) -> Option<Claim> {
+        Claim::read(&self.extra)
+    }
+
+    /// After the status is set: takes the claim, or drops it when the task left `approved`.
+    fn settle_claim(&mut self, rule: Option<&ClaimRule>) -> Result<(), CoreError> {
+        let approved_at = self.reviewed_at.unwrap_or(self.created_at);
+        claim::settle(&mut self.extra, &self.id, self.status, approved_at, rule)
     }
 }
 

@@ -13,7 +13,8 @@
 //! - transient failures (connection refused/reset, deadlock, serialization failure, busy
 //!   database, pool timeout) are retried with bounded exponential backoff.
 //!
-//! Not here: connection strings and pool sizes (the backend modules), the trait itself (lib.rs).
+//! Not here: connection strings and pool sizes (the backend modules), the trait itself
+//! (`task_store.rs`), the schema and its migrations (`migrations.rs`).
 
 mod audit;
 mod migrations;
@@ -763,53 +764,3 @@ macro_rules! impl_driver {
 
 use bind_arg;
 use impl_driver;
-
-/// The migrator of a backend (see `migrations.rs`).
-pub(crate) async fn load_migrator(
-    dialect: Dialect,
-    backend: &'static str,
-    shown_url: &str,
-) -> Result<sqlx::migrate::Migrator, StoreError> {
-    migrations::migrator(dialect)
-        .await
-        .map_err(|e| StoreError::Backend {
-            backend,
-            url: shown_url.to_owned(),
-            message: format!("cannot load the embedded migrations: {e}"),
-        })
-}
-
-/// A failed migration as a store error.
-pub(crate) fn migrate_error(
-    backend: &'static str,
-    shown_url: &str,
-    e: sqlx::migrate::MigrateError,
-) -> StoreError {
-    match e {
-        sqlx::migrate::MigrateError::Execute(e) => {
-            backend_error(backend, shown_url, "apply the schema migrations", &e)
-        }
-        e => StoreError::Backend {
-            backend,
-            url: shown_url.to_owned(),
-            message: format!("cannot apply the schema migrations: {e}"),
-        },
-    }
-}
-
-/// Runs a backend's migrations on one connection (under the database's lock), trying once
-/// more on failure: a replica that raced another past the lock-free steps then finds the
-/// schema in place.
-macro_rules! run_migrations {
-    ($conn:expr, $dialect:expr, $backend:literal, $shown:expr) => {{
-        let migrator = $crate::sql::load_migrator($dialect, $backend, $shown).await?;
-        let mut result = migrator.run(&mut *$conn).await;
-        if let Err(e) = &result {
-            tracing::warn!(backend = $backend, error = %e, "schema migration failed; trying once more");
-            result = migrator.run(&mut *$conn).await;
-        }
-        result.map_err(|e| $crate::sql::migrate_error($backend, $shown, e))
-    }};
-}
-
-use run_migrations;

@@ -10,7 +10,8 @@ use std::time::Duration;
 use sqlx::Connection;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 
-use super::{Dialect, SqlStore, backend_error, retry, run_migrations, scrub, scrub_error};
+use super::migrations::run_migrations;
+use super::{Dialect, SqlStore, backend_error, retry, scrub, scrub_error};
 use crate::StoreError;
 
 /// Connections per instance.

@@ -12,7 +12,8 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
-use super::{Dialect, SqlStore, backend_error, retry, run_migrations};
+use super::migrations::run_migrations;
+use super::{Dialect, SqlStore, backend_error, retry};
 use crate::StoreError;
 
 /// Connections per instance (readers run in parallel under WAL; writers take turns).
