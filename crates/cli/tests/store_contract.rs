@@ -11,15 +11,7 @@ use std::process::{Command, Stdio};
 
 use common::{add, json, taskpilot};
 use predicates::prelude::*;
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use taskpilot_testkit::files_in;
 
 /// `.tasks.json` alone, copied to a fresh base directory, as the storage guide's backup does.
 fn copy_alone(base: &Path) -> tempfile::TempDir {

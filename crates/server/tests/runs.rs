@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
-use sqlx::Connection;
+use taskpilot_testkit::sql::TempDb;
 
 const ALL_STEPS: [&str; 6] = [
     "guardrails",
@@ -306,74 +306,9 @@ async fn a_tasks_history_has_its_run_decisions_and_who_approved() {
     s.stop().await;
 }
 
-/// A PostgreSQL database for one test, dropped at the end.
-struct TempPg {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TempPg {
-    async fn create() -> Option<TempPg> {
-        let name = format!(
-            "taskpilot_runs_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0)
-        );
-        let mut last = String::new();
-        for admin in [
-            "postgres://postgres@127.0.0.1:5432/postgres",
-            "postgres://root@127.0.0.1:5432/postgres",
-        ] {
-            match sqlx::PgConnection::connect(admin).await {
-                Ok(mut conn) => {
-                    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                        .execute(&mut conn)
-                        .await
-                        .expect("create the test database");
-                    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-                    return Some(TempPg {
-                        admin: admin.to_owned(),
-                        url: format!("{base}/{name}"),
-                        name,
-                    });
-                }
-                Err(e) => last = e.to_string(),
-            }
-        }
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but PostgreSQL at 127.0.0.1:5432 is not reachable: {last}"
-        );
-        eprintln!("NOTICE: skipping: PostgreSQL is not reachable ({last})");
-        None
-    }
-}
-
-impl Drop for TempPg {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async move {
-                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                sqlx::query(&sql).execute(&mut conn).await.ok().map(|_| ())
-            })
-        })
-        .join();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_on_one_postgres_share_runs_and_decisions() {
-    let Some(db) = TempPg::create().await else {
+    let Some(db) = TempDb::postgres().await else {
         return;
     };
     let env = [("TASK_STORE_URL", db.url.as_str())];

@@ -1,41 +1,18 @@
 //! The file backend: the conformance suite, two handles on one file, recovery from corruption,
 //! torn journal tails, and the reference fixture.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
+use common::{open_store, open_unfolded};
 use taskpilot_core::{NewTask, Status, Transition};
-use taskpilot_store::{FileStore, FileStoreOptions, ListQuery, StoreError, TaskStore, conformance};
+use taskpilot_store::{FileStore, ListQuery, StoreError, TaskStore, conformance};
+use taskpilot_testkit::files_in;
 
 async fn open(path: &Path) -> Arc<dyn TaskStore> {
-    Arc::new(
-        FileStore::open(path.to_owned())
-            .await
-            .expect("open file store"),
-    )
-}
-
-/// A store that folds only when closed or told to, never after an idle period, so a test can
-/// leave a journal in place with [`FileStore::abandon`] (as a killed process would).
-async fn open_unfolded(path: &Path) -> FileStore {
-    FileStore::open_with(
-        path.to_owned(),
-        FileStoreOptions {
-            idle_fold: None,
-            ..FileStoreOptions::default()
-        },
-    )
-    .await
-    .expect("open file store")
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    Arc::new(open_store(path).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

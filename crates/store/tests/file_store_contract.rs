@@ -3,40 +3,16 @@
 //! a journal; recovery uses everything; one timestamp style per file that Python can sort;
 //! symlinks, non-regular files, permissions and duplicate ids.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{open_store as open, open_unfolded};
 use taskpilot_core::{NewTask, Status, Transition};
 use taskpilot_store::{FileStore, FileStoreOptions, TaskStore};
-
-async fn open(path: &Path) -> FileStore {
-    FileStore::open(path.to_owned())
-        .await
-        .expect("open file store")
-}
-
-/// Folds only at close or on request, so `abandon` leaves the journal as a killed process would.
-async fn open_unfolded(path: &Path) -> FileStore {
-    FileStore::open_with(
-        path.to_owned(),
-        FileStoreOptions {
-            idle_fold: None,
-            ..FileStoreOptions::default()
-        },
-    )
-    .await
-    .expect("open file store")
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use taskpilot_testkit::files_in;
 
 fn seed(path: &Path) -> serde_json::Map<String, serde_json::Value> {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()

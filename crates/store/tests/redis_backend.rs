@@ -17,65 +17,7 @@ use std::time::{Duration, Instant};
 use taskpilot_config::{Secret, StoreLocation};
 use taskpilot_core::{NewTask, Status, TaskId, Transition};
 use taskpilot_store::{StoreError, TaskStore, conformance};
-
-const REDIS: &str = "redis://127.0.0.1:6379/0";
-
-fn random_prefix() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "taskpilot-test-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A key prefix on the machine's Redis for one test; its keys are deleted on drop.
-struct TempPrefix {
-    prefix: String,
-    url: String,
-}
-
-impl TempPrefix {
-    /// None (after a notice) when the machine's Redis is not reachable and CI is not set.
-    async fn new() -> Option<TempPrefix> {
-        let prefix = random_prefix();
-        let url = format!("{REDIS}?prefix={prefix}");
-        match taskpilot_store::open(&StoreLocation::Url(Secret::new(url.as_str()))).await {
-            Ok(_) => Some(TempPrefix { prefix, url }),
-            Err(e) => {
-                taskpilot_testkit::service_missing(&format!("Redis at {REDIS}"), e);
-                None
-            }
-        }
-    }
-}
-
-impl Drop for TempPrefix {
-    fn drop(&mut self) {
-        let cleaned = (|| -> redis::RedisResult<()> {
-            let client = redis::Client::open(REDIS)?;
-            let mut conn = client.get_connection()?;
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("{}:*", self.prefix))
-                .query(&mut conn)?;
-            if !keys.is_empty() {
-                redis::cmd("DEL").arg(keys).query::<()>(&mut conn)?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = cleaned {
-            eprintln!(
-                "warning: could not delete the keys under {}: {e}",
-                self.prefix
-            );
-        }
-    }
-}
+use taskpilot_testkit::redis::{REDIS, TempPrefix};
 
 async fn open(url: &str) -> Arc<dyn TaskStore> {
     taskpilot_store::open(&StoreLocation::Url(Secret::new(url)))
@@ -88,7 +30,7 @@ async fn open(url: &str) -> Arc<dyn TaskStore> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_passes_the_conformance_suite() {
-    let Some(temp) = TempPrefix::new().await else {
+    let Some(temp) = TempPrefix::new() else {
         return;
     };
     let started = Instant::now();
@@ -98,7 +40,7 @@ async fn redis_passes_the_conformance_suite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_redis_handles_contest_fairly_and_never_share_an_id() {
-    let Some(temp) = TempPrefix::new().await else {
+    let Some(temp) = TempPrefix::new() else {
         return;
     };
     let (a, b) = (open(&temp.url).await, open(&temp.url).await);
@@ -111,7 +53,7 @@ async fn two_redis_handles_contest_fairly_and_never_share_an_id() {
 /// one rejecting the same tasks at the same moment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contested_decisions_from_two_processes_have_one_winner_each() {
-    let Some(temp) = TempPrefix::new().await else {
+    let Some(temp) = TempPrefix::new() else {
         return;
     };
     let store = open(&temp.url).await;
@@ -264,7 +206,7 @@ async fn decider_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_fixture_goes_into_redis_and_back_equal() {
-    let Some(temp) = TempPrefix::new().await else {
+    let Some(temp) = TempPrefix::new() else {
         return;
     };
     conformance::fixture_round_trip(open(&temp.url).await).await;
@@ -272,7 +214,7 @@ async fn the_fixture_goes_into_redis_and_back_equal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_finds_tasks_missing_from_the_indexes_and_stale_entries() {
-    let Some(temp) = TempPrefix::new().await else {
+    let Some(temp) = TempPrefix::new() else {
         return;
     };
     let store = open(&temp.url).await;

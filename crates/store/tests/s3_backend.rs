@@ -18,96 +18,22 @@ use std::time::{Duration, Instant};
 use taskpilot_core::{CoreError, NewTask, Status, Task, Transition};
 use taskpilot_store::s3::S3Store;
 use taskpilot_store::{StoreError, TaskStore, conformance};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use taskpilot_testkit::s3::{self, TempBucket};
 
 const SECRET: &str = "test-secret-key-not-to-be-printed";
 
-/// The test server's endpoint, or None (after a notice) when there is none and CI is not set.
-fn endpoint() -> Option<String> {
-    match std::env::var("TASKPILOT_TEST_S3_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ => {
-            taskpilot_testkit::service_missing(
-                "an S3 server",
-                "TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`",
-            );
-            None
-        }
-    }
-}
-
-fn random_bucket() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "taskpilot-test-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
+/// A store on `prefix` of `bucket`.
+async fn open(bucket: &TempBucket, prefix: &str) -> Arc<dyn TaskStore> {
+    let url = bucket.url(prefix);
+    Arc::new(
+        open_at(&bucket.endpoint, &url, "test")
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}")),
     )
-}
-
-/// A plain HTTP request to the server (bucket creation and deletion need no signature on
-/// moto); returns the status code.
-async fn http(endpoint: &str, method: &str, path: &str) -> u16 {
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-/// A bucket for one test on the test server.
-struct TempBucket {
-    endpoint: String,
-    name: String,
-}
-
-impl TempBucket {
-    async fn new() -> Option<TempBucket> {
-        let endpoint = endpoint()?;
-        let name = random_bucket();
-        let status = http(&endpoint, "PUT", &format!("/{name}")).await;
-        assert_eq!(status, 200, "create bucket {name} at {endpoint}");
-        Some(TempBucket { endpoint, name })
-    }
-
-    fn url(&self, prefix: &str) -> String {
-        format!("s3://{}/{prefix}", self.name)
-    }
-
-    async fn open(&self, prefix: &str) -> Arc<dyn TaskStore> {
-        Arc::new(
-            open_at(&self.endpoint, &self.url(prefix), "test")
-                .await
-                .unwrap_or_else(|e| panic!("open {}: {e}", self.url(prefix))),
-        )
-    }
 }
 
 async fn open_at(endpoint: &str, url: &str, key_id: &str) -> Result<S3Store, StoreError> {
-    S3Store::open_with(
-        url,
-        &[
-            ("aws_endpoint", endpoint),
-            ("aws_allow_http", "true"),
-            ("aws_access_key_id", key_id),
-            ("aws_secret_access_key", SECRET),
-            ("aws_region", "us-east-1"),
-        ],
-    )
-    .await
+    S3Store::open_with(url, &s3::options(endpoint, key_id, SECRET)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -116,7 +42,7 @@ async fn s3_passes_the_conformance_suite() {
         return;
     };
     let started = Instant::now();
-    conformance::run_all(bucket.open("team/a").await).await;
+    conformance::run_all(open(&bucket, "team/a").await).await;
     eprintln!("s3 conformance suite: {:?}", started.elapsed());
 }
 
@@ -125,7 +51,7 @@ async fn two_s3_handles_racing_on_one_task_have_one_winner() {
     let Some(bucket) = TempBucket::new().await else {
         return;
     };
-    let (a, b) = (bucket.open("p").await, bucket.open("p").await);
+    let (a, b) = (open(&bucket, "p").await, open(&bucket, "p").await);
     conformance::contested_across_handles(a.clone(), b.clone()).await;
 
     // Approved tasks: one handle executes, the other marks failed, with no expectation of the
@@ -162,7 +88,7 @@ async fn two_s3_handles_racing_on_one_task_have_one_winner() {
         assert_eq!(&a.get(&task.id).await.unwrap(), winners[0]);
     }
     a.clear().await.unwrap();
-    conformance::claims_have_one_executor(&[a, b, bucket.open("p").await], 20).await;
+    conformance::claims_have_one_executor(&[a, b, open(&bucket, "p").await], 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -170,15 +96,15 @@ async fn the_fixture_goes_into_s3_and_back_equal() {
     let Some(bucket) = TempBucket::new().await else {
         return;
     };
-    conformance::fixture_round_trip(bucket.open("fixture").await).await;
+    conformance::fixture_round_trip(open(&bucket, "fixture").await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_bucket_gives_a_clear_error_naming_it_and_the_endpoint() {
-    let Some(endpoint) = endpoint() else {
+    let Some(endpoint) = s3::endpoint() else {
         return;
     };
-    let missing = random_bucket();
+    let missing = s3::unique_bucket();
     let error = open_at(&endpoint, &format!("s3://{missing}/x"), "test")
         .await
         .err()
@@ -206,7 +132,7 @@ impl Drop for AuthMoto {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_give_a_clear_error_without_the_secret() {
-    if endpoint().is_none() {
+    if s3::endpoint().is_none() {
         return;
     }
     let Ok(moto) = std::env::var("TASKPILOT_TEST_MOTO_SERVER") else {

@@ -6,9 +6,29 @@
 //! the process's real standard error, which the test harness does not capture, so the skip is
 //! seen even when the test "passes". `scripts/test` counts those lines as skipped, not passed.
 //!
-//! Not here: starting or cleaning up services (each backend's test file does that).
+//! Beside it, the helpers more than one test file needs:
+//!
+//! - [`unique_name`] and [`files_in`];
+//! - `sql` (feature `sql`): a PostgreSQL or MariaDB database of a test's own;
+//! - `s3` (feature `s3`): a bucket of a test's own on the test S3 server;
+//! - `redis` (feature `redis`): a key prefix of a test's own on the machine's Redis.
+//!
+//! Not here: starting services (`scripts/test`, `scripts/s3-server`), opening stores on them
+//! (each backend's test file does that).
 
 use std::io::Write;
+
+mod dir;
+mod names;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "s3")]
+pub mod s3;
+#[cfg(feature = "sql")]
+pub mod sql;
+
+pub use dir::files_in;
+pub use names::unique_name;
 
 /// The marker `scripts/test` counts; keep the two in step.
 pub const SKIP_MARKER: &str = "SKIPPED:";
