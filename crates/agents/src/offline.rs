@@ -172,7 +172,7 @@ impl LlmProvider for OfflineProvider {
         "offline"
     }
 
-    fn model(&self) -> &str {
+    fn model(&self) -> &'static str {
         "offline"
     }
 

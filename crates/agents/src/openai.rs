@@ -38,16 +38,15 @@ impl RetryPolicy {
 
     /// The wait before retry number `retry` (1 for the first retry).
     pub fn delay(&self, retry: u32, retry_after: Option<f64>) -> Duration {
-        let seconds = match retry_after {
-            Some(after) => after.min(self.max_delay),
-            None => {
-                let exp = self.initial_delay
-                    * self
-                        .backoff_factor
-                        .powi(i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX));
-                let capped = exp.min(self.max_delay);
-                capped * rand::random_range(0.5..=1.0)
-            }
+        let seconds = if let Some(after) = retry_after {
+            after.min(self.max_delay)
+        } else {
+            let exp = self.initial_delay
+                * self
+                    .backoff_factor
+                    .powi(i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX));
+            let capped = exp.min(self.max_delay);
+            capped * rand::random_range(0.5..=1.0)
         };
         Duration::from_secs_f64(seconds.clamp(0.0, 86_400.0))
     }

@@ -89,7 +89,10 @@ struct Collector {
 #[async_trait::async_trait]
 impl StepObserver for Collector {
     async fn step(&self, step: &str, detail: Value) {
-        let mut run = self.run.lock().unwrap_or_else(|p| p.into_inner());
+        let mut run = self
+            .run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(run) = run.as_mut() {
             if let Some(task_id) = detail.get("task_id").and_then(Value::as_str) {
                 run.task_id = Some(task_id.to_owned());
@@ -117,7 +120,7 @@ impl Runtime {
         let Some(mut run) = collector
             .run
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
         else {
             return Ok((result?, None));

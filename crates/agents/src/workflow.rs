@@ -204,7 +204,7 @@ impl<'r> RunCtx<'r> {
                 "rail": rail,
                 "flow": flow,
                 "passed": passed,
-                "task_id": task_id.map(|t| t.to_string()),
+                "task_id": task_id.map(std::string::ToString::to_string),
                 "prompt_version": agent.map(|a| self.rt.prompt(a).version.clone()),
                 "text_chars": text.chars().count(),
             });
@@ -280,7 +280,7 @@ impl<'r> RunCtx<'r> {
             "parameters": parameters,
             "deny": decision.deny,
             "require_approval": decision.require_approval,
-            "task_id": task_id.map(|t| t.to_string()),
+            "task_id": task_id.map(std::string::ToString::to_string),
             "prompt_version": self.rt.prompt(agent).version.clone(),
         });
         self.log(vec![d]).await?;
@@ -850,12 +850,7 @@ async fn execute(ctx: &mut RunCtx<'_>, root: &Span, task: Task) -> Result<Ending
                     Some(&task.id),
                 )
                 .await?;
-            if !checked.allowed {
-                Err(format!(
-                    "the executor's message was blocked by the output guardrails: {}",
-                    checked.reason
-                ))
-            } else {
+            if checked.allowed {
                 let policy = ctx
                     .policy(
                         "notify_external_system",
@@ -865,12 +860,7 @@ async fn execute(ctx: &mut RunCtx<'_>, root: &Span, task: Task) -> Result<Ending
                         Some(&task.id),
                     )
                     .await?;
-                if !policy.allow {
-                    Err(format!(
-                        "notify_external_system denied by policy: {}",
-                        policy.reason()
-                    ))
-                } else {
+                if policy.allow {
                     let idempotency_key =
                         task.claim().map_or_else(|| task.id.to_string(), |c| c.key);
                     let notification = Notification {
@@ -889,7 +879,17 @@ async fn execute(ctx: &mut RunCtx<'_>, root: &Span, task: Task) -> Result<Ending
                     )
                     .await
                     .map(|_| ())
+                } else {
+                    Err(format!(
+                        "notify_external_system denied by policy: {}",
+                        policy.reason()
+                    ))
                 }
+            } else {
+                Err(format!(
+                    "the executor's message was blocked by the output guardrails: {}",
+                    checked.reason
+                ))
             }
         }
     };

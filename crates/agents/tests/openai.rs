@@ -1,5 +1,5 @@
 //! The OpenAI-compatible provider against a real HTTP server on a loopback port that checks
-//! what is sent (model, messages with the system prompt from PROMPTS_DIR, the strict tool
+//! what is sent (model, messages with the system prompt from `PROMPTS_DIR`, the strict tool
 //! schema, `tool_choice`, the bearer key) and answers with tool calls: success, 429 with
 //! `Retry-After` then success, malformed arguments, and a timeout.
 

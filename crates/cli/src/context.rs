@@ -8,12 +8,12 @@ use anyhow::Context as _;
 use taskpilot_config::{Settings, StoreLocation};
 use taskpilot_store::TaskStore;
 
-pub struct Context {
+pub(crate) struct Context {
     pub settings: Settings,
 }
 
 impl Context {
-    pub fn load() -> anyhow::Result<Context> {
+    pub(crate) fn load() -> anyhow::Result<Context> {
         let settings = Settings::from_process().context("invalid configuration")?;
         for warning in &settings.warnings {
             eprintln!("warning: {warning}");
@@ -23,7 +23,7 @@ impl Context {
 
     /// Opens the store the settings point at (`TASK_STORE_URL`, else `TASKS_FILE`), creating
     /// the file store on first use.
-    pub async fn open_store(&self) -> anyhow::Result<Arc<dyn TaskStore>> {
+    pub(crate) async fn open_store(&self) -> anyhow::Result<Arc<dyn TaskStore>> {
         taskpilot_store::open_configured(&self.settings)
             .await
             .map_err(|e| crate::exit::store_error(e, &self.settings))
@@ -31,7 +31,7 @@ impl Context {
 
     /// For commands that only read: `None` when the file store does not exist yet (nothing is
     /// created; a note on stderr names the file and why it was looked for there).
-    pub async fn open_existing_store(&self) -> anyhow::Result<Option<Arc<dyn TaskStore>>> {
+    pub(crate) async fn open_existing_store(&self) -> anyhow::Result<Option<Arc<dyn TaskStore>>> {
         if let StoreLocation::File(path) = self.settings.store_location()
             && !file_store_exists(&path)
         {
@@ -42,7 +42,7 @@ impl Context {
     }
 
     /// "No task store at …", naming the setting and the base directory's reason.
-    pub fn no_store_note(&self, path: &std::path::Path) -> String {
+    pub(crate) fn no_store_note(&self, path: &std::path::Path) -> String {
         let s = &self.settings;
         format!(
             "No task store at {} (TASKS_FILE, {}; base directory {}: {}); nothing was created. \

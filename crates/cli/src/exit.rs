@@ -7,21 +7,21 @@ use taskpilot_config::{ConfigError, Settings, StoreLocation};
 use taskpilot_core::CoreError;
 use taskpilot_store::StoreError;
 
-pub const INVALID: u8 = 2;
-pub const NOT_FOUND: u8 = 3;
+pub(crate) const INVALID: u8 = 2;
+pub(crate) const NOT_FOUND: u8 = 3;
 
 /// An error caused by what the user asked for (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 /// Shorthand for returning a [`UsageError`].
-pub fn usage(message: impl Into<String>) -> anyhow::Error {
+pub(crate) fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
 }
 
 /// Prints the error chain and picks the exit code from the most specific cause.
-pub fn report(error: anyhow::Error) -> ExitCode {
+pub(crate) fn report(error: anyhow::Error) -> ExitCode {
     eprintln!("error: {error:#}");
     ExitCode::from(code_for(&error))
 }
@@ -46,7 +46,7 @@ fn code_for(error: &anyhow::Error) -> u8 {
 }
 
 /// A store error with the setting that chose the store, so the user knows what to change.
-pub fn store_error(error: StoreError, settings: &Settings) -> anyhow::Error {
+pub(crate) fn store_error(error: StoreError, settings: &Settings) -> anyhow::Error {
     let place = match settings.store_location() {
         StoreLocation::File(path) => format!("TASKS_FILE={}", path.display()),
         StoreLocation::Url(_) => format!("TASK_STORE_URL={}", settings.store_display()),

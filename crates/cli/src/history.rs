@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use taskpilot_observe::{Decision, DecisionType};
 
 /// request id → task id, from the decisions that name both.
-pub fn tasks_by_request(decisions: &[Decision]) -> HashMap<String, String> {
+pub(crate) fn tasks_by_request(decisions: &[Decision]) -> HashMap<String, String> {
     decisions
         .iter()
         .filter_map(|d| Some((d.request_id.clone()?, task_named(d)?.to_owned())))
@@ -22,7 +22,10 @@ fn task_named(d: &Decision) -> Option<&str> {
 }
 
 /// The task a decision is about, directly or through its request.
-pub fn task_of<'a>(d: &'a Decision, by_request: &'a HashMap<String, String>) -> Option<&'a str> {
+pub(crate) fn task_of<'a>(
+    d: &'a Decision,
+    by_request: &'a HashMap<String, String>,
+) -> Option<&'a str> {
     task_named(d).or_else(|| {
         d.request_id
             .as_ref()
@@ -32,7 +35,7 @@ pub fn task_of<'a>(d: &'a Decision, by_request: &'a HashMap<String, String>) -> 
 }
 
 /// The decisions about `task_id`, in log order.
-pub fn for_task<'a>(decisions: &'a [Decision], task_id: &str) -> Vec<&'a Decision> {
+pub(crate) fn for_task<'a>(decisions: &'a [Decision], task_id: &str) -> Vec<&'a Decision> {
     let by_request = tasks_by_request(decisions);
     decisions
         .iter()
@@ -41,7 +44,7 @@ pub fn for_task<'a>(decisions: &'a [Decision], task_id: &str) -> Vec<&'a Decisio
 }
 
 /// The last decision a person made about the task, if any.
-pub fn last_human<'a>(decisions: &[&'a Decision]) -> Option<&'a Decision> {
+pub(crate) fn last_human<'a>(decisions: &[&'a Decision]) -> Option<&'a Decision> {
     decisions
         .iter()
         .rev()
@@ -51,7 +54,10 @@ pub fn last_human<'a>(decisions: &[&'a Decision]) -> Option<&'a Decision> {
 
 /// Why a task waits for a person, each reason once: the reviewer's reply, the policy's
 /// non-`allow` decisions, and whether the policy forced the review.
-pub fn review_reasons(reviewer_response: Option<&str>, decisions: &[&Decision]) -> Vec<String> {
+pub(crate) fn review_reasons(
+    reviewer_response: Option<&str>,
+    decisions: &[&Decision],
+) -> Vec<String> {
     let mut reasons: Vec<String> = Vec::new();
     let mut push = |label: &str, text: &str| {
         let text = text.trim();

@@ -12,7 +12,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::commands::*;
+use crate::commands::{
+    bench, config, cost_report, decisions, doctor, golden_signals, guard, init, metrics, policy,
+    prompts, review, run, runs, serve, store, tasks, traces,
+};
 
 /// TaskPilot turns plain-language requests into tracked tasks through a governed workflow.
 ///
@@ -26,7 +29,7 @@ use crate::commands::*;
     after_help = "Start with `taskpilot doctor`, then `taskpilot run \"Create a task to ...\"`.\nSettings come from the environment and .env (see `taskpilot config`)."
 )]
 struct Cli {
-    /// Show informational logs and notes on stderr (RUST_LOG overrides the log level).
+    /// Show informational logs and notes on stderr (`RUST_LOG` overrides the log level).
     #[arg(long, short, global = true)]
     verbose: bool,
     #[command(subcommand)]
@@ -223,7 +226,10 @@ mod tests {
             Vec::<String>::new(),
             "commands or options without help"
         );
-        let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+        let about = cmd
+            .get_about()
+            .map(std::string::ToString::to_string)
+            .unwrap_or_default();
         assert!(about.starts_with("TaskPilot turns"), "{about}");
     }
 

@@ -20,16 +20,16 @@ use taskpilot_core::{Status, Task};
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
 /// Remembers `--verbose` for the notes only shown with it.
-pub fn set_verbose(verbose: bool) {
+pub(crate) fn set_verbose(verbose: bool) {
     VERBOSE.store(verbose, Ordering::Relaxed);
 }
 
-pub fn verbose() -> bool {
+pub(crate) fn verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }
 
 /// Pretty JSON on stdout. JSON escapes control characters itself, so it is safe as it is.
-pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
@@ -37,7 +37,7 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
 /// `text` safe to print on a terminal: ESC, NUL and every other control character (C0, DEL,
 /// C1), bidi overrides and isolates, and invisible format characters become `\u{…}`; tabs
 /// become a space. New lines are kept.
-pub fn safe(text: &str) -> String {
+pub(crate) fn safe(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -51,7 +51,7 @@ pub fn safe(text: &str) -> String {
 }
 
 /// [`safe`], on one line: new lines are shown as `⏎`.
-pub fn safe_line(text: &str) -> String {
+pub(crate) fn safe_line(text: &str) -> String {
     safe(&text.replace("\r\n", "\n")).replace('\n', " ⏎ ")
 }
 
@@ -69,7 +69,7 @@ fn is_dangerous(c: char) -> bool {
 }
 
 /// The width tables are fitted to: `COLUMNS`, else the terminal's, else none.
-pub fn width() -> Option<u16> {
+pub(crate) fn width() -> Option<u16> {
     if let Some(n) = std::env::var("COLUMNS")
         .ok()
         .and_then(|v| v.trim().parse::<u16>().ok())
@@ -84,7 +84,7 @@ pub fn width() -> Option<u16> {
 }
 
 /// Whether to colour stdout: a terminal, and `NO_COLOR` unset or empty.
-pub fn colour() -> bool {
+pub(crate) fn colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
@@ -103,7 +103,7 @@ fn sized(mut table: Table) -> Table {
 }
 
 /// A table with a header row, fitted to the width (cells wrap).
-pub fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
     table.set_header(header.iter().copied());
@@ -111,19 +111,19 @@ pub fn table(header: &[&str]) -> Table {
 }
 
 /// A row of cells that is cut to one line (with `…`) when the width is short.
-pub fn one_line_row(cells: Vec<Cell>) -> Row {
+pub(crate) fn one_line_row(cells: Vec<Cell>) -> Row {
     let mut row = Row::from(cells);
     row.max_height(1);
     row
 }
 
 /// A cell of safe text.
-pub fn cell(text: &str) -> Cell {
+pub(crate) fn cell(text: &str) -> Cell {
     Cell::new(safe(text))
 }
 
 /// A status in its colour (on a terminal).
-pub fn status_cell(status: &str) -> Cell {
+pub(crate) fn status_cell(status: &str) -> Cell {
     let cell = Cell::new(safe(status));
     match status_colour(status) {
         Some(c) => cell.fg(c),
@@ -142,12 +142,12 @@ fn status_colour(status: &str) -> Option<Color> {
 }
 
 /// A block of `key  value` lines (no borders, no header): for things with one row.
-pub struct KeyValues {
+pub(crate) struct KeyValues {
     table: Table,
 }
 
 impl KeyValues {
-    pub fn new() -> KeyValues {
+    pub(crate) fn new() -> KeyValues {
         let mut table = Table::new();
         table.load_preset(NOTHING);
         let mut table = sized(table);
@@ -158,16 +158,16 @@ impl KeyValues {
     }
 
     /// A plain value (made safe).
-    pub fn add(&mut self, key: &str, value: &str) -> &mut Self {
+    pub(crate) fn add(&mut self, key: &str, value: &str) -> &mut Self {
         self.add_cell(key, cell(value))
     }
 
     /// A status, coloured on a terminal.
-    pub fn add_status(&mut self, key: &str, status: &str) -> &mut Self {
+    pub(crate) fn add_status(&mut self, key: &str, status: &str) -> &mut Self {
         self.add_cell(key, status_cell(status))
     }
 
-    pub fn add_cell(&mut self, key: &str, value: Cell) -> &mut Self {
+    pub(crate) fn add_cell(&mut self, key: &str, value: Cell) -> &mut Self {
         let key = Cell::new(key);
         let key = if colour() {
             key.fg(Color::DarkGrey)
@@ -181,7 +181,7 @@ impl KeyValues {
         self
     }
 
-    pub fn print(&self) {
+    pub(crate) fn print(&self) {
         for line in self.table.lines() {
             println!("{}", line.trim_end());
         }
@@ -189,14 +189,14 @@ impl KeyValues {
 }
 
 /// Prints a table line by line without trailing spaces.
-pub fn print_table(table: &Table) {
+pub(crate) fn print_table(table: &Table) {
     for line in table.lines() {
         println!("{}", line.trim_end());
     }
 }
 
 /// `text` broken into lines of at most `max` characters, at spaces where it can be.
-pub fn wrap(text: &str, max: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, max: usize) -> Vec<String> {
     let max = max.max(10);
     let mut lines = Vec::new();
     for paragraph in text.lines() {
@@ -222,15 +222,15 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
     lines
 }
 
-pub use taskpilot_plumbing::text::clip;
+pub(crate) use taskpilot_plumbing::text::clip;
 
 /// A task timestamp as people read it: `2026-11-30 20:14:33`, in its own zone.
-pub fn when(t: &taskpilot_core::Timestamp) -> String {
+pub(crate) fn when(t: &taskpilot_core::Timestamp) -> String {
     t.naive_local().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// One task, field by field, for `tasks show` and `tasks add`.
-pub fn task_fields(task: &Task) -> KeyValues {
+pub(crate) fn task_fields(task: &Task) -> KeyValues {
     let mut kv = KeyValues::new();
     kv.add("id", task.id.as_str())
         .add("title", &task.title)
@@ -259,7 +259,7 @@ pub fn task_fields(task: &Task) -> KeyValues {
 }
 
 /// Tasks as a table, in the order given; titles are cut to fit the width.
-pub fn print_task_table(tasks: &[Task]) {
+pub(crate) fn print_task_table(tasks: &[Task]) {
     let mut t = table(&["id", "status", "priority", "created", "title"]);
     // Ids, statuses and times never wrap; the title takes what is left and is cut to fit.
     t.set_constraints(vec![ColumnConstraint::ContentWidth; 4]);
@@ -282,7 +282,7 @@ pub fn print_task_table(tasks: &[Task]) {
 }
 
 /// Whether a task status is one a person may still decide.
-pub fn decidable(status: Status) -> bool {
+pub(crate) fn decidable(status: Status) -> bool {
     matches!(status, Status::Pending | Status::Review)
 }
 

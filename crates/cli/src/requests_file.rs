@@ -8,13 +8,13 @@
 use std::io::{BufRead, Read};
 
 /// Longest request line, in bytes.
-pub const MAX_LINE_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024;
 /// Most requests in one file.
-pub const MAX_REQUESTS: usize = 100_000;
+pub(crate) const MAX_REQUESTS: usize = 100_000;
 
 /// Why the requests could not be read; messages name the source and the line.
 #[derive(Debug, thiserror::Error)]
-pub enum RequestsError {
+pub(crate) enum RequestsError {
     #[error(
         "{source_name} line {line} is longer than {MAX_LINE_BYTES} bytes; put one short request \
          on each line (is this a text file?)"
@@ -32,7 +32,7 @@ pub enum RequestsError {
 }
 
 /// The requests of `reader`: lines trimmed, empty lines and `#` comments skipped.
-pub fn read_requests(
+pub(crate) fn read_requests(
     mut reader: impl BufRead,
     source_name: &str,
 ) -> Result<Vec<String>, RequestsError> {
@@ -80,7 +80,7 @@ pub fn read_requests(
 }
 
 /// One request from `reader` (all of it, at most [`MAX_LINE_BYTES`] bytes), trimmed.
-pub fn read_one(reader: impl Read, source_name: &str) -> Result<String, RequestsError> {
+pub(crate) fn read_one(reader: impl Read, source_name: &str) -> Result<String, RequestsError> {
     let mut bytes = Vec::new();
     reader
         .take((MAX_LINE_BYTES + 1) as u64)

@@ -202,7 +202,7 @@ fn several_processes_share_one_file_without_lost_updates() {
         .map(|_| {
             taskpilot(base)
                 .args(["store", "stress", "--count", "40"])
-                .timeout(Duration::from_secs(120))
+                .timeout(Duration::from_mins(2))
                 .output()
         })
         .collect::<Vec<_>>();

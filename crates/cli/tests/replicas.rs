@@ -26,8 +26,7 @@ use taskpilot_core::{NewTask, Status, Task, TaskId, Timestamp};
 fn unique() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+        .map_or(0, |d| d.subsec_nanos());
     format!("{}_{nanos}", std::process::id())
 }
 
@@ -75,7 +74,10 @@ impl Receiver {
     }
 
     fn received(&self) -> Vec<Received> {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Notifications per task id.
@@ -115,7 +117,7 @@ fn answer(stream: TcpStream, seen: &Mutex<Vec<Received>>, delay: &AtomicU64) {
         return;
     }
     seen.lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .push(Received {
             header_key: key,
             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
@@ -377,7 +379,7 @@ fn three_replicas_execute_each_task_once(shared: Shared, n: usize) {
     let replicas: Vec<Child> = (0..3)
         .map(|i| replica(dir.path(), i, &shared, &receiver, &[]))
         .collect();
-    wait_until(Duration::from_secs(120), "every task notified", || {
+    wait_until(Duration::from_mins(2), "every task notified", || {
         receiver.received().len() >= n
     });
     // Two more sweeps of every replica: a duplicate would show now.
@@ -504,7 +506,7 @@ fn a_killed_replica_is_taken_over(shared: Shared) {
     let receiver = Receiver::start(60_000);
     let lease = [("CLAIM_LEASE_SECONDS", "3")];
     let mut doomed = replica(dir.path(), 0, &shared, &receiver, &lease);
-    wait_until(Duration::from_secs(60), "the first notification", || {
+    wait_until(Duration::from_mins(1), "the first notification", || {
         !receiver.received().is_empty()
     });
     let held = receiver.received()[0].body["task_id"]
@@ -516,7 +518,7 @@ fn a_killed_replica_is_taken_over(shared: Shared) {
     receiver.delay_ms.store(0, Ordering::SeqCst);
     let killed_at = Instant::now();
     let survivor = replica(dir.path(), 1, &shared, &receiver, &lease);
-    wait_until(Duration::from_secs(60), "every task executed", || {
+    wait_until(Duration::from_mins(1), "every task executed", || {
         executed(&shared) == n
     });
     stop(vec![survivor]);

@@ -246,7 +246,7 @@ fn serve(
         }
     });
     let addr = addr_rx
-        .recv_timeout(std::time::Duration::from_secs(60))
+        .recv_timeout(std::time::Duration::from_mins(1))
         .expect("taskpilot serve did not start");
     (child, addr, rx)
 }

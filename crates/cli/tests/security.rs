@@ -69,7 +69,7 @@ fn without_tokens_the_server_listens_on_loopback_only_and_says_why() {
     // An explicit non-loopback --host without tokens is refused.
     let out = taskpilot(dir.path())
         .args(["serve", "--host", "0.0.0.0", "--port", "0"])
-        .timeout(Duration::from_secs(60))
+        .timeout(Duration::from_mins(1))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -122,7 +122,7 @@ fn a_token_configuration_without_tokens_or_with_two_roles_is_refused() {
         let out = taskpilot(dir.path())
             .env(name, &value)
             .args(["serve", "--host", "127.0.0.1", "--port", "0"])
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_mins(1))
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{name}={value:?}");
@@ -186,7 +186,7 @@ fn run_file_refuses_endless_lines() {
     let dir = tempfile::tempdir().unwrap();
     let out = taskpilot(dir.path())
         .args(["run", "--file", "/dev/zero"])
-        .timeout(Duration::from_secs(60))
+        .timeout(Duration::from_mins(1))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

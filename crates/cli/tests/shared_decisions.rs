@@ -158,8 +158,7 @@ fn migrate_carries_the_decisions_to_postgres() {
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
+            .map_or(0, |d| d.subsec_nanos())
     );
     let psql = |sql: &str| {
         std::process::Command::new("psql")

@@ -23,7 +23,7 @@ fn fixture() -> Option<PathBuf> {
     None
 }
 
-/// `taskpilot` run in `base` (as BASE_DIR) with a clean environment (PATH and HOME only).
+/// `taskpilot` run in `base` (as `BASE_DIR`) with a clean environment (PATH and HOME only).
 fn taskpilot(base: &Path) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("taskpilot"));
     cmd.env_clear()
@@ -165,8 +165,7 @@ impl Drop for PgDb {
 fn rand_suffix() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
+        .map_or(0, |d| d.subsec_nanos())
 }
 
 fn psql(url: &str, sql: &str) -> Result<(), String> {

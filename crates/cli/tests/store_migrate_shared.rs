@@ -24,8 +24,7 @@ fn fixture() -> Option<PathBuf> {
 fn unique() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+        .map_or(0, |d| d.subsec_nanos());
     format!("{}-{nanos}", std::process::id())
 }
 

@@ -348,7 +348,7 @@ fn corrupt_task_file_recovers_from_bak_and_keeps_the_corrupt_copy() {
         .stderr(predicate::str::contains("corrupt").and(predicate::str::contains(".bak")));
     let aside: Vec<_> = std::fs::read_dir(base)
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter(|e| {
             e.file_name()
                 .to_string_lossy()
@@ -433,8 +433,7 @@ fn rustix_is_root() -> bool {
     std::process::Command::new("id")
         .arg("-u")
         .output()
-        .map(|o| o.stdout.starts_with(b"0"))
-        .unwrap_or(false)
+        .is_ok_and(|o| o.stdout.starts_with(b"0"))
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::redact::redact_url;
 use crate::{ConfigError, Secret, Source, Sourced, dotenv};
 
 /// The Docker logs directory used when neither `LOGS_DIR` nor `DOCKER_LOGS_DIR` is set.
-pub const DEFAULT_DOCKER_LOGS_DIR: &str = "/var/log/taskpilot";
+pub(crate) const DEFAULT_DOCKER_LOGS_DIR: &str = "/var/log/taskpilot";
 
 /// Every setting TaskPilot reads, resolved.
 #[derive(Debug, Clone)]
@@ -224,7 +224,7 @@ impl Lookup<'_> {
 
 /// Files that mark a directory as a TaskPilot base directory, looked for upwards from the
 /// current directory as git looks for `.git`.
-pub const BASE_DIR_MARKERS: [&str; 2] = [".env", ".tasks.json"];
+pub(crate) const BASE_DIR_MARKERS: [&str; 2] = [".env", ".tasks.json"];
 
 /// `BASE_DIR`, else the nearest directory from `cwd` upwards holding one of
 /// [`BASE_DIR_MARKERS`], else `cwd`; with the reason in a sentence.
@@ -434,7 +434,7 @@ impl Settings {
                 value: json!(s.value.display().to_string()),
                 source: s.source,
                 path: Some(path_status(&s.value)),
-            })
+            });
         };
         path("base_dir", &self.base_dir);
         path("env_file_path", &self.env_file_path);

@@ -35,7 +35,7 @@ pub fn first_refused(text: &str) -> Option<char> {
 }
 
 /// `U+202E`.
-pub fn code_point(c: char) -> String {
+pub(crate) fn code_point(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }
 

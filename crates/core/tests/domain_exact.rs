@@ -4,7 +4,7 @@
 //! formats, validation limits at and beyond the edge, every transition's side effects, and the
 //! exact error messages people read.
 //!
-//! Not here: the id generator's process-wide state (tests/id_generator.rs runs alone).
+//! Not here: the id generator's process-wide state (`tests/id_generator.rs` runs alone).
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};

@@ -466,15 +466,14 @@ fn is_package_path(package: &str) -> bool {
 }
 
 fn evaluate_prepared(prepared: &Prepared, input: Value, digest: &str) -> PolicyDecision {
-    let result = match &prepared.program {
-        Some(program) => run_vm(program, input),
-        None => {
-            let mut engine = prepared.engine.clone();
-            engine.set_input(input);
-            engine
-                .eval_rule(SHIM_ENTRY.to_owned())
-                .map_err(|e| format!("{e:#}"))
-        }
+    let result = if let Some(program) = &prepared.program {
+        run_vm(program, input)
+    } else {
+        let mut engine = prepared.engine.clone();
+        engine.set_input(input);
+        engine
+            .eval_rule(SHIM_ENTRY.to_owned())
+            .map_err(|e| format!("{e:#}"))
     };
     match result {
         Ok(value) => decode(&value, digest).unwrap_or_else(|e| {
@@ -554,10 +553,10 @@ fn reason_text(value: &Value) -> String {
 }
 
 fn short_json(value: &Value) -> String {
-    value
-        .to_json_str()
-        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "<unprintable>".to_owned())
+    value.to_json_str().map_or_else(
+        |_| "<unprintable>".to_owned(),
+        |s| s.split_whitespace().collect::<Vec<_>>().join(" "),
+    )
 }
 
 /// Turns a regorus error into one that names the file and line (`file.rego:12:5: …`).

@@ -80,7 +80,7 @@ impl std::str::FromStr for Agent {
             .trim()
             .to_lowercase()
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .collect();
         match normal.trim_end_matches("agent") {
             "planner" => Ok(Agent::Planner),

@@ -67,19 +67,18 @@ impl Prices {
 
     /// The price of `model`, and whether it is an estimate (the model is not in the table).
     pub fn price(&self, model: &str) -> (ModelPrice, bool) {
-        match self.models.get(model) {
-            Some(p) => (*p, false),
-            None => {
-                let fallback = self
-                    .models
-                    .get(FALLBACK_MODEL)
-                    .copied()
-                    .unwrap_or(ModelPrice {
-                        input: 0.15,
-                        output: 0.60,
-                    });
-                (fallback, true)
-            }
+        if let Some(p) = self.models.get(model) {
+            (*p, false)
+        } else {
+            let fallback = self
+                .models
+                .get(FALLBACK_MODEL)
+                .copied()
+                .unwrap_or(ModelPrice {
+                    input: 0.15,
+                    output: 0.60,
+                });
+            (fallback, true)
         }
     }
 

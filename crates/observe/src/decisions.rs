@@ -262,11 +262,14 @@ impl DecisionLog {
             message: e.to_string(),
         })?;
         line.push(b'\n');
-        let guard = self.inner.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self
+            .inner
+            .tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let sent = guard
             .as_ref()
-            .map(|tx| tx.send(Job { line, reply }).is_ok())
-            .unwrap_or(false);
+            .is_some_and(|tx| tx.send(Job { line, reply }).is_ok());
         if sent {
             Ok(())
         } else {
@@ -497,7 +500,7 @@ pub struct DecisionSummary {
     pub total: usize,
     /// result → (count, percent of total, 2 decimals).
     pub by_result: BTreeMap<String, CountShare>,
-    /// decision_type → (count, percent of total).
+    /// `decision_type` → (count, percent of total).
     pub by_type: BTreeMap<String, CountShare>,
     pub latency_ms: LatencyStats,
 }

@@ -25,7 +25,7 @@ pub enum ObserveError {
         #[source]
         source: std::io::Error,
     },
-    /// A file exists but does not hold what it should (for example a corrupt METRICS_FILE).
+    /// A file exists but does not hold what it should (for example a corrupt `METRICS_FILE`).
     #[error("{} is not valid: {message}", path.display())]
     Parse { path: PathBuf, message: String },
     /// A background writer (the decision log's) stopped; nothing more can be recorded.

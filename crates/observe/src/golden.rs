@@ -93,8 +93,7 @@ impl GoldenSignals {
         };
         let p95 = s
             .histogram(names::WORKFLOW_LATENCY_MS)
-            .map(|h| h.percentile(0.95))
-            .unwrap_or(0.0);
+            .map_or(0.0, |h| h.percentile(0.95));
         let cost = s.counter(names::LLM_COST_TOTAL);
         let cost_per_success = if success > 0.0 { cost / success } else { 0.0 };
         let violations = s.counter(names::POLICY_VIOLATIONS_TOTAL);
@@ -211,14 +210,14 @@ mod tests {
     fn p95_is_the_sorted_value_at_floor_095_n_clamped() {
         let g = GoldenSignals::from_snapshot(&snapshot(|m| {
             for v in (1..=20).rev() {
-                m.observe(names::WORKFLOW_LATENCY_MS, v as f64 * 100.0);
+                m.observe(names::WORKFLOW_LATENCY_MS, f64::from(v) * 100.0);
             }
         }));
         // n = 20: index 19 → the largest.
         assert_eq!(g.p95_latency_ms.value, 2000.0);
         assert_eq!(g.p95_latency_ms.status, Band::Healthy);
         let g = GoldenSignals::from_snapshot(&snapshot(|m| {
-            m.observe(names::WORKFLOW_LATENCY_MS, 6000.0)
+            m.observe(names::WORKFLOW_LATENCY_MS, 6000.0);
         }));
         assert_eq!(g.p95_latency_ms.value, 6000.0);
         assert_eq!(g.p95_latency_ms.status, Band::Critical);

@@ -181,10 +181,7 @@ fn host_port(url: &str) -> Option<(String, u16)> {
         _ => return None,
     };
     let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority
-        .rsplit_once('@')
-        .map(|(_, a)| a)
-        .unwrap_or(authority);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
     if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6.split_once(']')?;
         let port = after

@@ -162,7 +162,7 @@ impl RotatingFile {
             .append(true)
             .open(&path)
             .map_err(setting)?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let size = file.metadata().map_or(0, |m| m.len());
         Ok(RotatingFile {
             path,
             file,

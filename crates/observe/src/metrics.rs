@@ -179,7 +179,7 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
         return 0.0;
     }
     let mut sorted = values.to_vec();
-    sorted.sort_by(|a, b| a.total_cmp(b));
+    sorted.sort_by(f64::total_cmp);
     let i = ((q * sorted.len() as f64).floor() as usize).min(sorted.len() - 1);
     sorted[i]
 }
@@ -279,8 +279,7 @@ impl MetricsSnapshot {
                     let le = h
                         .bounds
                         .get(i)
-                        .map(|b| fmt_value(b / 1000.0))
-                        .unwrap_or_else(|| "+Inf".into());
+                        .map_or_else(|| "+Inf".into(), |b| fmt_value(b / 1000.0));
                     out.push_str(&format!(
                         "{name}_bucket{} {cumulative}\n",
                         render_labels(labels, Some(&le))
@@ -401,7 +400,7 @@ impl Metrics {
         self.inner
             .state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Adds `by` to the counter `name` (a dotted name such as `workflow.runs`).
@@ -716,7 +715,7 @@ mod tests {
                     for i in 0..100 {
                         m.incr(names::WORKFLOW_RUNS, 1.0);
                         m.incr(&names::agent("PlannerAgent", "invocations"), 1.0);
-                        m.observe(names::WORKFLOW_LATENCY_MS, i as f64);
+                        m.observe(names::WORKFLOW_LATENCY_MS, f64::from(i));
                         m.flush().unwrap();
                     }
                     m.set_gauge(names::HEALTH_STATUS, 2.0);

@@ -150,7 +150,7 @@ fn ending_a_span_does_not_wait_for_the_export_and_failures_are_counted() {
     let metrics = Metrics::in_memory();
     let tracer = Tracer::new(None).with_otlp(
         OtlpConfig {
-            timeout: Duration::from_secs(60),
+            timeout: Duration::from_mins(1),
             ..OtlpConfig::new(format!("http://127.0.0.1:{port}"), "t")
         },
         &metrics,

@@ -2,13 +2,12 @@
 
 /// `text` cut to at most `max` characters, the last being `…` when anything was cut.
 pub fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_owned(),
-        Some(_) => {
-            let keep = max.saturating_sub(1);
-            let end = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
-            format!("{}…", &text[..end])
-        }
+    if text.char_indices().nth(max).is_none() {
+        text.to_owned()
+    } else {
+        let keep = max.saturating_sub(1);
+        let end = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
+        format!("{}…", &text[..end])
     }
 }
 

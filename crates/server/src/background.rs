@@ -111,7 +111,7 @@ pub async fn sweep_approved(
             ))) => {}
             Err(AgentError::NotDecidable { .. }) => {}
             Err(e) => {
-                tracing::warn!(task_id = %task.id, error = %e, "cannot execute approved task")
+                tracing::warn!(task_id = %task.id, error = %e, "cannot execute approved task");
             }
         }
     }

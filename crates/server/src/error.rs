@@ -61,7 +61,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("the request body is larger than {} bytes", MAX_BODY_BYTES),
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
         )
     }
 

@@ -25,15 +25,15 @@ pub async fn signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! {
-        _ = ctrl_c => tracing::info!("SIGINT received"),
-        _ = term => tracing::info!("SIGTERM received"),
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
     }
 }
 
 /// Sleeps for `period`; `false` when `stop` was cancelled first (or already).
 pub async fn sleep(stop: &CancellationToken, period: Duration) -> bool {
     tokio::select! {
-        _ = tokio::time::sleep(period) => !stop.is_cancelled(),
-        _ = stop.cancelled() => false,
+        () = tokio::time::sleep(period) => !stop.is_cancelled(),
+        () = stop.cancelled() => false,
     }
 }

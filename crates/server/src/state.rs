@@ -33,7 +33,10 @@ impl AppState {
     /// Marks `task_id` as being decided or executed by this process; `None` when it already
     /// is. The mark is removed when the guard is dropped.
     pub fn claim(&self, task_id: &str) -> Option<Claim<'_>> {
-        let mut set = self.executing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut set = self
+            .executing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         set.insert(task_id.to_owned()).then(|| Claim {
             state: self,
             task_id: task_id.to_owned(),
@@ -53,7 +56,7 @@ impl Drop for Claim<'_> {
             .state
             .executing
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         set.remove(&self.task_id);
     }
 }

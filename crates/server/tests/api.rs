@@ -349,7 +349,7 @@ async fn concurrent_approve_and_reject_one_winner() {
             .send();
         let (a, r) = tokio::join!(approve, reject);
         let mut codes = [a.unwrap().status().as_u16(), r.unwrap().status().as_u16()];
-        codes.sort();
+        codes.sort_unstable();
         assert_eq!(codes, [200, 409], "round {round}");
     }
     s.stop().await;

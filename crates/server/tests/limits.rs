@@ -52,7 +52,7 @@ async fn stalled(addr: SocketAddr) -> TcpStream {
 /// Reads until the server closes the connection (or answers and closes); what it sent.
 async fn until_closed(s: &mut TcpStream) -> String {
     let mut buf = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut buf)).await;
+    let read = tokio::time::timeout(Duration::from_mins(1), s.read_to_end(&mut buf)).await;
     assert!(
         read.is_ok(),
         "the server never closed the stalled connection"
@@ -63,7 +63,7 @@ async fn until_closed(s: &mut TcpStream) -> String {
 async fn health(addr: SocketAddr) -> u16 {
     reqwest::Client::new()
         .get(format!("http://{addr}/health"))
-        .timeout(Duration::from_secs(60))
+        .timeout(Duration::from_mins(1))
         .send()
         .await
         .expect("/health answers")
@@ -89,7 +89,7 @@ async fn stalled_connections_are_closed_and_health_keeps_answering() {
         assert_eq!(health(addr).await, 200);
     }
     // Every stalled connection is closed by the server, none answered with a page.
-    for c in conns.iter_mut() {
+    for c in &mut conns {
         let answer = until_closed(c).await;
         assert!(!answer.contains("200 OK"), "{answer}");
     }

@@ -163,7 +163,7 @@ async fn the_events_stream_sends_each_step_then_the_run() {
             .unwrap()
             .starts_with("text/event-stream")
     );
-    let body = tokio::time::timeout(Duration::from_secs(60), r.text())
+    let body = tokio::time::timeout(Duration::from_mins(1), r.text())
         .await
         .expect("the stream ends when the run ends")
         .expect("body");

@@ -1,4 +1,4 @@
-//! The conformance suite every backend passes (modelled on object_store's `integration.rs`):
+//! The conformance suite every backend passes (modelled on `object_store`'s `integration.rs`):
 //! each backend's test opens a store and calls [`run_all`]; two handles on the same data (two
 //! processes or instances) are checked with [`contested_across_handles`], several with
 //! [`parallel_creates_across_handles`] and [`claims_have_one_executor`]; the reference
@@ -204,7 +204,7 @@ async fn every_allowed_and_forbidden_transition(store: &dyn TaskStore) {
                 match to {
                     Status::Executed => assert!(stored.executed_at.is_some()),
                     Status::Approved | Status::Rejected | Status::Review => {
-                        assert!(stored.reviewed_at.is_some())
+                        assert!(stored.reviewed_at.is_some());
                     }
                     Status::Failed => assert_eq!(stored.error.as_deref(), Some("e")),
                     Status::Pending => {}
@@ -214,7 +214,7 @@ async fn every_allowed_and_forbidden_transition(store: &dyn TaskStore) {
                     Err(StoreError::Invalid(CoreError::ForbiddenTransition {
                         from: f, ..
                     })) => {
-                        assert_eq!(f, from)
+                        assert_eq!(f, from);
                     }
                     other => panic!("{name}: forbidden {from}->{to} gave {other:?}"),
                 }
@@ -658,8 +658,7 @@ pub async fn fixture_round_trip(target: Arc<dyn TaskStore>) {
 fn rand_suffix() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
+        .map_or(0, |d| d.subsec_nanos())
 }
 
 /// An error message names `shown` (the URL with its password hidden), never the password
@@ -685,7 +684,7 @@ async fn claims_hold_expire_and_are_dropped(store: &dyn TaskStore) {
     let task = task_in(store, Status::Review).await;
     let approve = Transition::to(Status::Approved)
         .expecting(&[Status::Review])
-        .claiming("w1", crate::lease_end(Duration::from_secs(60)));
+        .claiming("w1", crate::lease_end(Duration::from_mins(1)));
     let approved = store.transition(&task.id, &approve).await.expect("approve");
     let first = approved.claim().expect("the approval took the claim");
     assert_eq!(first.owner, "w1", "{name}: the approver holds the claim");
@@ -694,7 +693,7 @@ async fn claims_hold_expire_and_are_dropped(store: &dyn TaskStore) {
         Status::Approved,
         "{name}: status unchanged by a claim"
     );
-    let lease = Duration::from_secs(60);
+    let lease = Duration::from_mins(1);
     assert!(
         claim(store, &task.id, "w2", lease)
             .await
@@ -794,7 +793,7 @@ pub async fn claims_have_one_executor(handles: &[Arc<dyn TaskStore>], tasks: usi
             };
             for task in store.list(&query).await.expect("list") {
                 let Some(claimed) =
-                    claim(store.as_ref(), &task.id, &worker, Duration::from_secs(60))
+                    claim(store.as_ref(), &task.id, &worker, Duration::from_mins(1))
                         .await
                         .expect("claim")
                 else {
@@ -803,7 +802,7 @@ pub async fn claims_have_one_executor(handles: &[Arc<dyn TaskStore>], tasks: usi
                 let key = claimed.claim().expect("claimed").key;
                 notified
                     .lock()
-                    .unwrap_or_else(|p| p.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .entry(task.id.clone())
                     .or_default()
                     .push(key);
@@ -822,7 +821,10 @@ pub async fn claims_have_one_executor(handles: &[Arc<dyn TaskStore>], tasks: usi
     for worker in workers {
         worker.await.expect("join");
     }
-    let notified = notified.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let notified = notified
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     assert_eq!(notified.len(), tasks, "{name}: every task executed");
     for id in &approved {
         let keys = notified.get(id).cloned().unwrap_or_default();

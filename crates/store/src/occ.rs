@@ -6,7 +6,7 @@
 //! that returns a version token, a write conditional on that token, and plain batch reads and
 //! writes. The policy on top — take the id's successor when it is taken, read → `Task::apply`
 //! → conditional write and read again when someone else wrote first, keep the last copy of a
-//! repeated id and skip unchanged tasks — lives here, as object_store builds its operations on
+//! repeated id and skip unchanged tasks — lives here, as `object_store` builds its operations on
 //! a backend's `put_opts`.
 //!
 //! Not here: SQL, Lua or HTTP (the backend modules); the transition and claim rules

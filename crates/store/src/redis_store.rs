@@ -46,7 +46,7 @@ const RETRY_FIRST_DELAY: Duration = Duration::from_millis(50);
 
 /// KEYS: task, ids, status set. ARGV: id, json. 1 = stored (or already ours after a retried
 /// request), 0 = the id is taken.
-const CREATE_LUA: &str = r#"
+const CREATE_LUA: &str = r"
 if redis.call('SET', KEYS[1], ARGV[2], 'NX') then
   redis.call('ZADD', KEYS[2], 0, ARGV[1])
   redis.call('ZADD', KEYS[3], 0, ARGV[1])
@@ -54,11 +54,11 @@ if redis.call('SET', KEYS[1], ARGV[2], 'NX') then
 end
 if redis.call('GET', KEYS[1]) == ARGV[2] then return 1 end
 return 0
-"#;
+";
 
 /// KEYS: task, ids, old status set, new status set. ARGV: id, json read, json to write.
 /// 1 = written, 2 = already written (a retried request), 0 = changed meanwhile, -1 = gone.
-const UPDATE_LUA: &str = r#"
+const UPDATE_LUA: &str = r"
 local cur = redis.call('GET', KEYS[1])
 if not cur then return -1 end
 if cur == ARGV[3] then return 2 end
@@ -68,11 +68,11 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 return 1
-"#;
+";
 
 /// KEYS: task, ids, the six status sets. ARGV: id, and a status the task must still have
 /// (or ""). Returns the number of task keys deleted (0 or 1); index entries go either way.
-const DELETE_LUA: &str = r#"
+const DELETE_LUA: &str = r"
 if ARGV[2] ~= '' then
   local cur = redis.call('GET', KEYS[1])
   if not cur then return 0 end
@@ -82,7 +82,7 @@ end
 local n = redis.call('DEL', KEYS[1])
 for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return n
-"#;
+";
 
 /// A task store on a Redis server.
 pub struct RedisStore {

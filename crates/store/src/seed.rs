@@ -44,7 +44,7 @@ pub struct InvalidRecord {
 }
 
 /// Parses the seed format. Errors only when the file is not a JSON object at all.
-pub fn parse_seed(bytes: &[u8]) -> Result<SeedContents, serde_json::Error> {
+pub(crate) fn parse_seed(bytes: &[u8]) -> Result<SeedContents, serde_json::Error> {
     let Entries(entries) = serde_json::from_slice(bytes)?;
     let mut contents = SeedContents::default();
     let mut records: BTreeMap<String, Box<RawValue>> = BTreeMap::new();
@@ -105,7 +105,7 @@ fn parse_record(key: &str, raw: &RawValue) -> Result<Task, String> {
 }
 
 /// The bytes of a seed file holding `tasks` (in id order).
-pub fn serialize_seed<'a>(
+pub(crate) fn serialize_seed<'a>(
     tasks: impl IntoIterator<Item = &'a Task>,
 ) -> Result<Vec<u8>, StoreError> {
     let map: BTreeMap<&str, &Task> = tasks.into_iter().map(|t| (t.id.as_str(), t)).collect();

@@ -87,7 +87,10 @@ async fn contested_decisions_from_two_processes_have_one_winner_each() {
             .env("TASKPILOT_TEST_DECIDER_URL", &temp.url)
             .env(
                 "TASKPILOT_TEST_DECIDER_IDS",
-                ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(","),
+                ids.iter()
+                    .map(taskpilot_core::TaskId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
             )
             .env("TASKPILOT_TEST_DECIDER_START", start_at.to_string())
             .stdout(Stdio::piped())

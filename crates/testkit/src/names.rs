@@ -9,8 +9,7 @@ pub fn unique_name(prefix: &str, sep: char) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+        .map_or(0, |d| d.subsec_nanos());
     format!(
         "{prefix}{sep}{}{sep}{nanos}{sep}{}",
         std::process::id(),

@@ -130,7 +130,7 @@ impl Drop for TempDb {
             })
         })
         .join();
-        if !matches!(dropped, Ok(Some(_))) {
+        if !matches!(dropped, Ok(Some(()))) {
             eprintln!("warning: could not drop the test database {}", self.name);
         }
     }

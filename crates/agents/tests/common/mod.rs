@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// Settings for a base directory, offline unless `extra` says otherwise.
-pub fn settings(base: &Path, extra: &[(&str, &str)]) -> Settings {
+pub(crate) fn settings(base: &Path, extra: &[(&str, &str)]) -> Settings {
     let mut env: HashMap<String, String> = HashMap::new();
     env.insert("BASE_DIR".into(), base.display().to_string());
     env.insert(
@@ -31,7 +31,7 @@ pub fn settings(base: &Path, extra: &[(&str, &str)]) -> Settings {
 }
 
 /// A provider with fixed answers.
-pub struct Stub {
+pub(crate) struct Stub {
     pub plan: Result<TaskProposal, ProviderError>,
     pub review: String,
     pub message: String,
@@ -42,7 +42,7 @@ impl LlmProvider for Stub {
     fn name(&self) -> &'static str {
         "stub"
     }
-    fn model(&self) -> &str {
+    fn model(&self) -> &'static str {
         "stub-model"
     }
     async fn plan(&self, _: &str, _: &str) -> Result<LlmReply<TaskProposal>, ProviderError> {
@@ -66,7 +66,7 @@ impl LlmProvider for Stub {
 
 /// One scripted HTTP answer.
 #[derive(Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
@@ -74,7 +74,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn json(body: Value) -> Reply {
+    pub(crate) fn json(body: Value) -> Reply {
         Reply {
             status: 200,
             headers: vec![],
@@ -86,20 +86,20 @@ impl Reply {
 
 /// A request the server received: lower-case headers and the JSON body.
 #[derive(Clone, Debug)]
-pub struct Received {
+pub(crate) struct Received {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Value,
 }
 
 /// An OpenAI-compatible server answering from a script, recording every request.
-pub struct MockServer {
+pub(crate) struct MockServer {
     pub base_url: String,
     pub received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl MockServer {
-    pub async fn start(script: Vec<Reply>) -> MockServer {
+    pub(crate) async fn start(script: Vec<Reply>) -> MockServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -145,7 +145,7 @@ impl MockServer {
         }
     }
 
-    pub fn requests(&self) -> Vec<Received> {
+    pub(crate) fn requests(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 }
@@ -187,7 +187,7 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Received> {
 }
 
 /// A Chat Completions answer with a `create_task` tool call whose arguments are `arguments`.
-pub fn tool_call(arguments: &str) -> Value {
+pub(crate) fn tool_call(arguments: &str) -> Value {
     serde_json::json!({
         "id": "chatcmpl-1",
         "object": "chat.completion",
@@ -210,7 +210,7 @@ pub fn tool_call(arguments: &str) -> Value {
 }
 
 /// A Chat Completions answer with text content.
-pub fn text(content: &str) -> Value {
+pub(crate) fn text(content: &str) -> Value {
     serde_json::json!({
         "id": "chatcmpl-2",
         "object": "chat.completion",

@@ -9,14 +9,14 @@ use comfy_table::Cell;
 use crate::output::{print_json, print_table, safe, table};
 
 #[derive(Debug, clap::Args)]
-pub struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// Print one JSON object keyed by the lower-case variable name, each with its value and
     /// source.
     #[arg(long)]
     pub json: bool,
 }
 
-pub async fn run(args: ConfigArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: ConfigArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let settings = &ctx.settings;
     if args.json {
         print_json(&settings.to_json())?;

@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::output::{print_json, print_table, safe_line, table};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum CostFormat {
+pub(crate) enum CostFormat {
     /// Tables for people.
     #[default]
     Text,
@@ -21,7 +21,7 @@ pub enum CostFormat {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct CostReportArgs {
+pub(crate) struct CostReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = CostFormat::Text)]
     pub format: CostFormat,
@@ -30,7 +30,7 @@ pub struct CostReportArgs {
     pub json: bool,
 }
 
-pub async fn run(args: CostReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: CostReportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let snapshot = MetricsSnapshot::load(&ctx.settings.metrics_file.value)?;
     let prices = Prices::load(&ctx.settings.observability_dir.value.join("prices.json"))?;
     let report = CostReport::from_snapshot(&snapshot, &prices);

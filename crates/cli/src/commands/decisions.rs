@@ -18,18 +18,18 @@ use crate::output::{
 };
 
 /// How many decisions are shown unless told otherwise.
-pub const DEFAULT_LIMIT: usize = 50;
+pub(crate) const DEFAULT_LIMIT: usize = 50;
 
 #[derive(Debug, clap::Args)]
-pub struct DecisionsArgs {
-    /// Only this decision type: guardrails_input, guardrails_output, tool_call, review,
-    /// human_approval.
+pub(crate) struct DecisionsArgs {
+    /// Only this decision type: `guardrails_input`, `guardrails_output`, `tool_call`, review,
+    /// `human_approval`.
     #[arg(long = "type")]
     pub decision_type: Option<DecisionType>,
-    /// Only this result: allow, deny, require_approval.
+    /// Only this result: allow, deny, `require_approval`.
     #[arg(long)]
     pub result: Option<DecisionResult>,
-    /// Only decisions about this tool (e.g. create_task).
+    /// Only decisions about this tool (e.g. `create_task`).
     #[arg(long)]
     pub tool: Option<String>,
     /// Only decisions about this task (its own and those of the request that created it).
@@ -53,7 +53,7 @@ pub struct DecisionsArgs {
     pub json: bool,
 }
 
-pub async fn run(args: DecisionsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: DecisionsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let (mut decisions, path) = read_log(ctx).await?;
     let by_request = history::tasks_by_request(&decisions);
     decisions.retain(|d| {
@@ -172,7 +172,7 @@ fn short_type(t: DecisionType) -> &'static str {
 
 /// Decisions for people: a table when the screen is wide (120 columns or more, or a file),
 /// else one block per decision (`time  type  result  by`, the task, the reason wrapped).
-pub fn print_decisions(
+pub(crate) fn print_decisions(
     decisions: &[&Decision],
     by_request: &HashMap<String, String>,
     with_task: bool,

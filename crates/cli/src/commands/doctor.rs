@@ -15,13 +15,13 @@ use comfy_table::Cell;
 use crate::output::{print_json, print_table, safe, status_cell, table};
 
 #[derive(Debug, clap::Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     /// Print the report as JSON (`{status, checks, store, backend}`).
     #[arg(long)]
     pub json: bool,
 }
 
-pub async fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: DoctorArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let report = health_report(&ctx.settings).await;
     if args.json {
         print_json(&json!({

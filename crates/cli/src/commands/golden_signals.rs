@@ -10,13 +10,13 @@ use crate::context::Context;
 use crate::output::{print_json, print_table, status_cell, table};
 
 #[derive(Debug, clap::Args)]
-pub struct GoldenSignalsArgs {
+pub(crate) struct GoldenSignalsArgs {
     /// Print the signals as JSON (what `GET /golden-signals` answers).
     #[arg(long)]
     pub json: bool,
 }
 
-pub async fn run(args: GoldenSignalsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: GoldenSignalsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let snapshot = MetricsSnapshot::load(&ctx.settings.metrics_file.value)?;
     let signals = GoldenSignals::from_snapshot(&snapshot);
     if args.json {

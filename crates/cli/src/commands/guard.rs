@@ -13,15 +13,15 @@ use crate::exit::usage;
 use crate::output::print_json;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum GuardCommand {
+pub(crate) enum GuardCommand {
     /// Check a text; print {"allowed", "flow", "reason"}. Exit 0 when allowed, 1 when blocked.
     ///
-    /// The flows come from GUARDRAILS_CONFIG_DIR/config.yml, else the built-in config.
+    /// The flows come from `GUARDRAILS_CONFIG_DIR/config.yml`, else the built-in config.
     Check(CheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Use the output rail (agent outputs) instead of the input rail (requests).
     #[arg(long)]
     pub output: bool,
@@ -33,7 +33,7 @@ pub struct CheckArgs {
     pub text: String,
 }
 
-pub async fn run(command: GuardCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: GuardCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         GuardCommand::Check(args) => check(args, ctx),
     }

@@ -1,8 +1,8 @@
 //! `taskpilot init`: writes the built-in prompts, policy and guardrails config and a commented
 //! `.env.example` so they can be edited. It never overwrites a file without `--force`.
 //!
-//! Without DIR the files go where TaskPilot reads them: PROMPTS_DIR, POLICIES_DIR,
-//! GUARDRAILS_CONFIG_DIR and the base directory (by default all under the base directory).
+//! Without DIR the files go where TaskPilot reads them: `PROMPTS_DIR`, `POLICIES_DIR`,
+//! `GUARDRAILS_CONFIG_DIR` and the base directory (by default all under the base directory).
 //! With DIR they go to DIR/prompts, DIR/policies, DIR/guardrails and DIR/.env.example.
 
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ use crate::context::Context;
 use crate::exit::usage;
 
 #[derive(Debug, clap::Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Where to write (default: the configured directories under the base directory).
     pub dir: Option<PathBuf>,
     /// Overwrite files that already exist.
@@ -24,7 +24,7 @@ pub struct InitArgs {
 }
 
 /// Every setting of SPEC section 2 with its default, commented out.
-const ENV_EXAMPLE: &str = r#"# TaskPilot configuration. Copy this file to `.env` and uncomment what you change.
+const ENV_EXAMPLE: &str = r"# TaskPilot configuration. Copy this file to `.env` and uncomment what you change.
 # Precedence: the process environment, then this .env file, then the default shown here.
 # Relative paths are resolved against the base directory; absolute paths are used as is.
 
@@ -88,9 +88,9 @@ const ENV_EXAMPLE: &str = r#"# TaskPilot configuration. Copy this file to `.env`
 # Where the executor's notifications go: an HTTP endpoint that receives a POST, or (unset)
 # notifications.jsonl next to DECISION_LOGS_FILE.
 # NOTIFY_WEBHOOK_URL=
-"#;
+";
 
-pub async fn run(args: InitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: InitArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let s = &ctx.settings;
     let (prompts, policies, guardrails, base) = match &args.dir {
         Some(dir) => {

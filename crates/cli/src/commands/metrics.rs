@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::output::{print_json, print_table, safe_line, table};
 
 #[derive(Debug, clap::Args)]
-pub struct MetricsArgs {
+pub(crate) struct MetricsArgs {
     /// Print the persisted JSON (`{"counters","gauges","histograms","timestamp"}`).
     #[arg(long, conflicts_with = "prometheus")]
     pub json: bool,
@@ -28,7 +28,7 @@ fn number(v: f64) -> Cell {
     Cell::new(text).set_alignment(CellAlignment::Right)
 }
 
-pub async fn run(args: MetricsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: MetricsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let snapshot = MetricsSnapshot::load(&ctx.settings.metrics_file.value)?;
     if args.json {
         print_json(&snapshot)?;

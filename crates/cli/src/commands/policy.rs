@@ -16,29 +16,29 @@ use crate::exit::usage;
 use crate::output::print_json;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum PolicyCommand {
+pub(crate) enum PolicyCommand {
     /// Evaluate an input document: print what the rules said and what the workflow does.
     ///
-    /// The input is the document the workflow asks about: {"tool_name", "parameters",
-    /// "agent_type", "agent_id", "request_id"}. Policies come from POLICIES_DIR (every *.rego
+    /// The input is the document the workflow asks about: {"`tool_name`", "parameters",
+    /// "`agent_type`", "`agent_id`", "`request_id`"}. Policies come from `POLICIES_DIR` (every *.rego
     /// except *_test.rego), else the built-in one. `allow`, `deny` and `require_approval` are
     /// the rules' values as `opa eval` prints them; `decision` is what the workflow takes from
     /// them (a non-empty `deny` wins over `allow`) and `reason` the line it logs.
     Eval(EvalArgs),
     /// Run the `test_*` rules of a policy directory, as `opa test` does.
     ///
-    /// Loads every *.rego file of DIR (default: POLICIES_DIR; the built-in policy and its tests
+    /// Loads every *.rego file of DIR (default: `POLICIES_DIR`; the built-in policy and its tests
     /// when that does not exist) and evaluates each `test_*` rule: it passes when defined and
     /// not false. Exit status 1 when a test fails or errs.
     Test(TestArgs),
 }
 
 #[derive(Debug, clap::Args)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// The input document: a JSON file, or `-` for standard input.
     #[arg(long, short, value_name = "FILE|-")]
     pub input: String,
-    /// The package to ask (default: taskpilot.tool_calls).
+    /// The package to ask (default: `taskpilot.tool_calls`).
     #[arg(long, value_name = "PACKAGE")]
     pub package: Option<String>,
     /// The input holds one document per line (JSON Lines); print one compact result per line.
@@ -48,8 +48,8 @@ pub struct EvalArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct TestArgs {
-    /// The policy directory (default: POLICIES_DIR).
+pub(crate) struct TestArgs {
+    /// The policy directory (default: `POLICIES_DIR`).
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Print the results as JSON (one object per test, like `opa test --format json`).
@@ -57,7 +57,7 @@ pub struct TestArgs {
     pub json: bool,
 }
 
-pub async fn run(command: PolicyCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: PolicyCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         PolicyCommand::Eval(args) => eval(args, ctx),
         PolicyCommand::Test(args) => test(args, ctx),
@@ -73,8 +73,7 @@ fn load(ctx: &Context) -> anyhow::Result<PolicyEngine> {
 fn package(args: &EvalArgs) -> &str {
     args.package
         .as_deref()
-        .map(|p| p.trim().trim_start_matches("data."))
-        .unwrap_or(DEFAULT_PACKAGE)
+        .map_or(DEFAULT_PACKAGE, |p| p.trim().trim_start_matches("data."))
 }
 
 fn eval(args: EvalArgs, ctx: &Context) -> anyhow::Result<ExitCode> {

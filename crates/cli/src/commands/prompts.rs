@@ -1,5 +1,5 @@
 //! `taskpilot prompts`: shows the agents' system prompts (SPEC section 7), their versions and
-//! where they come from (a file of PROMPTS_DIR, or built in).
+//! where they come from (a file of `PROMPTS_DIR`, or built in).
 
 use std::process::ExitCode;
 
@@ -12,14 +12,14 @@ use crate::exit::usage;
 use crate::output::print_json;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum PromptsCommand {
+pub(crate) enum PromptsCommand {
     /// Print a prompt with its version and source (all three agents without AGENT).
     #[command(disable_version_flag = true)]
     Show(ShowArgs),
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     /// planner, reviewer or executor.
     pub agent: Option<String>,
     /// A version from the file's `versions` (default: the current one).
@@ -30,7 +30,7 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
-pub async fn run(command: PromptsCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: PromptsCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         PromptsCommand::Show(args) => show(args, ctx),
     }

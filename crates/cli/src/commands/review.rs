@@ -18,7 +18,7 @@ use crate::history;
 use crate::output::{clip, safe, safe_line, when};
 
 #[derive(Debug, clap::Args)]
-pub struct ReviewArgs {
+pub(crate) struct ReviewArgs {
     /// Go through at most this many tasks (oldest first, as the web page's queue).
     #[arg(long)]
     pub limit: Option<usize>,
@@ -64,7 +64,7 @@ impl Input {
     }
 }
 
-pub async fn run(args: ReviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: ReviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let rt = runtime(ctx).await?;
     let mut tasks = rt
         .store

@@ -23,7 +23,7 @@ use crate::output::{
 };
 
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The request in plain language, or `-` to read it from standard input.
     pub request: Option<String>,
     /// Run every line of this file as a request (`-` for standard input); empty lines and
@@ -38,7 +38,7 @@ pub struct RunArgs {
 /// Builds the runtime, turning its errors into CLI errors with the right exit code. When the
 /// offline provider was chosen because no key is set, a one-line note says so with `-v`
 /// (`config` and `doctor` always show the provider).
-pub async fn runtime(ctx: &Context) -> anyhow::Result<Runtime> {
+pub(crate) async fn runtime(ctx: &Context) -> anyhow::Result<Runtime> {
     let rt = Runtime::from_settings(&ctx.settings)
         .await
         .map_err(|e| agent_error(e, ctx))?;
@@ -49,12 +49,12 @@ pub async fn runtime(ctx: &Context) -> anyhow::Result<Runtime> {
 }
 
 /// The short provider note (the long one is in docs/AGENTS.md).
-pub const OFFLINE_NOTE: &str =
+pub(crate) const OFFLINE_NOTE: &str =
     "note: OPENAI_API_KEY is not set: using the offline provider (see docs/AGENTS.md)";
 
 /// An agents error as a CLI error: store errors keep their exit codes (3 not found, 2
 /// invalid), a missing key or an undecidable task is invalid input (2), the rest 1.
-pub fn agent_error(error: AgentError, ctx: &Context) -> anyhow::Error {
+pub(crate) fn agent_error(error: AgentError, ctx: &Context) -> anyhow::Error {
     match error {
         AgentError::Store(e) => crate::exit::store_error(e, &ctx.settings),
         e @ (AgentError::MissingApiKey
@@ -64,7 +64,7 @@ pub fn agent_error(error: AgentError, ctx: &Context) -> anyhow::Error {
     }
 }
 
-pub async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: RunArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     match (&args.file, args.request.as_deref()) {
         (Some(file), _) => run_file(file, args.json, ctx).await,
         (None, Some(request)) => {
@@ -200,7 +200,7 @@ async fn run_file(file: &PathBuf, json_out: bool, ctx: &Context) -> anyhow::Resu
 }
 
 /// The result for people: what happened, and why, one `key  value` line each.
-pub fn print_result(r: &RunResult) {
+pub(crate) fn print_result(r: &RunResult) {
     let mut kv = KeyValues::new();
     kv.add_status("outcome", r.status.as_str());
     match &r.task {

@@ -14,7 +14,7 @@ use crate::output::print_json;
 const WATCH_POLL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, clap::Subcommand)]
-pub enum RunsCommand {
+pub(crate) enum RunsCommand {
     /// The newest runs first.
     List {
         /// At most this many runs.
@@ -90,7 +90,7 @@ fn print_run(run: &RunRecord) {
     }
 }
 
-pub async fn run(command: RunsCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: RunsCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     let store = ctx.open_store().await?;
     let Some(book) = RunBook::of(store.clone()) else {
         return Err(usage(format!(

@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::exit::usage;
 
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on (default: HOST).
     #[arg(long)]
     pub host: Option<String>,
@@ -25,7 +25,7 @@ pub struct ServeArgs {
     pub allow_open: bool,
 }
 
-pub async fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let settings = &ctx.settings;
     let tokens = Tokens::from_settings(settings).map_err(|e| usage(e.to_string()))?;
     let rt = runtime(ctx).await?;

@@ -22,10 +22,10 @@ use crate::output::print_json;
 const PAGE: usize = 500;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum StoreCommand {
+pub(crate) enum StoreCommand {
     /// Fold the journal into the task file now, so `.tasks.json` alone is complete.
     Compact,
-    /// Write every task to FILE in the seed's JSON format (a valid TASKS_FILE).
+    /// Write every task to FILE in the seed's JSON format (a valid `TASKS_FILE`).
     Backup {
         /// Where to write the backup.
         file: PathBuf,
@@ -68,7 +68,7 @@ pub enum StoreCommand {
     },
 }
 
-pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         StoreCommand::Compact => {
             let store = existing(ctx).await?;

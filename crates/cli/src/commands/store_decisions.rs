@@ -21,54 +21,51 @@ use taskpilot_store::TaskStore;
 const PAGE: usize = 500;
 
 /// `FILE.decisions.jsonl`: where a backup's decisions go.
-pub fn sibling(backup: &Path) -> PathBuf {
+pub(crate) fn sibling(backup: &Path) -> PathBuf {
     taskpilot_plumbing::fs::with_suffix(backup, ".decisions.jsonl")
 }
 
 /// Whether `store` keeps the decision log itself (a shared store), rather than
 /// `DECISION_LOGS_FILE` beside it (the file store).
-pub fn is_shared(store: &Arc<dyn TaskStore>) -> bool {
+pub(crate) fn is_shared(store: &Arc<dyn TaskStore>) -> bool {
     StoreDecisions::of(store.clone()).is_some()
 }
 
 /// Every decision of `store` (its own log, or `DECISION_LOGS_FILE` for the file store),
 /// oldest first, and where they were read from.
-pub async fn read_from(
+pub(crate) async fn read_from(
     store: &Arc<dyn TaskStore>,
     settings: &Settings,
 ) -> anyhow::Result<(Vec<Decision>, String)> {
-    match StoreDecisions::of(store.clone()) {
-        Some(shared) => {
-            let (decisions, bad) = shared.all().await?;
-            if let Some(b) = bad.first() {
-                anyhow::bail!(
-                    "{} holds {} unreadable decisions (first: {}); nothing was copied",
-                    store.describe(),
-                    bad.len(),
-                    b.error
-                );
-            }
-            Ok((decisions, store.describe()))
+    if let Some(shared) = StoreDecisions::of(store.clone()) {
+        let (decisions, bad) = shared.all().await?;
+        if let Some(b) = bad.first() {
+            anyhow::bail!(
+                "{} holds {} unreadable decisions (first: {}); nothing was copied",
+                store.describe(),
+                bad.len(),
+                b.error
+            );
         }
-        None => {
-            let path = &settings.decision_logs_file.value;
-            let (decisions, bad) = read_decisions(path)?;
-            for b in &bad {
-                eprintln!(
-                    "{}:{}: skipped an unreadable line: {}",
-                    path.display(),
-                    b.line,
-                    b.error
-                );
-            }
-            Ok((decisions, path.display().to_string()))
+        Ok((decisions, store.describe()))
+    } else {
+        let path = &settings.decision_logs_file.value;
+        let (decisions, bad) = read_decisions(path)?;
+        for b in &bad {
+            eprintln!(
+                "{}:{}: skipped an unreadable line: {}",
+                path.display(),
+                b.line,
+                b.error
+            );
         }
+        Ok((decisions, path.display().to_string()))
     }
 }
 
 /// Writes `decisions` to `store` (or, for the file store, appends the ones it lacks to
 /// `DECISION_LOGS_FILE`); returns how many were sent.
-pub async fn write_to(
+pub(crate) async fn write_to(
     store: &Arc<dyn TaskStore>,
     settings: &Settings,
     decisions: &[Decision],
@@ -102,7 +99,7 @@ pub async fn write_to(
 }
 
 /// Writes `decisions` to `path` in `DECISION_LOGS_FILE` format, atomically and durably.
-pub fn write_file(path: &Path, decisions: &[Decision]) -> anyhow::Result<()> {
+pub(crate) fn write_file(path: &Path, decisions: &[Decision]) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     for d in decisions {
         serde_json::to_writer(&mut bytes, d)?;
@@ -112,7 +109,7 @@ pub fn write_file(path: &Path, decisions: &[Decision]) -> anyhow::Result<()> {
 }
 
 /// The decisions of a backup's sibling file; `None` when there is none.
-pub fn read_file(path: &Path) -> anyhow::Result<Option<Vec<Decision>>> {
+pub(crate) fn read_file(path: &Path) -> anyhow::Result<Option<Vec<Decision>>> {
     if !path.exists() {
         return Ok(None);
     }
@@ -130,7 +127,7 @@ pub fn read_file(path: &Path) -> anyhow::Result<Option<Vec<Decision>>> {
 }
 
 /// How many of `source`'s decisions `target` lacks (by id).
-pub async fn missing_in(
+pub(crate) async fn missing_in(
     source: &[Decision],
     target: &Arc<dyn TaskStore>,
     settings: &Settings,

@@ -20,10 +20,10 @@ use crate::output::{
 };
 
 /// How many tasks `tasks list` shows unless told otherwise.
-pub const DEFAULT_LIST_LIMIT: usize = 20;
+pub(crate) const DEFAULT_LIST_LIMIT: usize = 20;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum TasksCommand {
+pub(crate) enum TasksCommand {
     /// Create a task by hand; it starts as pending, waiting for a person's decision.
     Add {
         /// What the task is, in a few words.
@@ -56,7 +56,7 @@ pub enum TasksCommand {
     },
     /// Show one task: its fields, why it waits for review, who decided it, and its history.
     Show {
-        /// The task id (task_YYYYMMDD_HHMMSS_ffffff).
+        /// The task id (`task_YYYYMMDD_HHMMSS_ffffff`).
         id: String,
         /// Print the task as JSON, like `GET /api/v1/tasks/{id}` (its decisions:
         /// `taskpilot decisions --task ID --json`).
@@ -126,7 +126,7 @@ pub enum TasksCommand {
     },
 }
 
-pub async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     let fail = |e| crate::exit::store_error(e, &ctx.settings);
     match command {
         TasksCommand::List { .. } | TasksCommand::Show { .. } | TasksCommand::Stats { .. } => {
@@ -447,7 +447,7 @@ fn with_store(e: anyhow::Error, ctx: &Context) -> anyhow::Error {
 }
 
 /// Asks on a terminal; elsewhere only `--yes` proceeds.
-pub fn confirm(yes: bool, question: &str) -> anyhow::Result<()> {
+pub(crate) fn confirm(yes: bool, question: &str) -> anyhow::Result<()> {
     if yes {
         return Ok(());
     }

@@ -11,10 +11,10 @@ use crate::context::Context;
 use crate::output::{clip, print_json, safe_line, width};
 
 /// How many traces are shown unless told otherwise.
-pub const DEFAULT_LIMIT: usize = 10;
+pub(crate) const DEFAULT_LIMIT: usize = 10;
 
 #[derive(Debug, clap::Args)]
-pub struct TracesArgs {
+pub(crate) struct TracesArgs {
     /// Only the trace of this request id (req_…, as `run` prints it).
     #[arg(long = "request", value_name = "REQUEST_ID")]
     pub request: Option<String>,
@@ -29,7 +29,7 @@ pub struct TracesArgs {
     pub json: bool,
 }
 
-pub async fn run(args: TracesArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: TracesArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let path = &ctx.settings.traces_file.value;
     let (spans, bad) = read_spans(path)?;
     for b in &bad {

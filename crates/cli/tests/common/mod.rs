@@ -10,14 +10,14 @@ use std::process::{Child, Stdio};
 use assert_cmd::Command;
 
 /// The binary under test.
-pub fn binary() -> PathBuf {
+pub(crate) fn binary() -> PathBuf {
     assert_cmd::cargo::cargo_bin("taskpilot")
 }
 
-/// `taskpilot` with only PATH and HOME from the outside, BASE_DIR set to `base`, and the Docker
+/// `taskpilot` with only PATH and HOME from the outside, `BASE_DIR` set to `base`, and the Docker
 /// logs directory pointed somewhere that does not exist (so the test does not depend on
 /// /var/log/taskpilot).
-pub fn taskpilot(base: &Path) -> Command {
+pub(crate) fn taskpilot(base: &Path) -> Command {
     let mut cmd = Command::new(binary());
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -29,7 +29,7 @@ pub fn taskpilot(base: &Path) -> Command {
 }
 
 /// Runs `taskpilot args…` and returns stdout parsed as JSON (asserting success).
-pub fn json(base: &Path, args: &[&str]) -> serde_json::Value {
+pub(crate) fn json(base: &Path, args: &[&str]) -> serde_json::Value {
     let out = taskpilot(base).args(args).output().expect("run taskpilot");
     assert!(
         out.status.success(),
@@ -45,7 +45,7 @@ pub fn json(base: &Path, args: &[&str]) -> serde_json::Value {
 }
 
 /// Creates a task and returns its id.
-pub fn add(base: &Path, title: &str, priority: &str) -> String {
+pub(crate) fn add(base: &Path, title: &str, priority: &str) -> String {
     let task = json(
         base,
         &[
@@ -62,14 +62,14 @@ pub fn add(base: &Path, title: &str, priority: &str) -> String {
 }
 
 /// The 3,689-task fixture (or a generated one of the same shape on a fresh clone).
-pub fn reference_fixture() -> PathBuf {
+pub(crate) fn reference_fixture() -> PathBuf {
     taskpilot_store::fixture::reference_fixture()
 }
 
 /// Starts `taskpilot serve --port 0` in `base` and returns the child and its address.
 // The child is returned to the caller, which waits for it.
 #[allow(clippy::zombie_processes)]
-pub fn serve(base: &std::path::Path, envs: &[(&str, &str)]) -> (Child, String, Vec<String>) {
+pub(crate) fn serve(base: &std::path::Path, envs: &[(&str, &str)]) -> (Child, String, Vec<String>) {
     let mut cmd = std::process::Command::new(binary());
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

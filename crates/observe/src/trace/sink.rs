@@ -50,7 +50,10 @@ impl SpanSink for FileSink {
             message: e.to_string(),
         })?;
         line.push(b'\n');
-        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if guard.is_none() {
             ensure_parent(&self.path)?;
             let file = OpenOptions::new()

@@ -78,9 +78,7 @@ impl Tracer {
         parent: Option<&SpanContext>,
         request_id: Option<&str>,
     ) -> Span {
-        let trace_id = parent
-            .map(|p| p.trace_id.clone())
-            .unwrap_or_else(new_trace_id);
+        let trace_id = parent.map_or_else(new_trace_id, |p| p.trace_id.clone());
         let request_id = request_id
             .map(str::to_owned)
             .or_else(|| parent.and_then(|p| p.request_id.clone()));

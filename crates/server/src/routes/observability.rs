@@ -60,8 +60,7 @@ pub async fn cost_report(
 ) -> Result<Response, ApiError> {
     let format = params
         .get("format")
-        .map(|f| f.trim().to_ascii_lowercase())
-        .unwrap_or_else(|| "json".to_owned());
+        .map_or_else(|| "json".to_owned(), |f| f.trim().to_ascii_lowercase());
     if !matches!(format.as_str(), "text" | "json" | "csv") {
         return Err(ApiError::invalid(format!(
             "invalid format '{format}'; use text, json or csv"

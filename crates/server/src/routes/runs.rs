@@ -33,7 +33,7 @@ use crate::state::SharedState;
 const EVENTS_POLL: Duration = Duration::from_millis(200);
 /// How long one events stream lasts at most (a run nobody carries out must not pin a
 /// connection, and shutdown waits for open streams).
-const EVENTS_MAX: Duration = Duration::from_secs(15 * 60);
+const EVENTS_MAX: Duration = Duration::from_mins(15);
 /// Runs looked at for a task's history (newest first).
 const HISTORY_RUNS: usize = 1000;
 /// The largest `limit` of `GET /api/v1/runs`.
@@ -166,24 +166,23 @@ impl Follow {
             if self.ended {
                 return None;
             }
-            let run = match self.first.take() {
-                Some(run) => run,
-                None => {
-                    if self.started.elapsed() > EVENTS_MAX {
+            let run = if let Some(run) = self.first.take() {
+                run
+            } else {
+                if self.started.elapsed() > EVENTS_MAX {
+                    self.ended = true;
+                    let note = json!({"run_id": self.run_id, "message": "the stream ends after 15 minutes; open it again to follow the run"});
+                    self.queue.push_back(json_event("timeout", &note));
+                    continue;
+                }
+                tokio::time::sleep(EVENTS_POLL).await;
+                match self.book.get(&self.run_id).await {
+                    Ok(run) => run,
+                    Err(e) => {
                         self.ended = true;
-                        let note = json!({"run_id": self.run_id, "message": "the stream ends after 15 minutes; open it again to follow the run"});
-                        self.queue.push_back(json_event("timeout", &note));
+                        let note = json!({"run_id": self.run_id, "message": e.to_string()});
+                        self.queue.push_back(json_event("error", &note));
                         continue;
-                    }
-                    tokio::time::sleep(EVENTS_POLL).await;
-                    match self.book.get(&self.run_id).await {
-                        Ok(run) => run,
-                        Err(e) => {
-                            self.ended = true;
-                            let note = json!({"run_id": self.run_id, "message": e.to_string()});
-                            self.queue.push_back(json_event("error", &note));
-                            continue;
-                        }
                     }
                 }
             };

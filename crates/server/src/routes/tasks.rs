@@ -83,7 +83,7 @@ pub async fn list(
         })?),
     };
     let oldest_first = match params.get("order").map(|s| s.trim()) {
-        None | Some("") | Some("newest") => false,
+        None | Some("" | "newest") => false,
         Some("oldest") => true,
         Some(o) => {
             return Err(ApiError::invalid(format!(

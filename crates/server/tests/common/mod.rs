@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-pub mod webdriver;
+pub(crate) mod webdriver;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,7 +13,7 @@ use taskpilot_config::Settings;
 use taskpilot_server::{Tokens, bind, serve, state};
 use tokio::sync::oneshot;
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub addr: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
@@ -23,10 +23,10 @@ pub struct TestServer {
 }
 
 /// The tokens the role tests use.
-pub const TOKENS: &str =
+pub(crate) const TOKENS: &str =
     "view-token-123:viewer,op-token-456:operator,rev-token-789:reviewer,admin-token-000:admin";
 
-pub fn token_for(role: &str) -> &'static str {
+pub(crate) fn token_for(role: &str) -> &'static str {
     match role {
         "viewer" => "view-token-123",
         "operator" => "op-token-456",
@@ -35,7 +35,7 @@ pub fn token_for(role: &str) -> &'static str {
     }
 }
 
-pub fn settings_for(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+pub(crate) fn settings_for(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
     let mut env: HashMap<String, String> = [
         ("BASE_DIR", dir.display().to_string()),
         ("LLM_PROVIDER", "offline".to_owned()),
@@ -51,11 +51,11 @@ pub fn settings_for(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
 }
 
 impl TestServer {
-    pub async fn start(tokens: Option<&str>) -> TestServer {
+    pub(crate) async fn start(tokens: Option<&str>) -> TestServer {
         Self::start_with(tokens, &[]).await
     }
 
-    pub async fn start_with(tokens: Option<&str>, extra: &[(&str, &str)]) -> TestServer {
+    pub(crate) async fn start_with(tokens: Option<&str>, extra: &[(&str, &str)]) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let settings = settings_for(dir.path(), extra);
         let runtime = Runtime::from_settings(&settings).await.expect("runtime");
@@ -83,17 +83,17 @@ impl TestServer {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
     /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.shutdown().await;
     }
 
     /// Stops the server gracefully, keeping the directory for inspection.
-    pub async fn shutdown(&mut self) {
+    pub(crate) async fn shutdown(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
@@ -103,7 +103,7 @@ impl TestServer {
     }
 
     /// A request with an optional bearer token.
-    pub fn request(
+    pub(crate) fn request(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -117,7 +117,7 @@ impl TestServer {
     }
 
     /// Creates a manual task (admin token when tokens are on) and returns its id.
-    pub async fn create_task(&self, title: &str, token: Option<&str>) -> String {
+    pub(crate) async fn create_task(&self, title: &str, token: Option<&str>) -> String {
         let r = self
             .request(reqwest::Method::POST, "/api/v1/tasks", token)
             .json(&serde_json::json!({"title": title, "priority": "high", "description": "d"}))
@@ -130,7 +130,7 @@ impl TestServer {
     }
 
     /// Runs a request through the workflow and returns the result.
-    pub async fn run(&self, request: &str, token: Option<&str>) -> serde_json::Value {
+    pub(crate) async fn run(&self, request: &str, token: Option<&str>) -> serde_json::Value {
         let r = self
             .request(reqwest::Method::POST, "/api/v1/runs", token)
             .json(&serde_json::json!({"request": request}))
@@ -143,7 +143,7 @@ impl TestServer {
 }
 
 /// Checks the error shape and returns the code.
-pub async fn error_code(r: reqwest::Response, status: u16) -> String {
+pub(crate) async fn error_code(r: reqwest::Response, status: u16) -> String {
     assert_eq!(r.status().as_u16(), status);
     let v: serde_json::Value = r.json().await.expect("error body is JSON");
     let code = v["error"]["code"].as_str().expect("error.code").to_owned();
@@ -155,5 +155,5 @@ pub async fn error_code(r: reqwest::Response, status: u16) -> String {
     code
 }
 
-pub const REVIEW_REQUEST: &str = "Create a task to review the confidential salary report";
-pub const EXECUTED_REQUEST: &str = "Create a high priority task to prepare the board deck";
+pub(crate) const REVIEW_REQUEST: &str = "Create a task to review the confidential salary report";
+pub(crate) const EXECUTED_REQUEST: &str = "Create a high priority task to prepare the board deck";

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-pub const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(crate) const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-pub fn find_tool(name: &str) -> Option<String> {
+pub(crate) fn find_tool(name: &str) -> Option<String> {
     let path = std::env::var("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|d| d.join(name))
@@ -16,7 +16,7 @@ pub fn find_tool(name: &str) -> Option<String> {
         .map(|p| p.display().to_string())
 }
 
-pub struct Driver {
+pub(crate) struct Driver {
     child: Child,
     base: String,
     session: String,
@@ -32,7 +32,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    pub async fn start(chromium: &str, chromedriver: &str) -> Driver {
+    pub(crate) async fn start(chromium: &str, chromedriver: &str) -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -80,7 +80,7 @@ impl Driver {
         driver
     }
 
-    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = if path == "/session" {
             format!("{}{path}", self.base)
         } else {
@@ -99,11 +99,11 @@ impl Driver {
         v.get("value").cloned().unwrap_or(Value::Null)
     }
 
-    pub async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.call("POST", "/url", Some(json!({"url": url}))).await;
     }
 
-    pub async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .call(
                 "POST",
@@ -114,7 +114,7 @@ impl Driver {
         v[ELEMENT].as_str().expect("element id").to_owned()
     }
 
-    pub async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
         self.call(
             "POST",
@@ -124,14 +124,14 @@ impl Driver {
         .await;
     }
 
-    pub async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let e = self.find(css).await;
         self.call("POST", &format!("/element/{e}/click"), Some(json!({})))
             .await;
     }
 
     /// Evaluates a JavaScript expression in the page.
-    pub async fn eval(&self, expr: &str) -> Value {
+    pub(crate) async fn eval(&self, expr: &str) -> Value {
         self.call(
             "POST",
             "/execute/sync",
@@ -141,7 +141,7 @@ impl Driver {
     }
 
     /// Waits until the expression is truthy (10 s).
-    pub async fn wait_for(&self, expr: &str) -> Value {
+    pub(crate) async fn wait_for(&self, expr: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let v = self.eval(expr).await;
@@ -157,8 +157,8 @@ impl Driver {
     }
 
     /// Makes the page's viewport `width` CSS pixels wide (Chrome's device metrics override,
-    /// through chromedriver's DevTools endpoint: windows have a minimum width, this has none).
-    pub async fn set_width(&self, width: u32) {
+    /// through chromedriver's `DevTools` endpoint: windows have a minimum width, this has none).
+    pub(crate) async fn set_width(&self, width: u32) {
         self.call(
             "POST",
             "/goog/cdp/execute",
@@ -172,7 +172,7 @@ impl Driver {
     }
 
     /// Saves a PNG of the viewport under the screenshots directory and returns its path.
-    pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+    pub(crate) async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         use base64::Engine as _;
         let v = self.call("GET", "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
@@ -188,7 +188,7 @@ impl Driver {
     }
 
     /// The visible text of the page must not say "null" or "undefined" anywhere.
-    pub async fn assert_no_null(&self, when: &str) {
+    pub(crate) async fn assert_no_null(&self, when: &str) {
         let body = self.eval("document.body.innerText").await;
         let body = body.as_str().unwrap_or_default().to_owned();
         assert!(!body.is_empty(), "the page is empty {when}");
@@ -201,7 +201,7 @@ impl Driver {
     }
 
     /// The page must not scroll sideways.
-    pub async fn assert_no_sideways_scroll(&self, when: &str) {
+    pub(crate) async fn assert_no_sideways_scroll(&self, when: &str) {
         let v = self
             .eval("[document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth]")
             .await;
@@ -213,7 +213,7 @@ impl Driver {
         );
     }
 
-    pub async fn quit(&self) {
+    pub(crate) async fn quit(&self) {
         let _ = self
             .http
             .delete(format!("{}/session/{}", self.base, self.session))
@@ -222,7 +222,7 @@ impl Driver {
     }
 }
 
-pub fn tools() -> Option<(String, String)> {
+pub(crate) fn tools() -> Option<(String, String)> {
     let (Some(chromium), Some(chromedriver)) = (find_tool("chromium"), find_tool("chromedriver"))
     else {
         taskpilot_testkit::service_missing(

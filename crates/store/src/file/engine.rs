@@ -78,7 +78,7 @@ pub enum OpenMode {
 }
 
 /// One operation on the store.
-pub enum Op {
+pub(super) enum Op {
     Create(NewTask),
     Get(TaskId),
     List(ListQuery),
@@ -113,7 +113,7 @@ impl Op {
 }
 
 /// An operation's answer.
-pub enum Reply {
+pub(super) enum Reply {
     Task(Task),
     Tasks(Vec<Task>),
     Stats(Stats),
@@ -166,7 +166,7 @@ pub(super) struct View {
     pub(super) torn_tail: u64,
 }
 
-pub struct Engine {
+pub(super) struct Engine {
     pub(super) paths: Paths,
     pub(super) mode: OpenMode,
     lock: Option<File>,
@@ -182,7 +182,7 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(snapshot: PathBuf, mode: OpenMode) -> Engine {
+    pub(super) fn new(snapshot: PathBuf, mode: OpenMode) -> Engine {
         Engine {
             paths: Paths::new(snapshot),
             mode,
@@ -198,7 +198,7 @@ impl Engine {
 
     /// Runs one batch: lock, catch up, apply, append + sync once, unlock. Returns one answer per
     /// operation, in order.
-    pub fn run_batch(&mut self, ops: Vec<Op>) -> Vec<Result<Reply, StoreError>> {
+    pub(super) fn run_batch(&mut self, ops: Vec<Op>) -> Vec<Result<Reply, StoreError>> {
         let n = ops.len();
         match self.locked(|engine| Ok(engine.run_locked(ops))) {
             Ok(answers) => answers,
@@ -208,7 +208,7 @@ impl Engine {
 
     /// Folds the journal if this process wrote one and nobody has folded it since: called
     /// after an idle period and when the last handle goes away.
-    pub fn fold_if_pending(&mut self) -> Result<(), StoreError> {
+    pub(super) fn fold_if_pending(&mut self) -> Result<(), StoreError> {
         if self.view.as_ref().is_none_or(|v| v.journal_ino.is_none()) {
             return Ok(());
         }

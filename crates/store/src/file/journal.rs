@@ -14,7 +14,7 @@ use taskpilot_core::{Task, TaskId};
 
 /// Which snapshot a journal continues.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Header {
+pub(super) struct Header {
     /// Lowercase hex SHA-256 of the snapshot's bytes.
     pub sha256: String,
     pub bytes: u64,
@@ -24,7 +24,7 @@ pub struct Header {
 }
 
 impl Header {
-    pub fn of(snapshot: &[u8]) -> Header {
+    pub(super) fn of(snapshot: &[u8]) -> Header {
         Header {
             sha256: digest(snapshot),
             bytes: snapshot.len() as u64,
@@ -33,7 +33,7 @@ impl Header {
     }
 
     /// Whether a journal with this header continues the snapshot described by `current`.
-    pub fn continues(&self, current: &Header) -> bool {
+    pub(super) fn continues(&self, current: &Header) -> bool {
         self.sha256 == current.sha256
             && (self.mtime_ns.is_none()
                 || current.mtime_ns.is_none()
@@ -43,7 +43,7 @@ impl Header {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Record {
+pub(super) enum Record {
     /// Only as the first line.
     Continues(Header),
     Put(Task),
@@ -52,7 +52,7 @@ pub enum Record {
 
 impl Record {
     /// The record as one journal line, newline included.
-    pub fn to_line(&self) -> Result<Vec<u8>, serde_json::Error> {
+    pub(super) fn to_line(&self) -> Result<Vec<u8>, serde_json::Error> {
         let mut line = serde_json::to_vec(self)?;
         line.push(b'\n');
         Ok(line)
@@ -60,7 +60,7 @@ impl Record {
 }
 
 /// Lowercase hex SHA-256 of `bytes`.
-pub fn digest(bytes: &[u8]) -> String {
+pub(super) fn digest(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -69,7 +69,7 @@ pub fn digest(bytes: &[u8]) -> String {
 
 /// What reading a stretch of journal found.
 #[derive(Debug, Default)]
-pub struct Parsed {
+pub(super) struct Parsed {
     /// The first line's header; `None` for an empty journal or one an older version wrote.
     pub header: Option<Header>,
     /// `put` and `delete` records, in order.
@@ -84,7 +84,7 @@ pub struct Parsed {
 }
 
 /// Parses `bytes`, the journal from the line numbered `first_line + 1` on.
-pub fn parse(bytes: &[u8], first_line: u64) -> Parsed {
+pub(super) fn parse(bytes: &[u8], first_line: u64) -> Parsed {
     let mut parsed = Parsed::default();
     let mut start = 0usize;
     while let Some(offset) = bytes[start..].iter().position(|&b| b == b'\n') {

@@ -12,7 +12,7 @@ use taskpilot_plumbing::fs::file_mode;
 use crate::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Entry {
+pub(super) struct Entry {
     /// UTC, RFC 3339.
     pub time: String,
     /// What happened, in a sentence naming the files.
@@ -23,7 +23,7 @@ pub struct Entry {
 }
 
 /// Appends one entry (and syncs it: it is the only trace of a repair).
-pub fn append(log: &Path, what: &str, evidence: &[&Path]) -> Result<(), StoreError> {
+pub(super) fn append(log: &Path, what: &str, evidence: &[&Path]) -> Result<(), StoreError> {
     let entry = Entry {
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         what: what.to_owned(),
@@ -45,7 +45,7 @@ pub fn append(log: &Path, what: &str, evidence: &[&Path]) -> Result<(), StoreErr
 }
 
 /// Every entry recorded so far (unreadable lines are returned as text).
-pub fn read(log: &Path) -> Vec<String> {
+pub(super) fn read(log: &Path) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(log) else {
         return Vec::new();
     };

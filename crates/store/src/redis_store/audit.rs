@@ -21,25 +21,25 @@ use crate::shared::{DecisionEntry, DecisionRecords, RunRecord, RunRecords};
 
 /// KEYS: ids set, all list, request list, task set. ARGV: decision id, entry JSON, request
 /// id, "1" when the entry names a task.
-const APPEND_LUA: &str = r#"
+const APPEND_LUA: &str = r"
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('RPUSH', KEYS[3], ARGV[2])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[4], ARGV[3]) end
 return 1
-"#;
+";
 
 /// KEYS: run, every run, open runs. ARGV: id, JSON, "1" when open. 1 = stored, 0 = taken.
-const INSERT_RUN_LUA: &str = r#"
+const INSERT_RUN_LUA: &str = r"
 if not redis.call('SET', KEYS[1], ARGV[2], 'NX') then return 0 end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 if ARGV[3] == '1' then redis.call('ZADD', KEYS[3], 0, ARGV[1]) end
 return 1
-"#;
+";
 
 /// KEYS: run, open runs. ARGV: id, JSON, "1" when open, expected version.
 /// 1 = written, 0 = another version is stored, -1 = no such run.
-const REPLACE_RUN_LUA: &str = r#"
+const REPLACE_RUN_LUA: &str = r"
 local cur = redis.call('GET', KEYS[1])
 if not cur then return -1 end
 local ok, run = pcall(cjson.decode, cur)
@@ -47,7 +47,7 @@ if not ok or type(run) ~= 'table' or tonumber(run['version']) ~= tonumber(ARGV[4
 redis.call('SET', KEYS[1], ARGV[2])
 if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], 0, ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
 return 1
-"#;
+";
 
 impl RedisStore {
     fn key(&self, rest: &str) -> String {

@@ -19,11 +19,11 @@
 mod audit;
 mod migrations;
 #[cfg(feature = "mysql")]
-pub mod mysql;
+pub(crate) mod mysql;
 #[cfg(feature = "postgres")]
-pub mod postgres;
+pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+pub(crate) mod sqlite;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -162,7 +162,7 @@ pub(crate) trait Driver: Send + Sync + 'static {
 }
 
 /// A task store on a SQL database; `D` is the backend.
-pub struct SqlStore<D: Driver> {
+pub(crate) struct SqlStore<D: Driver> {
     driver: D,
 }
 
@@ -400,13 +400,14 @@ impl<D: Driver> TaskStore for SqlStore<D> {
                 continue;
             };
             let count: usize = count.parse().unwrap_or(0);
-            match status.parse::<Status>() {
-                Ok(status) => *stats.0.entry(status.as_str()).or_default() += count,
-                Err(_) => tracing::warn!(
+            if let Ok(status) = status.parse::<Status>() {
+                *stats.0.entry(status.as_str()).or_default() += count
+            } else {
+                tracing::warn!(
                     status = status.as_str(),
                     count,
                     "rows with an unknown status are not counted; run `taskpilot store check`"
-                ),
+                );
             }
         }
         Ok(stats)
@@ -516,7 +517,8 @@ impl<D: Driver> TaskStore for SqlStore<D> {
 
 /// The eleven stored columns of a task (without `row_version`), in [`COLUMNS`] order.
 fn task_args(task: &Task) -> Vec<Arg> {
-    let text = |t: &Option<Timestamp>| Arg::OptText(t.as_ref().map(|t| t.to_string()));
+    let text =
+        |t: &Option<Timestamp>| Arg::OptText(t.as_ref().map(std::string::ToString::to_string));
     let extra = if task.extra.is_empty() {
         None
     } else {

@@ -22,7 +22,7 @@ const LOCK_WAIT_SECONDS: u32 = 120;
 const MIGRATION_LOCK: &str = "SELECT GET_LOCK(CONCAT('taskpilot_migrate_', DATABASE()), 120)";
 
 /// The MySQL / MariaDB connection pool behind a [`SqlStore`].
-pub struct Mysql {
+pub(crate) struct Mysql {
     pool: MySqlPool,
     shown: String,
 }
@@ -30,7 +30,7 @@ pub struct Mysql {
 super::impl_driver!(Mysql, sqlx::MySql, "mysql", Dialect::Mysql);
 
 /// Connects to the database at `url`, applies the migrations and returns the store.
-pub async fn open(url: &str) -> Result<SqlStore<Mysql>, StoreError> {
+pub(crate) async fn open(url: &str) -> Result<SqlStore<Mysql>, StoreError> {
     let shown = taskpilot_config::redact_url(url);
     // sqlx knows the scheme as mysql:// only; MariaDB speaks the same protocol.
     // (An unparsable URL goes to sqlx as it is, which says what is wrong with it.)

@@ -19,7 +19,7 @@ const MAX_CONNECTIONS: u32 = 10;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The PostgreSQL connection pool behind a [`SqlStore`].
-pub struct Postgres {
+pub(crate) struct Postgres {
     pool: PgPool,
     shown: String,
 }
@@ -27,7 +27,7 @@ pub struct Postgres {
 super::impl_driver!(Postgres, sqlx::Postgres, "postgres", Dialect::Postgres);
 
 /// Connects to the database at `url`, applies the migrations and returns the store.
-pub async fn open(url: &str) -> Result<SqlStore<Postgres>, StoreError> {
+pub(crate) async fn open(url: &str) -> Result<SqlStore<Postgres>, StoreError> {
     let shown = taskpilot_config::redact_url(url);
     let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::Backend {
         backend: "postgres",

@@ -22,7 +22,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The SQLite connection pool behind a [`SqlStore`].
-pub struct Sqlite {
+pub(crate) struct Sqlite {
     pool: SqlitePool,
     shown: String,
 }
@@ -31,7 +31,7 @@ super::impl_driver!(Sqlite, sqlx::Sqlite, "sqlite", Dialect::Sqlite);
 
 /// Opens (creating if needed) the database file named by `url`, applies the migrations and
 /// returns the store.
-pub async fn open(url: &str) -> Result<SqlStore<Sqlite>, StoreError> {
+pub(crate) async fn open(url: &str) -> Result<SqlStore<Sqlite>, StoreError> {
     let shown = url.to_owned();
     let path = crate::location::parse(url, "sqlite:///abs/path/tasks.db")?
         .to_file_path()

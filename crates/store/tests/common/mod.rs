@@ -6,7 +6,7 @@ use std::path::Path;
 use taskpilot_store::{FileStore, FileStoreOptions};
 
 /// The store at `path`, opened as a process opens it.
-pub async fn open_store(path: &Path) -> FileStore {
+pub(crate) async fn open_store(path: &Path) -> FileStore {
     FileStore::open(path.to_owned())
         .await
         .unwrap_or_else(|e| panic!("open the file store at {}: {e}", path.display()))
@@ -14,7 +14,7 @@ pub async fn open_store(path: &Path) -> FileStore {
 
 /// A store that folds only when closed or told to, never after an idle period, so a test can
 /// leave a journal in place with [`FileStore::abandon`] (as a killed process would).
-pub async fn open_unfolded(path: &Path) -> FileStore {
+pub(crate) async fn open_unfolded(path: &Path) -> FileStore {
     FileStore::open_with(
         path.to_owned(),
         FileStoreOptions {

@@ -18,7 +18,7 @@ use crate::context::Context;
 use crate::output::print_json;
 
 #[derive(Debug, clap::Args)]
-pub struct BenchHttpArgs {
+pub(crate) struct BenchHttpArgs {
     /// Concurrent HTTP clients (each keeps one connection and sends one request at a time).
     #[arg(long, default_value_t = 64)]
     pub clients: usize,
@@ -37,7 +37,7 @@ struct ClientStats {
     errors: usize,
 }
 
-pub async fn run(args: BenchHttpArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: BenchHttpArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
     let clients = args.clients.max(1);
     let (_scratch, settings) = super::scratch::offline_scratch("http")?;
     let backend = settings.store_backend();

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use crate::context::Context;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum BenchCommand {
+pub(crate) enum BenchCommand {
     /// Durable creates/s of the file store against fdatasync, the Python strategy and SQLite.
     Store(store::BenchStoreArgs),
     /// Median and p99 time of one evaluation of the default policy.
@@ -25,7 +25,7 @@ pub enum BenchCommand {
     Runs(runs::BenchRunsArgs),
 }
 
-pub async fn run(command: BenchCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: BenchCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Store(args) => store::run(args, ctx).await,
         BenchCommand::Policy(args) => policy::run(args, ctx).await,

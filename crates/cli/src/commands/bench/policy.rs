@@ -21,13 +21,13 @@ const CUSTOM_EVALUATIONS: usize = 2_000;
 const TARGET_MEDIAN_US: f64 = 20.0;
 
 #[derive(Debug, clap::Args)]
-pub struct BenchPolicyArgs {
+pub(crate) struct BenchPolicyArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
-pub async fn run(args: BenchPolicyArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: BenchPolicyArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
     let engine = PolicyEngine::built_in()?;
     // The built-in policy changed by a comment: a custom policy, as POLICIES_DIR loads it.
     let custom = PolicyEngine::from_sources(

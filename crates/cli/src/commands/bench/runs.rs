@@ -21,7 +21,7 @@ use crate::output::print_json;
 const WORKERS: usize = 4;
 
 #[derive(Debug, clap::Args)]
-pub struct BenchRunsArgs {
+pub(crate) struct BenchRunsArgs {
     /// The store the replicas share (default: a SQLite file in a scratch directory). Use a
     /// fresh database: the runs stay there.
     #[arg(long)]
@@ -112,7 +112,7 @@ async fn measure(url: &str, replicas: usize, runs: usize) -> anyhow::Result<f64>
     Ok(runs as f64 / elapsed)
 }
 
-pub async fn run(args: BenchRunsArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: BenchRunsArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
     let (scratch, _) = super::scratch::offline_scratch("runs-store")?;
     let url = args
         .store

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use taskpilot_config::Settings;
 
 /// A directory removed when dropped.
-pub struct ScratchDir(PathBuf);
+pub(super) struct ScratchDir(PathBuf);
 
 impl ScratchDir {
-    pub fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -23,7 +23,7 @@ impl Drop for ScratchDir {
 
 /// A fresh `taskpilot-bench-<name>-…` directory under the system temp dir and the settings of a
 /// base directory there (offline provider, logs inside it).
-pub fn offline_scratch(name: &str) -> anyhow::Result<(ScratchDir, Settings)> {
+pub(super) fn offline_scratch(name: &str) -> anyhow::Result<(ScratchDir, Settings)> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

@@ -22,7 +22,7 @@ use crate::context::Context;
 use crate::output::{print_json, table};
 
 #[derive(Debug, clap::Args)]
-pub struct BenchStoreArgs {
+pub(crate) struct BenchStoreArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -46,7 +46,10 @@ pub struct BenchStoreArgs {
 
 const CONCURRENCY: [usize; 2] = [1, 64];
 
-pub async fn run(args: BenchStoreArgs, ctx: &Context) -> anyhow::Result<std::process::ExitCode> {
+pub(super) async fn run(
+    args: BenchStoreArgs,
+    ctx: &Context,
+) -> anyhow::Result<std::process::ExitCode> {
     let owned_dir = args.dir.is_none();
     let dir = args.dir.clone().unwrap_or_else(|| {
         ctx.settings
@@ -242,9 +245,8 @@ fn cli_add_ms(seed: &Path, dir: &Path) -> anyhow::Result<f64> {
 
 /// `n` tasks shaped like the fixture's (sizes and fields), with distinct ids in the past.
 fn synthetic_tasks(n: usize) -> Vec<Task> {
-    let base = TaskId::parse("task_20250101_000000_000000")
-        .map(|id| id.micros().unwrap_or(0))
-        .unwrap_or(0);
+    let base =
+        TaskId::parse("task_20250101_000000_000000").map_or(0, |id| id.micros().unwrap_or(0));
     (0..n)
         .filter_map(|i| {
             let id = TaskId::parse(&format!(

@@ -22,7 +22,7 @@ const REQUESTS: [&str; 4] = [
 ];
 
 #[derive(Debug, clap::Args)]
-pub struct BenchWorkflowArgs {
+pub(crate) struct BenchWorkflowArgs {
     /// How many runs to measure (after 5 warm-up runs).
     #[arg(long, default_value_t = 200)]
     pub runs: usize,
@@ -31,7 +31,7 @@ pub struct BenchWorkflowArgs {
     pub json: bool,
 }
 
-pub async fn run(args: BenchWorkflowArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(args: BenchWorkflowArgs, _ctx: &Context) -> anyhow::Result<ExitCode> {
     let (_scratch, settings) = super::scratch::offline_scratch("workflow")?;
     let rt = Runtime::from_settings(&settings).await?;
     for request in REQUESTS.iter().cycle().take(5) {
@@ -68,7 +68,7 @@ pub async fn run(args: BenchWorkflowArgs, _ctx: &Context) -> anyhow::Result<Exit
         println!("  p50 latency  {:>9.2} ms", pct(0.5));
         println!("  p95 latency  {:>9.2} ms", pct(0.95));
         let mut s: Vec<_> = statuses.into_iter().collect();
-        s.sort();
+        s.sort_unstable();
         println!(
             "  outcomes     {}",
             s.iter()

@@ -77,13 +77,16 @@ impl Exporter {
 
 impl SpanSink for Exporter {
     fn record(&self, span: &SpanRecord) -> Result<(), ObserveError> {
-        let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self
+            .tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(tx) = guard.as_ref() else {
             return Ok(());
         };
         match tx.try_send(Msg::Span(Box::new(span.clone()))) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.metrics.incr(names::OTEL_EXPORT_DROPPED, 1.0);
             }
         }
@@ -91,7 +94,10 @@ impl SpanSink for Exporter {
     }
 
     fn flush(&self, timeout: Duration) {
-        let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self
+            .tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(tx) = guard.as_ref() else { return };
         let (ack_tx, ack_rx) = mpsc::channel();
         if tx.try_send(Msg::Flush(ack_tx)).is_ok() {
@@ -104,7 +110,10 @@ impl Drop for Exporter {
     fn drop(&mut self) {
         self.flush(self.timeout + Duration::from_millis(500));
         // Closing the channel ends the thread.
-        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
     }
 }
 
