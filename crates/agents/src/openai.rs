@@ -89,7 +89,7 @@ impl std::fmt::Debug for OpenAiProvider {
             .field("url", &self.url)
             .field("model", &self.model)
             .field("key", &self.key)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -151,7 +151,7 @@ impl<'r> RunCtx<'r> {
             d.request_id = Some(self.request_id.clone());
             d.trace_id = Some(self.trace_id.clone());
             if d.user_id.is_none() {
-                d.user_id = self.user_id.clone();
+                d.user_id.clone_from(&self.user_id);
             }
         }
         self.rt.decisions.record_batch(&batch).await?;

@@ -410,7 +410,9 @@ fn init_writes_the_defaults_and_refuses_to_overwrite() {
     );
     // Every setting is documented, commented out, in .env.example.
     let example = std::fs::read_to_string(base.path().join(".env.example")).unwrap();
-    let settings = taskpilot_config::Settings::resolve(&Default::default(), base.path()).unwrap();
+    let settings =
+        taskpilot_config::Settings::resolve(&std::collections::HashMap::default(), base.path())
+            .unwrap();
     for entry in settings.entries() {
         if entry.key == "task_store_backend" {
             continue;

@@ -135,7 +135,6 @@ pub fn scrub_values(text: &str, secrets: &[String]) -> String {
 
 /// Whether a query parameter's name says its value is a credential.
 pub fn is_secret_param(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
     const EXACT: [&str; 12] = [
         "pass",
         "pwd",
@@ -150,6 +149,7 @@ pub fn is_secret_param(name: &str) -> bool {
         "credential",
         "credentials",
     ];
+    let n = name.to_ascii_lowercase();
     EXACT.contains(&n.as_str())
         || [
             "password",

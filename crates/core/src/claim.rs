@@ -50,10 +50,7 @@ impl Claim {
     /// Whether the claim still holds at `now`. A time without an offset is UTC, as TaskPilot
     /// writes them (the file store's clock is naive UTC in a seed-style file).
     pub fn is_live(&self, now: &Timestamp) -> bool {
-        match (instant(&self.expires_at), instant(now)) {
-            (Some(expires), Some(now)) => now < expires,
-            _ => false,
-        }
+        instant(now) < instant(&self.expires_at)
     }
 }
 
@@ -118,9 +115,9 @@ pub(crate) fn settle(
     Ok(())
 }
 
-fn instant(t: &Timestamp) -> Option<DateTime<Utc>> {
+fn instant(t: &Timestamp) -> DateTime<Utc> {
     match t {
-        Timestamp::Aware(t) => Some(t.to_utc()),
-        Timestamp::Naive(t) => Some(t.and_utc()),
+        Timestamp::Aware(t) => t.to_utc(),
+        Timestamp::Naive(t) => t.and_utc(),
     }
 }

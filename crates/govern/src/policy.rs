@@ -351,9 +351,8 @@ pub fn is_policy_file(path: &Path) -> bool {
 pub(crate) fn add_policy(engine: &mut Engine, path: &Path, text: &str) -> Result<(), GovernError> {
     let name = path.to_string_lossy().into_owned();
     engine.set_rego_v0(false);
-    let v1 = match engine.add_policy(name.clone(), text.to_owned()) {
-        Ok(_) => return Ok(()),
-        Err(e) => e,
+    let Err(v1) = engine.add_policy(name.clone(), text.to_owned()) else {
+        return Ok(());
     };
     engine.set_rego_v0(true);
     let v0 = engine.add_policy(name, text.to_owned());

@@ -161,7 +161,7 @@ impl Decision {
             decision_type,
             result,
             reason: reason.into(),
-            context: Value::Object(Default::default()),
+            context: Value::Object(serde_json::Map::new()),
             user_id: None,
             agent_id: None,
             tool_name: None,

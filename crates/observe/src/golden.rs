@@ -196,7 +196,7 @@ mod tests {
         let g = GoldenSignals::from_snapshot(&snapshot(|m| {
             m.incr(names::WORKFLOW_RUNS, 3.0);
             m.incr(names::WORKFLOW_SUCCESS, 1.0);
-            m.incr(names::LLM_COST_TOTAL, 0.123456);
+            m.incr(names::LLM_COST_TOTAL, 0.123_456);
             m.incr(names::POLICY_VIOLATIONS_TOTAL, 1.0);
         }));
         assert_eq!(g.success_rate.value, 33.33);

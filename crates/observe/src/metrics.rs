@@ -70,8 +70,8 @@ pub mod names {
 
 /// Histogram bucket upper bounds, in milliseconds (the last bucket, `+Inf`, is implicit).
 pub const LATENCY_BUCKETS_MS: [f64; 14] = [
-    5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 30000.0, 60000.0,
-    120000.0,
+    5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1_000.0, 2_000.0, 5_000.0, 10_000.0, 30_000.0,
+    60_000.0, 120_000.0,
 ];
 
 /// How many recent observations a histogram keeps for percentiles.

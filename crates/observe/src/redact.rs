@@ -47,7 +47,7 @@ pub fn redact_value(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact_value),
-        Value::String(s) if looks_like_secret(s) => *s = REDACTED.to_owned(),
+        Value::String(s) if looks_like_secret(s) => REDACTED.clone_into(s),
         Value::String(s) if s.contains("://") => *s = taskpilot_config::redact::redact_urls_in(s),
         _ => {}
     }

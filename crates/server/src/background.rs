@@ -106,10 +106,12 @@ pub async fn sweep_approved(
                 done += 1;
             }
             // Another worker claimed or finished it between the list and the claim.
-            Err(AgentError::Store(StoreError::Invalid(
-                CoreError::Claimed { .. } | CoreError::UnexpectedStatus { .. },
-            ))) => {}
-            Err(AgentError::NotDecidable { .. }) => {}
+            Err(
+                AgentError::Store(StoreError::Invalid(
+                    CoreError::Claimed { .. } | CoreError::UnexpectedStatus { .. },
+                ))
+                | AgentError::NotDecidable { .. },
+            ) => {}
             Err(e) => {
                 tracing::warn!(task_id = %task.id, error = %e, "cannot execute approved task");
             }

@@ -598,7 +598,8 @@ impl TaskStore for RedisStore {
         ));
         let keys = self.scan_task_keys().await?;
         let ids: Vec<String> = keys.iter().map(|k| self.id_of_key(k).to_owned()).collect();
-        let mut by_status: std::collections::HashMap<Status, HashSet<String>> = Default::default();
+        let mut by_status: std::collections::HashMap<Status, HashSet<String>> =
+            std::collections::HashMap::new();
         for chunk in ids.chunks(BATCH) {
             let keys: Vec<String> = chunk.iter().map(|id| self.task_key(id)).collect();
             let values: Vec<Option<String>> = self

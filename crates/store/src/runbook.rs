@@ -197,7 +197,7 @@ impl RunBook {
         self.update(run_id, owner, Duration::ZERO, |run| {
             run.status = state;
             if task_id.is_some() {
-                run.task_id = task_id.clone();
+                run.task_id.clone_from(&task_id);
             }
             run.result = Some(result.clone());
             run.lease_until = None;

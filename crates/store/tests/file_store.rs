@@ -58,7 +58,9 @@ async fn writes_survive_reopening_and_compaction_keeps_the_seed_format() {
     let names = files_in(dir.path());
     assert!(names.contains(&".tasks.json.bak".to_owned()), "{names:?}");
     assert!(
-        !names.iter().any(|n| n.ends_with(".tmp")),
+        !names.iter().any(|n| Path::new(n)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("tmp"))),
         "no .tmp left behind: {names:?}"
     );
 }

@@ -432,7 +432,7 @@ fn show_task(task: &taskpilot_core::Task, decisions: &[&Decision]) {
     let shown: Vec<&Decision> = decisions.iter().filter(|d| !passed(d)).copied().collect();
     println!();
     println!("History, oldest first");
-    super::decisions::print_decisions(&shown, &Default::default(), false);
+    super::decisions::print_decisions(&shown, &std::collections::HashMap::default(), false);
     if checks > 0 {
         println!("{checks} passed guardrail checks are not listed; every decision:");
         println!("  taskpilot decisions --task {} --all", task.id);

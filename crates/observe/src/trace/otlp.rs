@@ -45,6 +45,10 @@ impl OtlpConfig {
 
 /// The OTLP sink for `config`; export failures are counted in `metrics`
 /// (`otel.export.failures`). `None` in a build without the `otlp` feature.
+#[cfg_attr(
+    feature = "otlp",
+    expect(clippy::unnecessary_wraps, reason = "None without the otlp feature")
+)]
 pub(super) fn sink(config: OtlpConfig, metrics: &Metrics) -> Option<Arc<dyn SpanSink>> {
     #[cfg(feature = "otlp")]
     {

@@ -76,7 +76,10 @@ impl Driver {
             _profile: profile,
         };
         let v = driver.call("POST", "/session", Some(caps)).await;
-        driver.session = v["sessionId"].as_str().expect("session id").to_owned();
+        v["sessionId"]
+            .as_str()
+            .expect("session id")
+            .clone_into(&mut driver.session);
         driver
     }
 

@@ -401,7 +401,7 @@ impl<D: Driver> TaskStore for SqlStore<D> {
             };
             let count: usize = count.parse().unwrap_or(0);
             if let Ok(status) = status.parse::<Status>() {
-                *stats.0.entry(status.as_str()).or_default() += count
+                *stats.0.entry(status.as_str()).or_default() += count;
             } else {
                 tracing::warn!(
                     status = status.as_str(),
