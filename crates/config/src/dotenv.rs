@@ -21,7 +21,9 @@ const MARK_CLOSE: char = '\u{E001}';
 /// The variables of a `.env` file and the warnings about it (unset names expanded).
 #[derive(Debug, Default)]
 pub struct Dotenv {
+    /// Each variable the file sets, `${NAME}` references expanded.
     pub vars: HashMap<String, String>,
+    /// Problems that do not stop loading (a `${NAME}` naming nothing), to print.
     pub warnings: Vec<String>,
 }
 

@@ -14,54 +14,86 @@ pub(crate) const DEFAULT_DOCKER_LOGS_DIR: &str = "/var/log/taskpilot";
 /// Every setting TaskPilot reads, resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// `BASE_DIR`: the project directory every relative path below is resolved against.
     pub base_dir: Sourced<PathBuf>,
     /// Why `base_dir` is what it is, in a sentence (`taskpilot config` prints it).
     pub base_dir_reason: String,
+    /// `ENV_FILE_PATH`: the `.env` file read (the base directory's by default).
     pub env_file_path: Sourced<PathBuf>,
+    /// `TASKS_FILE`: the JSON task file, the default store.
     pub tasks_file: Sourced<PathBuf>,
+    /// `METRICS_FILE`: where counters and histograms persist between processes.
     pub metrics_file: Sourced<PathBuf>,
+    /// `TRACES_FILE`: the spans of every run, one JSON line each.
     pub traces_file: Sourced<PathBuf>,
+    /// `DECISION_LOGS_FILE`: the audit trail of every decision, one JSON line each.
     pub decision_logs_file: Sourced<PathBuf>,
+    /// `LOGS_DIR`: where the JSON logs are written.
     pub logs_dir: Sourced<PathBuf>,
+    /// `DOCKER_LOGS_DIR`: the logs directory inside the container image.
     pub docker_logs_dir: Sourced<PathBuf>,
+    /// `PROMPTS_DIR`: prompt overrides (the built-in prompts otherwise).
     pub prompts_dir: Sourced<PathBuf>,
+    /// `POLICIES_DIR`: Rego policy overrides (the built-in policy otherwise).
     pub policies_dir: Sourced<PathBuf>,
+    /// `GUARDRAILS_CONFIG_DIR`: guardrail rule overrides (the built-in rules otherwise).
     pub guardrails_config_dir: Sourced<PathBuf>,
+    /// `OBSERVABILITY_DIR`: Prometheus, Grafana and collector files for `deploy/`.
     pub observability_dir: Sourced<PathBuf>,
     /// `TASK_STORE_URL`; unset means the JSON file at `tasks_file`.
     pub task_store_url: Sourced<Option<Secret>>,
+    /// `TASK_STORE_PREFIX`: the key prefix of a Redis store (a `?prefix=` in the URL wins).
     pub task_store_prefix: Sourced<String>,
     /// Every `AWS_*` variable (environment first, then `.env`), sorted by name: the S3
     /// backend's endpoint, credentials and region.
     pub aws_variables: Vec<(String, Secret)>,
     /// `LLM_PROVIDER`: `openai`, `offline`, or unset (offline unless a key is set).
     pub llm_provider: Sourced<Option<String>>,
+    /// `OPENAI_API_KEY`: the key for the OpenAI-compatible provider.
     pub openai_api_key: Sourced<Option<Secret>>,
+    /// `OPENAI_MODEL_ID`: the model the agents ask.
     pub openai_model_id: Sourced<String>,
+    /// `OPENAI_BASE_URL`: the OpenAI-compatible endpoint.
     pub openai_base_url: Sourced<String>,
+    /// `PORT`: the HTTP server's port.
     pub port: Sourced<u16>,
+    /// `HOST`: the address the HTTP server binds.
     pub host: Sourced<String>,
+    /// `GRAFANA_URL`: linked from `taskpilot doctor` and the web page.
     pub grafana_url: Sourced<String>,
+    /// `PROMETHEUS_URL`: linked from `taskpilot doctor` and the web page.
     pub prometheus_url: Sourced<String>,
+    /// `JAEGER_URL`: where exported traces can be browsed.
     pub jaeger_url: Sourced<String>,
+    /// `KIBANA_URL`: where the JSON logs can be searched.
     pub kibana_url: Sourced<String>,
+    /// `OTEL_ENABLED`: export spans over OTLP as well as to `TRACES_FILE`.
     pub otel_enabled: Sourced<bool>,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the OTLP/HTTP collector.
     pub otel_exporter_otlp_endpoint: Sourced<Option<String>>,
+    /// `OTEL_SERVICE_NAME`: the service name on exported spans.
     pub otel_service_name: Sourced<String>,
+    /// `WORKFLOW_INTERVAL_SECONDS`: how often `serve` resumes approved tasks.
     pub workflow_interval_seconds: Sourced<u64>,
     /// `CLAIM_LEASE_SECONDS`: how long a worker's claim on an approved task holds before
     /// another worker may take the execution over.
     pub claim_lease_seconds: Sourced<u64>,
+    /// `TOOL_TIMEOUT_SECONDS`: the longest one tool call may take.
     pub tool_timeout_seconds: Sourced<f64>,
+    /// `RETRY_MAX_ATTEMPTS`: attempts of a failing LLM call, the first included.
     pub retry_max_attempts: Sourced<u32>,
+    /// `RETRY_INITIAL_DELAY`: seconds before the first retry.
     pub retry_initial_delay: Sourced<f64>,
+    /// `RETRY_BACKOFF_FACTOR`: each retry waits this many times longer.
     pub retry_backoff_factor: Sourced<f64>,
+    /// `RETRY_MAX_DELAY`: the longest wait between retries, in seconds.
     pub retry_max_delay: Sourced<f64>,
     /// `NOTIFY_WEBHOOK_URL`: where the executor's `notify_external_system` POSTs; unset means
     /// the notification is appended to `notifications.jsonl` next to `DECISION_LOGS_FILE`.
     pub notify_webhook_url: Sourced<Option<String>>,
     /// `TASKPILOT_API_TOKENS`: `token:role,…` for the HTTP API.
     pub api_tokens: Sourced<Option<Secret>>,
+    /// `TASKPILOT_API_TOKENS_FILE`: a file of `token:role` lines for the HTTP API.
     pub api_tokens_file: Sourced<Option<PathBuf>>,
     /// `TASKPILOT_ALLOWED_ORIGINS`: origins (`https://tasks.example.com`) besides the server's
     /// own whose pages may call the state-changing routes, comma-separated.
@@ -77,14 +109,18 @@ pub struct Settings {
 /// Where the tasks live: the JSON file, or another backend's URL.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreLocation {
+    /// The JSON file store at this path (`TASKS_FILE`).
     File(PathBuf),
+    /// Another backend, by URL (`TASK_STORE_URL`; it may hold a password).
     Url(Secret),
 }
 
 /// Whether a path exists and whether this process could write it (or create it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PathStatus {
+    /// Whether the path exists now.
     pub exists: bool,
+    /// Whether this process could write it, or create it in its directory.
     pub writable: bool,
 }
 
@@ -95,6 +131,7 @@ pub struct Entry {
     pub key: &'static str,
     /// The value as shown: secrets redacted, paths absolute.
     pub value: Value,
+    /// Where the value came from.
     pub source: Source,
     /// For paths: whether they exist and are writable.
     pub path: Option<PathStatus>,

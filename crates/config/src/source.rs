@@ -36,11 +36,14 @@ impl fmt::Display for Source {
 /// A resolved value and where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sourced<T> {
+    /// The value in force.
     pub value: T,
+    /// Where it came from (environment, `.env`, default…).
     pub source: Source,
 }
 
 impl<T> Sourced<T> {
+    /// `value`, from `source`.
     pub fn new(value: T, source: Source) -> Self {
         Sourced { value, source }
     }
@@ -51,6 +54,7 @@ impl<T> Sourced<T> {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps `value` so it is never printed in clear.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -87,41 +91,67 @@ impl fmt::Display for Secret {
 /// Why the settings could not be resolved. Each names the variable or the file and line.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A variable's value is not one it accepts.
     #[error("{name}={value:?} (from {origin}) is not valid: expected {expected}")]
     Invalid {
+        /// The variable (`PORT`).
         name: &'static str,
+        /// The value as given.
         value: String,
+        /// Where the value came from.
         origin: Source,
+        /// What would be accepted.
         expected: &'static str,
     },
 
+    /// `ENV_FILE_PATH` names a file that does not exist.
     #[error(
         "ENV_FILE_PATH={}: the file does not exist; create it, fix the path, or unset \
          ENV_FILE_PATH to use the .env of the base directory",
         path.display()
     )]
-    EnvFileMissing { path: PathBuf },
+    EnvFileMissing {
+        /// The missing file.
+        path: PathBuf,
+    },
 
+    /// The `.env` file exists but cannot be read.
     #[error("cannot read the .env file {}: {reason}", path.display())]
-    DotenvUnreadable { path: PathBuf, reason: String },
+    DotenvUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// What the system reported.
+        reason: String,
+    },
 
+    /// A line of the `.env` file cannot be read.
     #[error(
         "{}:{line}: cannot parse this line of the .env file ({reason}); \
          write it as NAME=value, quote values with spaces, or comment it out with #",
         path.display()
     )]
     DotenvLine {
+        /// The `.env` file.
         path: PathBuf,
+        /// The line, counting from 1.
         line: usize,
+        /// What is wrong with it.
         reason: String,
     },
 
+    /// The current directory is unknown and `BASE_DIR` is unset.
     #[error("cannot determine the current directory for BASE_DIR: {0}; set BASE_DIR explicitly")]
     NoCurrentDir(std::io::Error),
 
+    /// `TASKPILOT_API_TOKENS_FILE` cannot be read.
     #[error(
         "TASKPILOT_API_TOKENS_FILE={}: cannot read it: {reason}",
         path.display()
     )]
-    TokensFile { path: PathBuf, reason: String },
+    TokensFile {
+        /// The file.
+        path: PathBuf,
+        /// What the system reported.
+        reason: String,
+    },
 }

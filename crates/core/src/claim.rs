@@ -34,9 +34,17 @@ pub struct Claim {
 pub enum ClaimRule {
     /// Take the claim for `owner` until `until`. The task must end `approved`; a claim of
     /// another owner that has not expired refuses.
-    Take { owner: String, until: Timestamp },
+    Take {
+        /// The worker taking the claim.
+        owner: String,
+        /// When the claim lapses unless renewed.
+        until: Timestamp,
+    },
     /// The task must be claimed by `owner` (finishing an execution).
-    Held { owner: String },
+    Held {
+        /// The worker that must hold the claim.
+        owner: String,
+    },
 }
 
 impl Claim {

@@ -8,7 +8,12 @@ use crate::{Status, TaskId};
 pub enum CoreError {
     /// A field's value breaks the record's rules (length, enum, format).
     #[error("invalid {field}: {reason}")]
-    InvalidField { field: &'static str, reason: String },
+    InvalidField {
+        /// The field's name as users write it (`title`, `priority`, `id`).
+        field: &'static str,
+        /// What is wrong and what would be accepted.
+        reason: String,
+    },
 
     /// The requested status change is not one of the allowed transitions.
     #[error(
@@ -16,24 +21,33 @@ pub enum CoreError {
         allowed_list(*from)
     )]
     ForbiddenTransition {
+        /// The task asked to move.
         id: TaskId,
+        /// Its status.
         from: Status,
+        /// The status asked for.
         to: Status,
     },
 
     /// The task was not in a status the caller required (someone else decided first).
     #[error("task {id} is '{found}', expected {}", expected_list(expected))]
     UnexpectedStatus {
+        /// The task asked to move.
         id: TaskId,
+        /// The status it had when the change was tried.
         found: Status,
+        /// The statuses the caller required.
         expected: Vec<Status>,
     },
 
     /// Another worker holds the task's execution claim and its lease has not expired.
     #[error("task {id} is being executed by {owner} (claim held until {until})")]
     Claimed {
+        /// The claimed task.
         id: TaskId,
+        /// The worker holding the claim.
         owner: String,
+        /// When the claim lapses, as the task records it.
         until: String,
     },
 
@@ -41,8 +55,11 @@ pub enum CoreError {
     /// took it over, or the task was decided meanwhile).
     #[error("task {id} is no longer claimed by {owner} (now held by {holder})")]
     ClaimLost {
+        /// The task whose claim was lost.
         id: TaskId,
+        /// The worker that expected to hold the claim.
         owner: String,
+        /// Who holds it now (`nobody` when no one does).
         holder: String,
     },
 }

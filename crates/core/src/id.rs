@@ -62,6 +62,7 @@ impl TaskId {
         valid.then(|| TaskId(s.to_owned()))
     }
 
+    /// The id as text (`task_20251220_100404_305973`).
     pub fn as_str(&self) -> &str {
         &self.0
     }

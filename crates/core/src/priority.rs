@@ -21,14 +21,19 @@ use serde::Serialize;
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum Priority {
+    /// Do first.
     High,
+    /// The usual priority.
     Medium,
+    /// When time allows.
     Low,
 }
 
 impl Priority {
+    /// Every priority, most urgent first.
     pub const ALL: [Priority; 3] = [Priority::High, Priority::Medium, Priority::Low];
 
+    /// The lower-case name stored and shown (`high`).
     pub fn as_str(self) -> &'static str {
         self.into()
     }

@@ -21,11 +21,17 @@ use serde::Serialize;
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum Status {
+    /// New: waiting for a decision.
     Pending,
+    /// Accepted for execution, by a person or the reviewer.
     Approved,
+    /// Turned down; final.
     Rejected,
+    /// Waiting for a person's decision (the reviewer could not decide alone).
     Review,
+    /// Carried out; final.
     Executed,
+    /// Execution was tried and failed; may be approved again to retry.
     Failed,
 }
 
@@ -40,6 +46,7 @@ impl Status {
         Status::Rejected,
     ];
 
+    /// The lower-case name stored and shown (`pending`).
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -55,10 +62,12 @@ impl Status {
         }
     }
 
+    /// Whether a task in this status may move to `next`.
     pub fn can_move_to(self, next: Status) -> bool {
         self.allowed_next().contains(&next)
     }
 
+    /// Whether nothing more can happen to a task in this status (`rejected`, `executed`).
     pub fn is_final(self) -> bool {
         self.allowed_next().is_empty()
     }

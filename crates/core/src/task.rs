@@ -15,37 +15,52 @@ pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
 /// know (written by a newer version or another tool) are kept in `extra` and written back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
+    /// Unique, and the creation time: ids sort in creation order.
     pub id: TaskId,
+    /// One line, trimmed, at most [`TITLE_MAX_CHARS`] characters.
     pub title: String,
+    /// How urgent the task is.
     pub priority: Priority,
     #[serde(default, deserialize_with = "null_as_empty")]
+    /// Free text, at most [`DESCRIPTION_MAX_CHARS`] characters; `null` in a file reads as empty.
     pub description: String,
+    /// Where the task is in its life; changed only by [`Task::apply`].
     pub status: Status,
+    /// When the task was created, in the file's own time style.
     pub created_at: Timestamp,
     #[serde(default)]
+    /// When it was last approved, rejected or sent to review.
     pub reviewed_at: Option<Timestamp>,
     #[serde(default)]
+    /// When it was executed.
     pub executed_at: Option<Timestamp>,
     #[serde(default)]
+    /// The reviewer's or person's reason for the last decision.
     pub reviewer_response: Option<String>,
     #[serde(default)]
+    /// Why execution failed.
     pub error: Option<String>,
     #[serde(flatten)]
+    /// Fields this version does not know, kept and written back unchanged.
     pub extra: Map<String, Value>,
 }
 
 /// What a caller supplies to create a task; [`NewTask::validate`] checks and normalises it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct NewTask {
+    /// The title as given; trimmed and checked by [`NewTask::validate`].
     pub title: String,
+    /// `high`, `medium` or `low`, in any case.
     pub priority: String,
     #[serde(default)]
+    /// Optional free text.
     pub description: String,
 }
 
 /// A requested status change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
+    /// The status to move to.
     pub to: Status,
     /// When set, the task must be in one of these statuses (a person approving a task in
     /// `review` must not approve it a second time after someone else did).
@@ -61,12 +76,14 @@ pub struct Transition {
 /// Whether a transition changed the task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransitionOutcome {
+    /// The task was changed and must be written.
     Changed,
     /// The task already had the requested status: nothing was written.
     Unchanged,
 }
 
 impl NewTask {
+    /// A task to create with `title` and `priority`, without a description.
     pub fn new(title: impl Into<String>, priority: impl Into<String>) -> Self {
         NewTask {
             title: title.into(),
@@ -75,6 +92,7 @@ impl NewTask {
         }
     }
 
+    /// The same task with `description`.
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = description.into();
         self
@@ -196,6 +214,7 @@ impl Task {
 }
 
 impl Transition {
+    /// A change to `status`, with no other condition or field.
     pub fn to(status: Status) -> Self {
         Transition {
             to: status,
@@ -223,16 +242,19 @@ impl Transition {
         self
     }
 
+    /// Only if the task is in one of `from` (so a decision is not made twice).
     pub fn expecting(mut self, from: &[Status]) -> Self {
         self.expected_from = Some(from.to_vec());
         self
     }
 
+    /// Also records `response` as the reviewer's response.
     pub fn with_response(mut self, response: impl Into<String>) -> Self {
         self.reviewer_response = Some(response.into());
         self
     }
 
+    /// Also records `error` as the reason execution failed.
     pub fn with_error(mut self, error: impl Into<String>) -> Self {
         self.error = Some(error.into());
         self

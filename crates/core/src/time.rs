@@ -60,6 +60,7 @@ impl Timestamp {
         }
     }
 
+    /// Whether the time carries a UTC offset (RFC 3339), rather than naive UTC as the seed writes.
     pub fn is_aware(&self) -> bool {
         matches!(self, Timestamp::Aware(_))
     }
@@ -88,6 +89,7 @@ impl Timestamp {
         Timestamp::Aware(t.fixed_offset())
     }
 
+    /// Reads RFC 3339 or the seed's naive `YYYY-MM-DDTHH:MM:SS[.ffffff]` (or a space for `T`).
     pub fn parse(s: &str) -> Result<Self, CoreError> {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Ok(Timestamp::Aware(t));

@@ -16,8 +16,10 @@ use std::path::{Path, PathBuf};
 pub struct FileError {
     /// What was being done, as a verb phrase (`create`, `sync the directory`).
     pub action: &'static str,
+    /// The file or directory.
     pub path: PathBuf,
     #[source]
+    /// What the system reported.
     pub source: std::io::Error,
 }
 

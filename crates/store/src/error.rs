@@ -5,11 +5,15 @@ use std::path::PathBuf;
 use taskpilot_core::{CoreError, TaskId};
 use taskpilot_plumbing::fs::FileError;
 
+/// Why a store operation failed; every backend answers with these.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// No task has this id.
     #[error("task {id} not found; `taskpilot tasks list` shows the existing ids")]
-    NotFound { id: TaskId },
+    NotFound {
+        /// The id asked for.
+        id: TaskId,
+    },
 
     /// The request breaks a rule of the task model (a field, a transition, a status another
     /// decider changed first).
@@ -19,24 +23,38 @@ pub enum StoreError {
     /// A file could not be read or written.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
+        /// What was being done (`read`, `replace`).
         action: &'static str,
+        /// The file.
         path: PathBuf,
+        /// What the system reported.
         source: std::io::Error,
     },
 
     /// The store's files cannot be loaded and there is no good copy to recover from.
     #[error("{message}")]
-    Corrupt { message: String },
+    Corrupt {
+        /// What is wrong, naming the files, and what to do.
+        message: String,
+    },
 
     /// The URL names a backend this build does not have, or is malformed.
     #[error("unsupported TASK_STORE_URL {url}: {reason}")]
-    Unsupported { url: String, reason: String },
+    Unsupported {
+        /// The URL, password hidden.
+        url: String,
+        /// What is missing or malformed.
+        reason: String,
+    },
 
     /// A database or remote service failed (the URL is shown with its password hidden).
     #[error("{backend} store at {url}: {message}")]
     Backend {
+        /// `file`, `sqlite`, `postgres`, `mysql`, `redis` or `s3`.
         backend: &'static str,
+        /// The store's URL, password hidden.
         url: String,
+        /// What failed and what to check.
         message: String,
     },
 }

@@ -47,6 +47,7 @@ pub struct OpenOptions {
 }
 
 impl OpenOptions {
+    /// The options the settings give (`TASK_STORE_PREFIX`, the `AWS_*` variables).
     pub fn from_settings(settings: &Settings) -> OpenOptions {
         OpenOptions {
             prefix: Some(settings.task_store_prefix.value.clone()),

@@ -30,11 +30,21 @@ pub struct RunBook {
 /// Why a worker may not change a run any more.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// No run has this id.
     #[error("run {run_id} not found; `taskpilot runs list` shows the existing runs")]
-    NotFound { run_id: String },
+    NotFound {
+        /// The id asked for.
+        run_id: String,
+    },
     /// Another worker took the run over (this worker's lease had expired).
     #[error("run {run_id} is now held by {owner}; this worker's lease expired")]
-    Lost { run_id: String, owner: String },
+    Lost {
+        /// The run.
+        run_id: String,
+        /// The worker that holds it now.
+        owner: String,
+    },
+    /// The store itself failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -71,6 +81,7 @@ impl RunBook {
         Ok(run)
     }
 
+    /// The run `run_id` as stored now.
     pub async fn get(&self, run_id: &str) -> Result<RunRecord, RunError> {
         self.records()?
             .load_run(run_id)

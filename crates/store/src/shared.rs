@@ -25,10 +25,13 @@ pub use crate::runbook::{RunBook, RunError};
 /// (`json`) and the fields used to find and order it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionEntry {
+    /// The decision's unique id; writing it twice keeps one copy.
     pub decision_id: String,
     /// Orders the entries: the decision's time (fixed width, UTC) and its place in its batch.
     pub sort_key: String,
+    /// The request the decision belongs to, if any.
     pub request_id: Option<String>,
+    /// The task the decision is about, if any.
     pub task_id: Option<String>,
     /// The decision, exactly the line `DECISION_LOGS_FILE` would hold (without the newline).
     pub json: String,
@@ -60,13 +63,18 @@ pub trait DecisionRecords: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunState {
+    /// Submitted; waiting for a worker.
     Queued,
+    /// A worker is carrying it out, under a lease.
     Running,
+    /// Ended with the workflow's result.
     Succeeded,
+    /// Ended with an error.
     Failed,
 }
 
 impl RunState {
+    /// The lower-case name stored and shown (`queued`).
     pub fn as_str(self) -> &'static str {
         match self {
             RunState::Queued => "queued",
@@ -91,13 +99,16 @@ pub struct RunStep {
     pub step: String,
     /// RFC 3339, UTC.
     pub at: DateTime<Utc>,
+    /// What the step decided or produced (a JSON object).
     pub detail: Value,
 }
 
 /// A run: the request, where it is, its steps, and its result when it ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
+    /// `run_YYYYMMDD_HHMMSS_ffffff_xxxxxxxx`: sorts by creation time.
     pub run_id: String,
+    /// Where the run is in its life.
     pub status: RunState,
     /// The request text as submitted.
     pub request: String,
@@ -105,8 +116,11 @@ pub struct RunRecord {
     pub user_id: Option<String>,
     /// The task the run created, once it exists.
     pub task_id: Option<String>,
+    /// When the run was submitted.
     pub created_at: DateTime<Utc>,
+    /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// The steps so far, in order.
     pub steps: Vec<RunStep>,
     /// The workflow's result (the JSON of `taskpilot run --json`) or `{"error": …}`.
     pub result: Option<Value>,
@@ -161,12 +175,14 @@ impl RunRecord {
         });
     }
 
+    /// The run as one JSON object, as the backends store it.
     pub fn to_json(&self) -> Result<String, StoreError> {
         serde_json::to_string(self).map_err(|e| StoreError::Corrupt {
             message: format!("run {} cannot be written as JSON: {e}", self.run_id),
         })
     }
 
+    /// Reads a run the backends stored with [`RunRecord::to_json`].
     pub fn from_json(json: &str) -> Result<RunRecord, StoreError> {
         serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
             message: format!("a stored run is not valid JSON of a run: {e}"),
@@ -190,6 +206,7 @@ pub trait RunRecords: Send + Sync {
     /// Stores a new run (its id is fresh).
     async fn insert_run(&self, run: &RunRecord) -> Result<(), StoreError>;
 
+    /// The run `run_id`, or `None` when there is none.
     async fn load_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError>;
 
     /// Writes `run` (whose `version` is already the new one) if the stored run still has

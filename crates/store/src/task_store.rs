@@ -15,7 +15,9 @@ use crate::shared;
 /// What `list` returns: newest first, optionally one status, optionally at most `limit`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListQuery {
+    /// Only tasks in this status.
     pub status: Option<Status>,
+    /// At most this many tasks.
     pub limit: Option<usize>,
 }
 
@@ -24,6 +26,7 @@ pub struct ListQuery {
 pub struct Stats(pub BTreeMap<&'static str, usize>);
 
 impl Stats {
+    /// Counts the statuses of `tasks`.
     pub fn count(tasks: impl IntoIterator<Item = Status>) -> Stats {
         let mut counts: BTreeMap<&'static str, usize> =
             Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
@@ -33,10 +36,12 @@ impl Stats {
         Stats(counts)
     }
 
+    /// How many tasks are in `status`.
     pub fn get(&self, status: Status) -> usize {
         self.0.get(status.as_str()).copied().unwrap_or(0)
     }
 
+    /// How many tasks there are.
     pub fn total(&self) -> usize {
         self.0.values().sum()
     }
@@ -45,6 +50,7 @@ impl Stats {
 /// What `check` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CheckReport {
+    /// How many tasks the store holds.
     pub tasks: usize,
     /// Problems found, each naming the task or file; empty when the store is sound.
     pub problems: Vec<String>,
@@ -62,6 +68,7 @@ pub trait TaskStore: Send + Sync {
     /// Validates and stores a new `pending` task with a fresh unique id.
     async fn create(&self, new: NewTask) -> Result<Task, StoreError>;
 
+    /// The task `id`, or [`StoreError::NotFound`].
     async fn get(&self, id: &TaskId) -> Result<Task, StoreError>;
 
     /// Tasks newest first (by id, which is the creation time).
@@ -70,11 +77,13 @@ pub trait TaskStore: Send + Sync {
     /// Up to `limit` tasks in id order (oldest first) after `after`: for streaming copies.
     async fn scan(&self, after: Option<&TaskId>, limit: usize) -> Result<Vec<Task>, StoreError>;
 
+    /// How many tasks are in each status.
     async fn stats(&self) -> Result<Stats, StoreError>;
 
     /// Applies a status change atomically and returns the task as stored.
     async fn transition(&self, id: &TaskId, transition: &Transition) -> Result<Task, StoreError>;
 
+    /// Deletes the task `id`, or answers [`StoreError::NotFound`].
     async fn delete(&self, id: &TaskId) -> Result<(), StoreError>;
 
     /// Deletes every task in `status`; returns how many.

@@ -11,6 +11,7 @@ pub const REDIS: &str = "redis://127.0.0.1:6379/0";
 /// A key prefix on the machine's Redis for one test; its keys are deleted on drop.
 #[derive(Debug)]
 pub struct TempPrefix {
+    /// The key prefix; every key the store writes starts with `<prefix>:`.
     pub prefix: String,
     /// The store URL: [`REDIS`] with `?prefix=`.
     pub url: String,

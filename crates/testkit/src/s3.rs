@@ -74,7 +74,9 @@ async fn http(endpoint: &str, method: &str, path: &str) -> u16 {
 /// A bucket created for one test on the test server.
 #[derive(Debug)]
 pub struct TempBucket {
+    /// The server's URL (`http://127.0.0.1:<port>`).
     pub endpoint: String,
+    /// The bucket's name.
     pub name: String,
 }
 

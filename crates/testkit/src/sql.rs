@@ -18,16 +18,20 @@ pub const MYSQL_ADMIN: &str = "mysql://root@127.0.0.1:3306";
 /// Which of the machine's SQL servers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Server {
+    /// PostgreSQL at 127.0.0.1:5432.
     Postgres,
+    /// MariaDB or MySQL at 127.0.0.1:3306.
     Mysql,
 }
 
 /// A database created for one test and dropped when this guard goes out of scope.
 #[derive(Debug)]
 pub struct TempDb {
+    /// The server the database is on.
     pub server: Server,
     /// The administrator URL the database was created with (its user is a valid login).
     pub admin: String,
+    /// The database's name.
     pub name: String,
     /// The URL of the new database, for the store.
     pub url: String,

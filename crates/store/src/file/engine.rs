@@ -34,12 +34,19 @@ const COMPACT_MIN_JOURNAL_BYTES: u64 = 256 * 1024;
 /// The files a store at `TASKS_FILE` keeps (docs/STORAGE.md describes each).
 #[derive(Debug, Clone)]
 pub struct Paths {
+    /// `.tasks.json` itself: the snapshot, in the seed's format.
     pub snapshot: PathBuf,
+    /// `.tasks.json.bak`: the snapshot before the last fold.
     pub bak: PathBuf,
+    /// `.tasks.json.journal`: the changes since the snapshot, while a process has it open.
     pub journal: PathBuf,
+    /// `.tasks.json.journal.bak`: the changes that led from `.bak` to the snapshot.
     pub journal_bak: PathBuf,
+    /// `.tasks.json.lock`: the lock every process takes to read or write.
     pub lock: PathBuf,
+    /// `.tasks.json.tmp`: a snapshot being written.
     pub tmp: PathBuf,
+    /// `.tasks.json.recovery.log`: the repairs the store made on its own.
     pub recovery_log: PathBuf,
 }
 

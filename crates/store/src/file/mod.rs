@@ -45,6 +45,7 @@ pub const IDLE_FOLD: Duration = Duration::from_secs(2);
 /// How to open a file store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
+    /// Normal, or restoring over a missing or unreadable snapshot.
     pub mode: OpenMode,
     /// Fold the journal after this long without work; `None` folds only at close and on
     /// `compact` (tests that need a journal left in place).
@@ -102,6 +103,7 @@ impl FileStore {
         Ok(store)
     }
 
+    /// The task file this store was opened on, as given.
     pub fn path(&self) -> &Path {
         &self.path
     }
