@@ -38,8 +38,11 @@ pub enum DefaultDir {
 /// One file `taskpilot init` writes: its directory, its name there, and its contents.
 #[derive(Debug, Clone, Copy)]
 pub struct DefaultFile {
+    /// The directory it goes in (prompts, policies or guardrails).
     pub dir: DefaultDir,
+    /// Its file name there.
     pub name: &'static str,
+    /// The built-in text.
     pub contents: &'static str,
 }
 

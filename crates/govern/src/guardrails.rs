@@ -132,7 +132,9 @@ pub struct GuardOutcome {
 /// Where the guardrails configuration came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuardSource {
+    /// Read from this file in `GUARDRAILS_CONFIG_DIR`.
     File(PathBuf),
+    /// The built-in rules.
     BuiltIn,
 }
 

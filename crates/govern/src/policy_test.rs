@@ -41,7 +41,9 @@ pub struct TestResult {
     pub name: String,
     /// The file and line the rule is defined at.
     pub file: PathBuf,
+    /// The line of the rule.
     pub line: u32,
+    /// Passed, failed, or failed to evaluate.
     pub outcome: TestOutcome,
     /// Nanoseconds the evaluation took.
     pub duration_ns: u64,

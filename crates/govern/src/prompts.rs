@@ -34,8 +34,11 @@ use crate::defaults;
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Agent {
+    /// Turns a request into a task.
     Planner,
+    /// Decides whether a task may run, or sends it to a person.
     Reviewer,
+    /// Carries out an approved task with its tools.
     Executor,
 }
 
@@ -112,12 +115,15 @@ impl fmt::Display for PromptSource {
 /// One version of one agent's prompt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prompt {
+    /// The agent this prompt instructs.
     pub agent: Agent,
     /// The version string recorded in spans and decisions.
     pub version: String,
+    /// The system message sent to the model.
     pub system_instruction: String,
     /// Free-form metadata from the file (JSON; `{}` when absent).
     pub metadata: serde_json::Value,
+    /// Where the prompt came from (a file in `PROMPTS_DIR`, or built in).
     pub source: PromptSource,
 }
 

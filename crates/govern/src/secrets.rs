@@ -17,17 +17,26 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretKind {
+    /// `sk-…` keys.
     OpenAiKey,
+    /// AWS access key ids (`AKIA…`).
     AwsKey,
+    /// GitHub personal access and app tokens.
     GithubToken,
+    /// Slack tokens (`xox…`).
     SlackToken,
+    /// `Bearer …` credentials.
     BearerToken,
+    /// PEM private key blocks.
     PrivateKey,
+    /// `password=…` and the like.
     Password,
+    /// International bank account numbers.
     Iban,
 }
 
 impl SecretKind {
+    /// How messages name the kind (`AWS key`).
     pub fn as_str(self) -> &'static str {
         match self {
             SecretKind::OpenAiKey => "OpenAI key",
@@ -45,7 +54,9 @@ impl SecretKind {
 /// A text with its secrets replaced, and what was found (each kind once, in order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redacted {
+    /// The text with every secret replaced.
     pub text: String,
+    /// The kinds found, each once, in order.
     pub found: Vec<SecretKind>,
 }
 

@@ -37,13 +37,18 @@ use crate::error::ApiError;
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase", ascii_case_insensitive)]
 pub enum Role {
+    /// Reads tasks, runs, decisions, metrics and traces.
     Viewer,
+    /// Also creates tasks and starts runs.
     Operator,
+    /// Also approves and rejects tasks.
     Reviewer,
+    /// Everything, deletions included.
     Admin,
 }
 
 impl Role {
+    /// The lower-case name used in token entries (`viewer`).
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -94,42 +99,65 @@ impl Access {
 /// Who is calling: the role and a name for the decision log (never the token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// What the caller may do.
     pub role: Role,
+    /// Who the caller is in the decision log (derived from the token, never the token).
     pub user_id: String,
 }
 
 /// A configuration error; messages name the entry by position, never the token.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
+    /// An entry is not `token:role`.
     #[error(
         "{source_name} entry {index} is not `token:role`; write entries like `s3cr3t:viewer`, separated by commas"
     )]
-    Malformed { source_name: String, index: usize },
+    Malformed {
+        /// `TASKPILOT_API_TOKENS` or the tokens file.
+        source_name: String,
+        /// The entry's position, from 1.
+        index: usize,
+    },
+    /// An entry names a role that does not exist.
     #[error(
         "{source_name} entry {index} has the unknown role '{role}'; roles are viewer, operator, reviewer, admin"
     )]
     UnknownRole {
+        /// `TASKPILOT_API_TOKENS` or the tokens file.
         source_name: String,
+        /// The entry's position, from 1.
         index: usize,
+        /// The role as written.
         role: String,
     },
+    /// The variable or file is set but holds no token.
     #[error(
         "{source_name} is set but holds no token; write entries like `s3cr3t:viewer`, or unset \
          it (then the server listens on 127.0.0.1 only)"
     )]
-    Empty { source_name: String },
+    Empty {
+        /// `TASKPILOT_API_TOKENS` or the tokens file.
+        source_name: String,
+    },
+    /// Two entries give one token.
     #[error(
         "{source_name} entry {index} repeats the token of an earlier entry with the role \
          '{earlier}'; give every token one role"
     )]
     Duplicate {
+        /// `TASKPILOT_API_TOKENS` or the tokens file.
         source_name: String,
+        /// The later entry's position, from 1.
         index: usize,
+        /// The role the earlier entry gave the token.
         earlier: Role,
     },
+    /// The tokens file cannot be read.
     #[error("cannot read TASKPILOT_API_TOKENS_FILE {path}: {source}")]
     File {
+        /// `TASKPILOT_API_TOKENS_FILE`.
         path: String,
+        /// What the system reported.
         source: std::io::Error,
     },
 }
@@ -250,10 +278,12 @@ impl Tokens {
         self.entries.is_empty()
     }
 
+    /// How many tokens are configured.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether no token is configured.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

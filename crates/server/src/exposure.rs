@@ -17,7 +17,9 @@ pub const LOOPBACK: &str = "127.0.0.1";
 /// The decision: the host to bind and, when it differs from what was asked, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindPlan {
+    /// The address to bind.
     pub host: String,
+    /// Why it differs from the address asked for, to print.
     pub note: Option<String>,
 }
 
@@ -30,6 +32,7 @@ pub struct BindPlan {
      trusted"
 )]
 pub struct OpenOnNetwork {
+    /// The address asked for.
     pub host: String,
 }
 

@@ -42,13 +42,18 @@ pub use state::{AppState, SharedState};
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}; choose another HOST/PORT or stop what uses it")]
     Bind {
+        /// `HOST:PORT`.
         addr: String,
+        /// What the system reported.
         source: std::io::Error,
     },
+    /// The server stopped with an I/O error.
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),
+    /// Folding the store or flushing logs at shutdown failed.
     #[error("flushing at shutdown failed: {0}")]
     Flush(#[from] taskpilot_agents::AgentError),
 }

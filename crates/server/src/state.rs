@@ -13,14 +13,19 @@ use crate::auth::Tokens;
 /// Shared by every handler.
 pub type SharedState = Arc<AppState>;
 
+/// What every handler shares: the workflow runtime and the tokens.
 pub struct AppState {
+    /// The store, agents, metrics and logs.
     pub runtime: Runtime,
+    /// The configured API tokens and their roles.
     pub tokens: Tokens,
+    /// When the server started (uptime in `/health`).
     pub started: Instant,
     executing: Mutex<HashSet<String>>,
 }
 
 impl AppState {
+    /// The state of a server on `runtime` with `tokens`.
     pub fn new(runtime: Runtime, tokens: Tokens) -> AppState {
         AppState {
             runtime,

@@ -29,6 +29,7 @@ pub async fn index(State(state): State<SharedState>, endpoints: Vec<String>) -> 
     }))
 }
 
+/// `GET /openapi.json`: the OpenAPI document of this API.
 pub async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }

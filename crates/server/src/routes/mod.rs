@@ -32,9 +32,11 @@ use crate::ui;
 
 /// One route of the API.
 pub struct Endpoint {
+    /// The HTTP method.
     pub method: Method,
     /// The path as the router matches it (`{id}` is a path parameter).
     pub path: &'static str,
+    /// Who may call it (the least role, or public).
     pub access: Access,
     /// The operation's `operationId` in `/openapi.json`.
     pub operation_id: &'static str,

@@ -24,6 +24,7 @@ async fn snapshot(state: &SharedState) -> Result<MetricsSnapshot, ApiError> {
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
+/// `GET /metrics`: the OpenMetrics exposition.
 pub async fn metrics(State(state): State<SharedState>) -> Result<Response, ApiError> {
     let text = snapshot(&state).await?.to_prometheus();
     Ok(([(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)], text).into_response())
@@ -49,11 +50,13 @@ pub async fn health(State(state): State<SharedState>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// `GET /golden-signals`: success rate, latency, cost and violations.
 pub async fn golden_signals(State(state): State<SharedState>) -> Result<Response, ApiError> {
     let signals = GoldenSignals::from_snapshot(&snapshot(&state).await?);
     Ok(Json(signals).into_response())
 }
 
+/// `GET /cost-report`: LLM cost per model and per run.
 pub async fn cost_report(
     State(state): State<SharedState>,
     Query(params): Query<HashMap<String, String>>,

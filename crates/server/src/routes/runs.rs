@@ -39,8 +39,10 @@ const HISTORY_RUNS: usize = 1000;
 /// The largest `limit` of `GET /api/v1/runs`.
 const MAX_RUNS: usize = 1000;
 
+/// The body of `POST /api/v1/runs`.
 #[derive(Debug, Deserialize)]
 pub struct RunBody {
+    /// The request in plain words.
     pub request: String,
     /// `false`: answer 202 with a queued run at once. Default `true`.
     #[serde(default)]

@@ -174,11 +174,15 @@ pub async fn stats(State(state): State<SharedState>) -> Result<Json<Value>, ApiE
     Ok(Json(json!({"total": stats.total(), "by_status": stats})))
 }
 
+/// The body of `POST /api/v1/tasks`.
 #[derive(Debug, Deserialize)]
 pub struct CreateBody {
+    /// The task's title.
     pub title: String,
+    /// `high`, `medium` (the default) or `low`.
     #[serde(default = "medium")]
     pub priority: String,
+    /// Optional free text.
     #[serde(default)]
     pub description: String,
 }
@@ -203,8 +207,10 @@ pub async fn create(
     ))
 }
 
+/// The body of the approve and reject routes.
 #[derive(Debug, Default, Deserialize)]
 pub struct DecisionBody {
+    /// Why, recorded as the reviewer's response.
     #[serde(default)]
     pub reason: Option<String>,
 }

@@ -21,6 +21,7 @@ const ICON_SVG: &str = include_str!("icon.svg");
 /// A strict policy: everything comes from this server.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
+/// The web page and its assets, served from the binary.
 pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/ui", get(index))
