@@ -18,8 +18,11 @@ use crate::runtime::Runtime;
 #[serde(rename_all = "UPPERCASE")]
 #[strum(serialize_all = "UPPERCASE")]
 pub enum Verdict {
+    /// The task may run.
     Approve,
+    /// The task must not run.
     Rejected,
+    /// A person decides (also the answer to an unclear reply).
     Review,
 }
 
@@ -42,6 +45,7 @@ impl Verdict {
         }
     }
 
+    /// The verdict as the reviewer writes it (`APPROVE`).
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -50,8 +54,11 @@ impl Verdict {
 /// One agent run in progress: its span, its prompt and its clock.
 pub struct AgentRun<'r> {
     runtime: &'r Runtime,
+    /// Which agent is running.
     pub agent: Agent,
+    /// The prompt it runs with (its version goes into spans and decisions).
     pub prompt: &'r Prompt,
+    /// The agent's span; tool and provider spans go under it.
     pub span: Span,
     started: Instant,
 }
@@ -134,6 +141,7 @@ impl<'r> AgentRun<'r> {
 pub struct PlannerAgent;
 
 impl PlannerAgent {
+    /// Asks the provider to turn `request` into a task proposal.
     pub async fn propose(
         run: &mut AgentRun<'_>,
         request: &str,
@@ -148,6 +156,7 @@ impl PlannerAgent {
 pub struct ReviewerAgent;
 
 impl ReviewerAgent {
+    /// Asks the provider for a verdict on `task`; the reply's first word is it.
     pub async fn review(run: &mut AgentRun<'_>, task: &TaskBrief) -> Result<String, ProviderError> {
         let provider = run.runtime.provider.clone();
         let system = run.prompt.system_instruction.clone();
@@ -159,6 +168,7 @@ impl ReviewerAgent {
 pub struct ExecutorAgent;
 
 impl ExecutorAgent {
+    /// Asks the provider for the notification message announcing `task`.
     pub async fn prepare(
         run: &mut AgentRun<'_>,
         task: &TaskBrief,

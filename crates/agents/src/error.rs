@@ -13,17 +13,24 @@ pub enum ProviderError {
     /// The endpoint could not be reached or did not answer in time (after every retry).
     #[error("LLM request to {url} failed after {attempts} attempt(s): {message}")]
     Transport {
+        /// The endpoint.
         url: String,
+        /// How many attempts were made.
         attempts: u32,
+        /// The last failure.
         message: String,
     },
 
     /// The endpoint answered with an error status (after every retry for 429 and 5xx).
     #[error("LLM endpoint {url} answered HTTP {status} after {attempts} attempt(s): {body}")]
     Status {
+        /// The endpoint.
         url: String,
+        /// The last HTTP status.
         status: u16,
+        /// How many attempts were made.
         attempts: u32,
+        /// The start of the last answer's body.
         body: String,
     },
 
@@ -48,8 +55,14 @@ pub enum AgentError {
 
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client for {what}: {message}")]
-    HttpClient { what: &'static str, message: String },
+    HttpClient {
+        /// What the client was for.
+        what: &'static str,
+        /// The builder's error.
+        message: String,
+    },
 
+    /// The task store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 
@@ -57,22 +70,33 @@ pub enum AgentError {
     #[error(transparent)]
     Invalid(#[from] taskpilot_core::CoreError),
 
+    /// A policy, guardrail or prompt file could not be loaded or evaluated.
     #[error(transparent)]
     Govern(#[from] GovernError),
 
+    /// Metrics, traces or the decision log could not be written.
     #[error(transparent)]
     Observe(#[from] ObserveError),
 
     /// A background task of the runtime failed (a panic or cancellation).
     #[error("internal error while {what}: {message}")]
-    Internal { what: &'static str, message: String },
+    Internal {
+        /// What was being done.
+        what: &'static str,
+        /// What went wrong.
+        message: String,
+    },
 
     /// A human decision on a task that is not waiting for one.
     #[error("task {id} is '{status}', expected {expected}; only such tasks can be {verb}")]
     NotDecidable {
+        /// The task.
         id: String,
+        /// Its status.
         status: String,
+        /// The statuses that take a decision.
         expected: String,
+        /// The decision asked for (`approved`, `rejected`).
         verb: &'static str,
     },
 }

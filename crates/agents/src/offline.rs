@@ -56,6 +56,7 @@ const TITLE_CHARS: usize = 120;
 pub struct OfflineProvider;
 
 impl OfflineProvider {
+    /// The offline provider: deterministic answers, no network.
     pub fn new() -> OfflineProvider {
         OfflineProvider
     }

@@ -20,13 +20,18 @@ use crate::{AgentError, ProviderError};
 /// with jitter (a random 50–100 % of that), or the server's `Retry-After` (also capped).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
+    /// Attempts in all, the first included (at least 1).
     pub max_attempts: u32,
+    /// Seconds before the first retry.
     pub initial_delay: f64,
+    /// Each retry waits this many times longer than the one before.
     pub backoff_factor: f64,
+    /// The longest wait, in seconds.
     pub max_delay: f64,
 }
 
 impl RetryPolicy {
+    /// The policy the `RETRY_*` settings give.
     pub fn from_settings(settings: &Settings) -> RetryPolicy {
         RetryPolicy {
             max_attempts: settings.retry_max_attempts.value.max(1),
@@ -112,6 +117,7 @@ impl OpenAiProvider {
         )
     }
 
+    /// A provider for the OpenAI-compatible endpoint at `base_url`, asking `model`.
     pub fn new(
         base_url: &str,
         key: Secret,

@@ -14,14 +14,18 @@ use crate::ProviderError;
 /// Tokens of one call, as the provider reported them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
+    /// Prompt tokens.
     pub input_tokens: u64,
+    /// Completion tokens.
     pub output_tokens: u64,
 }
 
 /// One provider answer: the value and the usage (`None` when nothing was billed).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmReply<T> {
+    /// What the provider answered.
     pub value: T,
+    /// What it cost.
     pub usage: Option<Usage>,
 }
 
@@ -30,8 +34,11 @@ pub struct LlmReply<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskProposal {
+    /// The task's title.
     pub title: String,
+    /// `high`, `medium` or `low`, as the planner wrote it.
     pub priority: String,
+    /// The task's description.
     pub description: String,
 }
 
@@ -48,9 +55,13 @@ impl TaskProposal {
 /// What the reviewer and the executor are shown of a task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaskBrief {
+    /// The task's id.
     pub id: String,
+    /// The task's title.
     pub title: String,
+    /// The task's priority.
     pub priority: String,
+    /// The task's description.
     pub description: String,
 }
 

@@ -20,19 +20,29 @@ use crate::tools::{Notifier, NotifyTarget};
 
 /// The shared state of the workflow.
 pub struct Runtime {
+    /// The settings the runtime was built from.
     pub settings: Settings,
+    /// Where tasks live.
     pub store: Arc<dyn TaskStore>,
+    /// The Rego policy every proposed task and tool call is checked against.
     pub policy: Arc<PolicyEngine>,
+    /// The input and output guardrails.
     pub guardrails: Arc<Guardrails>,
+    /// The agents' prompts.
     pub prompts: Arc<Prompts>,
+    /// Counters and histograms (`METRICS_FILE`).
     pub metrics: Metrics,
+    /// Spans (`TRACES_FILE`, and OTLP when enabled).
     pub tracer: Tracer,
     /// The decision log: the shared store's when it keeps one, else `DECISION_LOGS_FILE`.
     pub decisions: Decisions,
     /// Runs in the store (`None` when the backend keeps none).
     pub runs: Option<RunBook>,
+    /// LLM cost per model and per run.
     pub cost: CostTracker,
+    /// The LLM provider (offline or OpenAI-compatible).
     pub provider: Arc<dyn LlmProvider>,
+    /// Delivers the executor's notifications.
     pub notifier: Notifier,
     /// `TOOL_TIMEOUT_SECONDS`.
     pub tool_timeout: Duration,

@@ -30,10 +30,15 @@ pub struct Notifier {
 /// One notification.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Notification<'a> {
+    /// The task executed.
     pub task_id: &'a str,
+    /// Its title.
     pub title: &'a str,
+    /// Its priority.
     pub priority: &'a str,
+    /// The executor's message.
     pub message: &'a str,
+    /// The request that led to the execution.
     pub request_id: &'a str,
     /// The task id and the approval being executed (the claim's key): the same for a
     /// repeated delivery of one execution, so a receiver can drop the duplicate. Also sent
@@ -42,6 +47,7 @@ pub struct Notification<'a> {
 }
 
 impl Notifier {
+    /// A notifier delivering to `target`, each delivery within `timeout`.
     pub fn new(target: NotifyTarget, timeout: Duration) -> Result<Notifier, AgentError> {
         taskpilot_plumbing::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
@@ -54,6 +60,7 @@ impl Notifier {
         Ok(Notifier { target, client })
     }
 
+    /// Where notifications go.
     pub fn target(&self) -> &NotifyTarget {
         &self.target
     }

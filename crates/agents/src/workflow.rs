@@ -56,6 +56,7 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// The lower-case name shown and stored (`executed`).
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -64,7 +65,9 @@ impl RunStatus {
 /// What a run did: the JSON of `taskpilot run --json` and of the HTTP API.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
+    /// The run's request id, in every decision and span.
     pub request_id: String,
+    /// How the run ended.
     pub status: RunStatus,
     /// The task as stored at the end, or `null` when none was created.
     pub task: Option<Task>,
@@ -73,6 +76,7 @@ pub struct RunResult {
     pub reviewer_decision: Option<Verdict>,
     /// Every decision of this run, in order, as written to the decision log.
     pub decisions: Vec<Decision>,
+    /// How long the run took, in milliseconds.
     pub latency_ms: f64,
     /// Why the run ended as it did (the guardrail, policy, reviewer or error message).
     pub reason: Option<String>,
@@ -85,6 +89,7 @@ pub struct RunResult {
 /// as resources append them to the run record; a failing observer does not stop the run.
 #[async_trait::async_trait]
 pub trait StepObserver: Send + Sync {
+    /// Called once per step with its name and detail.
     async fn step(&self, step: &str, detail: Value);
 }
 
