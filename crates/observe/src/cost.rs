@@ -20,7 +20,9 @@ pub const FALLBACK_MODEL: &str = "gpt-4o-mini";
 /// USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ModelPrice {
+    /// USD per million prompt tokens.
     pub input: f64,
+    /// USD per million completion tokens.
     pub output: f64,
 }
 
@@ -97,7 +99,9 @@ impl Prices {
 /// The cost of one recorded call.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CostEntry {
+    /// What the call cost, in USD.
     pub cost_usd: f64,
+    /// True when the model has no price and the fallback model's was used.
     pub estimated: bool,
 }
 
@@ -109,10 +113,12 @@ pub struct CostTracker {
 }
 
 impl CostTracker {
+    /// A tracker recording into `metrics` at `prices`.
     pub fn new(metrics: Metrics, prices: Prices) -> CostTracker {
         CostTracker { metrics, prices }
     }
 
+    /// The price list in use.
     pub fn prices(&self) -> &Prices {
         &self.prices
     }
@@ -154,9 +160,13 @@ impl CostTracker {
 /// Cost and tokens of one agent, one model, or everything.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CostLine {
+    /// LLM calls made.
     pub calls: u64,
+    /// Prompt tokens.
     pub input_tokens: u64,
+    /// Completion tokens.
     pub output_tokens: u64,
+    /// Prompt and completion tokens together.
     pub total_tokens: u64,
     /// USD, rounded to 4 decimals.
     pub cost_usd: f64,
@@ -167,8 +177,11 @@ pub struct CostLine {
 /// The cost report: totals, by agent, by model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CostReport {
+    /// Everything.
     pub total: CostLine,
+    /// Per agent (`planner`, `reviewer`, `executor`).
     pub by_agent: BTreeMap<String, CostLine>,
+    /// Per model.
     pub by_model: BTreeMap<String, CostLine>,
 }
 

@@ -54,16 +54,23 @@ use crate::redact::redact_value;
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum DecisionType {
+    /// The input guardrails checked a request.
     GuardrailsInput,
+    /// The output guardrails checked the planner's answer.
     GuardrailsOutput,
+    /// The policy judged a tool call (`create_task`, `notify_external_system`).
     ToolCall,
+    /// The reviewer agent judged a task.
     Review,
+    /// A person approved or rejected a task.
     HumanApproval,
 }
 
 impl DecisionType {
+    /// Every decision type, in declaration order.
     pub const ALL: &[DecisionType] = <DecisionType as VariantArray>::VARIANTS;
 
+    /// The snake_case name written to the log (`tool_call`).
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -105,14 +112,19 @@ fn find_named<T: Copy + Into<&'static str>>(all: &[T], s: &str) -> Option<T> {
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum DecisionResult {
+    /// Allowed to go on.
     Allow,
+    /// Refused.
     Deny,
+    /// Waits for a person.
     RequireApproval,
 }
 
 impl DecisionResult {
+    /// Every result, in declaration order.
     pub const ALL: &[DecisionResult] = <DecisionResult as VariantArray>::VARIANTS;
 
+    /// The snake_case name written to the log (`require_approval`).
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -130,20 +142,31 @@ impl std::str::FromStr for DecisionResult {
 /// One decision: exactly the fields of SPEC 4.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
+    /// Unique; writing a decision twice keeps one copy.
     pub decision_id: String,
     /// RFC 3339, UTC.
     pub timestamp: DateTime<Utc>,
+    /// What was decided about.
     pub decision_type: DecisionType,
+    /// The outcome.
     pub result: DecisionResult,
+    /// Why, in a sentence.
     pub reason: String,
     /// Free-form JSON (the policy input, the guardrails flow…). Secret-looking keys are redacted.
     pub context: Value,
+    /// Who asked (the HTTP caller or the CLI user), if known.
     pub user_id: Option<String>,
+    /// The agent that decided, if one did.
     pub agent_id: Option<String>,
+    /// The tool judged, for tool calls.
     pub tool_name: Option<String>,
+    /// The policy or prompt version that decided.
     pub policy_version: Option<String>,
+    /// How long deciding took, in milliseconds.
     pub latency_ms: f64,
+    /// The request the decision belongs to.
     pub request_id: Option<String>,
+    /// The trace of that request in `TRACES_FILE`.
     pub trace_id: Option<String>,
 }
 
@@ -366,6 +389,7 @@ pub fn read_decisions(path: &Path) -> Result<(Vec<Decision>, Vec<BadLine>), Obse
 /// durable, so a decision is on record before it takes effect.
 #[async_trait]
 pub trait DecisionSink: Send + Sync {
+    /// Stores `batch`; returns once it is durable.
     async fn record(&self, batch: &[Decision]) -> Result<(), ObserveError>;
 }
 
@@ -485,10 +509,12 @@ impl Decisions {
         self.sink.record(std::slice::from_ref(decision)).await
     }
 
+    /// Every decision, oldest first, and the lines that could not be read.
     pub async fn all(&self) -> Result<(Vec<Decision>, Vec<BadLine>), ObserveError> {
         self.source.all().await
     }
 
+    /// The decisions about `task_id`, oldest first.
     pub async fn for_task(&self, task_id: &str) -> Result<Vec<Decision>, ObserveError> {
         self.source.for_task(task_id).await
     }
@@ -497,31 +523,40 @@ impl Decisions {
 /// Counts and latency statistics over a set of decisions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DecisionSummary {
+    /// How many decisions.
     pub total: usize,
     /// result → (count, percent of total, 2 decimals).
     pub by_result: BTreeMap<String, CountShare>,
     /// `decision_type` → (count, percent of total).
     pub by_type: BTreeMap<String, CountShare>,
+    /// How long deciding took.
     pub latency_ms: LatencyStats,
 }
 
 /// A count and its share of the total, in percent (2 decimals).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CountShare {
+    /// How many.
     pub count: usize,
+    /// Their share of the total, in percent.
     pub percent: f64,
 }
 
 /// Latency statistics in milliseconds (0 when there are no decisions).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LatencyStats {
+    /// The mean.
     pub mean: f64,
+    /// The median.
     pub p50: f64,
+    /// The 95th percentile.
     pub p95: f64,
+    /// The longest.
     pub max: f64,
 }
 
 impl DecisionSummary {
+    /// Counts and latencies of `decisions`.
     pub fn from_decisions(decisions: &[Decision]) -> DecisionSummary {
         let total = decisions.len();
         let share = |count: usize| CountShare {

@@ -10,16 +10,22 @@ use crate::metrics::{MetricsSnapshot, names};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Band {
+    /// Within the healthy limit.
     Healthy,
+    /// Past the healthy limit, within the warning limit.
     Warning,
+    /// Past the warning limit.
     Critical,
 }
 
 /// One signal: its value, unit, band and the thresholds that define the band.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GoldenSignal {
+    /// The signal's value.
     pub value: f64,
+    /// Its unit (`%`, `ms`, `USD`).
     pub unit: &'static str,
+    /// The band the value falls in.
     pub status: Band,
     /// The healthy limit (at least this for rates that should be high, at most for the others).
     pub healthy: f64,
@@ -40,7 +46,9 @@ pub struct GoldenSignals {
     pub policy_violation_rate: GoldenSignal,
     /// human approvals / (approvals + rejections) × 100 (100 when none); healthy ≥ 95 %, warning ≥ 90 %.
     pub user_confirmed_correctness: GoldenSignal,
+    /// How many workflow runs the signals are computed over.
     pub workflow_runs: u64,
+    /// The worst band of the five signals.
     pub overall: Band,
 }
 
@@ -83,6 +91,7 @@ fn lower_is_better(value: f64, healthy: f64, warning: f64, unit: &'static str) -
 }
 
 impl GoldenSignals {
+    /// The signals of a metrics snapshot.
     pub fn from_snapshot(s: &MetricsSnapshot) -> GoldenSignals {
         let runs = s.counter(names::WORKFLOW_RUNS);
         let success = s.counter(names::WORKFLOW_SUCCESS);

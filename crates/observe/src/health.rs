@@ -13,12 +13,16 @@ use serde::Serialize;
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum HealthStatus {
+    /// Everything works.
     Healthy,
+    /// Works, with a problem worth attention.
     Degraded,
+    /// Does not work.
     Unhealthy,
 }
 
 impl HealthStatus {
+    /// The lower-case name shown (`degraded`).
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -36,12 +40,16 @@ impl HealthStatus {
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
+    /// What was checked (`store`, `metrics_file`).
     pub name: String,
+    /// How it went.
     pub status: HealthStatus,
+    /// What was found, for people.
     pub message: String,
 }
 
 impl Check {
+    /// A check result.
     pub fn new(name: impl Into<String>, status: HealthStatus, message: impl Into<String>) -> Check {
         Check {
             name: name.into(),
@@ -54,11 +62,14 @@ impl Check {
 /// All checks and the overall status: the worst of them (healthy when there are none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthReport {
+    /// The worst status of the checks.
     pub status: HealthStatus,
+    /// Every check, in order.
     pub checks: Vec<Check>,
 }
 
 impl HealthReport {
+    /// The report of `checks`.
     pub fn from_checks(checks: Vec<Check>) -> HealthReport {
         let status = checks
             .iter()

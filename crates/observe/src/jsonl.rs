@@ -16,6 +16,7 @@ use crate::error::ObserveError;
 pub struct BadLine {
     /// 1-based line number.
     pub line: usize,
+    /// Why it could not be parsed.
     pub error: String,
 }
 

@@ -220,6 +220,7 @@ pub struct JsonLayer<W> {
 }
 
 impl<W> JsonLayer<W> {
+    /// A layer writing one JSON object per event to `make_writer`.
     pub fn new(make_writer: W) -> JsonLayer<W> {
         JsonLayer { make_writer }
     }

@@ -26,19 +26,33 @@ use crate::fsutil::{FileLock, read_optional, sibling, write_atomic};
 /// The dotted metric names of the reference, and helpers that build the per-agent, per-tool and
 /// per-model ones.
 pub mod names {
+    /// Workflow runs started.
     pub const WORKFLOW_RUNS: &str = "workflow.runs";
+    /// Workflow runs that ended as intended (created, reviewed, executed).
     pub const WORKFLOW_SUCCESS: &str = "workflow.success";
+    /// Workflow runs that failed.
     pub const WORKFLOW_ERRORS: &str = "workflow.errors";
+    /// Histogram: how long a run took.
     pub const WORKFLOW_LATENCY_MS: &str = "workflow.latency_ms";
+    /// LLM cost in USD.
     pub const LLM_COST_TOTAL: &str = "llm.cost.total";
+    /// Prompt tokens.
     pub const LLM_TOKENS_INPUT: &str = "llm.tokens.input";
+    /// Completion tokens.
     pub const LLM_TOKENS_OUTPUT: &str = "llm.tokens.output";
+    /// Prompt and completion tokens.
     pub const LLM_TOKENS_TOTAL: &str = "llm.tokens.total";
+    /// Tool calls and proposals the policy denied.
     pub const POLICY_VIOLATIONS_TOTAL: &str = "policy.violations.total";
+    /// Tasks created.
     pub const TASKS_CREATED: &str = "tasks.created";
+    /// Tasks approved, by the reviewer or a person.
     pub const TASKS_APPROVED: &str = "tasks.approved";
+    /// Tasks rejected.
     pub const TASKS_REJECTED: &str = "tasks.rejected";
+    /// Tasks sent to a person.
     pub const TASKS_REVIEW: &str = "tasks.review";
+    /// Tasks executed.
     pub const TASKS_EXECUTED: &str = "tasks.executed";
     /// A person approved a task in review (for user-confirmed correctness).
     pub const HUMAN_APPROVALS: &str = "human.approvals";
@@ -88,10 +102,15 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
 /// overflow bucket last, sum, count, and a bounded window of recent values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistogramSnapshot {
+    /// Upper bounds of the buckets, ascending.
     pub bounds: Vec<f64>,
+    /// Values per bucket, the overflow bucket last.
     pub counts: Vec<u64>,
+    /// The sum of every value.
     pub sum: f64,
+    /// How many values.
     pub count: u64,
+    /// The latest values, for percentiles.
     #[serde(default)]
     pub recent: Vec<f64>,
 }
@@ -187,10 +206,13 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
 /// The content of `METRICS_FILE`: `{"counters":{},"gauges":{},"histograms":{},"timestamp":…}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSnapshot {
+    /// Counters by name.
     #[serde(default)]
     pub counters: BTreeMap<String, f64>,
+    /// Gauges by name.
     #[serde(default)]
     pub gauges: BTreeMap<String, f64>,
+    /// Histograms by name.
     #[serde(default)]
     pub histograms: BTreeMap<String, HistogramSnapshot>,
     /// RFC 3339 time of the last flush.

@@ -24,6 +24,7 @@ pub struct OtlpConfig {
 }
 
 impl OtlpConfig {
+    /// Export to `endpoint` as `service_name`, with the default timeout.
     pub fn new(endpoint: impl Into<String>, service_name: impl Into<String>) -> OtlpConfig {
         OtlpConfig {
             endpoint: endpoint.into(),

@@ -35,6 +35,7 @@ pub struct FileSink {
 }
 
 impl FileSink {
+    /// A sink appending to `TRACES_FILE` at `path`.
     pub fn new(path: PathBuf) -> FileSink {
         FileSink {
             path,

@@ -14,6 +14,7 @@ pub struct SpanContext {
     pub trace_id: String,
     /// 16 lower-case hex digits (W3C parent-id).
     pub span_id: String,
+    /// The request the trace belongs to.
     pub request_id: Option<String>,
 }
 
@@ -28,16 +29,22 @@ impl SpanContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SpanStatus {
+    /// Ended without saying.
     Unset,
+    /// Succeeded.
     Ok,
+    /// Failed; the span's `error` says why.
     Error,
 }
 
 /// Something that happened during a span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanEvent {
+    /// What happened (`retry`, `guardrail.blocked`).
     pub name: String,
+    /// When.
     pub timestamp: DateTime<Utc>,
+    /// Details.
     #[serde(default)]
     pub attributes: Map<String, Value>,
 }
@@ -45,19 +52,31 @@ pub struct SpanEvent {
 /// One finished span: one line of `TRACES_FILE`, with the fields of SPEC 4.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanRecord {
+    /// 16 lower-case hex digits.
     pub span_id: String,
+    /// 32 lower-case hex digits, shared by the whole trace.
     pub trace_id: String,
+    /// The parent span, `None` for a root.
     pub parent_span_id: Option<String>,
+    /// What the span covers (`taskpilot.workflow.run`).
     pub name: String,
+    /// When it started.
     pub start_time: DateTime<Utc>,
+    /// When it ended.
     pub end_time: DateTime<Utc>,
+    /// How long it took, in milliseconds.
     pub duration_ms: f64,
+    /// The request the trace belongs to.
     pub request_id: Option<String>,
+    /// Details (agent, tool, policy version…).
     #[serde(default)]
     pub attributes: Map<String, Value>,
+    /// What happened during the span.
     #[serde(default)]
     pub events: Vec<SpanEvent>,
+    /// How it ended.
     pub status: SpanStatus,
+    /// Why it failed.
     pub error: Option<String>,
 }
 

@@ -13,17 +13,23 @@ use super::span::{SpanRecord, SpanStatus};
 /// One trace as a tree: each node is a span with its children, ordered by start time.
 #[derive(Debug, Clone, Serialize)]
 pub struct TraceTree {
+    /// The trace.
     pub trace_id: String,
+    /// The request it belongs to.
     pub request_id: Option<String>,
+    /// When its first span started.
     pub start_time: DateTime<Utc>,
+    /// The spans without a parent in the trace, with their children.
     pub roots: Vec<TraceNode>,
 }
 
 /// A span and its children.
 #[derive(Debug, Clone, Serialize)]
 pub struct TraceNode {
+    /// The span.
     #[serde(flatten)]
     pub span: SpanRecord,
+    /// Its children, by start time.
     pub children: Vec<TraceNode>,
 }
 
