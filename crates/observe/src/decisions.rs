@@ -70,7 +70,7 @@ impl DecisionType {
     /// Every decision type, in declaration order.
     pub const ALL: &[DecisionType] = <DecisionType as VariantArray>::VARIANTS;
 
-    /// The snake_case name written to the log (`tool_call`).
+    /// The `snake_case` name written to the log (`tool_call`).
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -124,7 +124,7 @@ impl DecisionResult {
     /// Every result, in declaration order.
     pub const ALL: &[DecisionResult] = <DecisionResult as VariantArray>::VARIANTS;
 
-    /// The snake_case name written to the log (`require_approval`).
+    /// The `snake_case` name written to the log (`require_approval`).
     pub fn as_str(self) -> &'static str {
         self.into()
     }
