@@ -30,7 +30,7 @@ pub struct Settings {
     pub decision_logs_file: Sourced<PathBuf>,
     /// `LOGS_DIR`: where the JSON logs are written.
     pub logs_dir: Sourced<PathBuf>,
-    /// `DOCKER_LOGS_DIR`: the logs directory inside the container image.
+    /// `DOCKER_LOGS_DIR`: the logs directory used in containers.
     pub docker_logs_dir: Sourced<PathBuf>,
     /// `PROMPTS_DIR`: prompt overrides (the built-in prompts otherwise).
     pub prompts_dir: Sourced<PathBuf>,
@@ -38,7 +38,7 @@ pub struct Settings {
     pub policies_dir: Sourced<PathBuf>,
     /// `GUARDRAILS_CONFIG_DIR`: guardrail rule overrides (the built-in rules otherwise).
     pub guardrails_config_dir: Sourced<PathBuf>,
-    /// `OBSERVABILITY_DIR`: Prometheus, Grafana and collector files for `deploy/`.
+    /// `OBSERVABILITY_DIR`: observability configuration (the model prices).
     pub observability_dir: Sourced<PathBuf>,
     /// `TASK_STORE_URL`; unset means the JSON file at `tasks_file`.
     pub task_store_url: Sourced<Option<Secret>>,
@@ -59,28 +59,28 @@ pub struct Settings {
     pub port: Sourced<u16>,
     /// `HOST`: the address the HTTP server binds.
     pub host: Sourced<String>,
-    /// `GRAFANA_URL`: linked from `taskpilot doctor` and the web page.
+    /// `GRAFANA_URL`: a link the server shows.
     pub grafana_url: Sourced<String>,
-    /// `PROMETHEUS_URL`: linked from `taskpilot doctor` and the web page.
+    /// `PROMETHEUS_URL`: a link the server shows.
     pub prometheus_url: Sourced<String>,
-    /// `JAEGER_URL`: where exported traces can be browsed.
+    /// `JAEGER_URL`: a link the server shows (where exported traces can be browsed).
     pub jaeger_url: Sourced<String>,
-    /// `KIBANA_URL`: where the JSON logs can be searched.
+    /// `KIBANA_URL`: a link the server shows (where the JSON logs can be searched).
     pub kibana_url: Sourced<String>,
-    /// `OTEL_ENABLED`: export spans over OTLP as well as to `TRACES_FILE`.
+    /// `OTEL_ENABLED`: export spans over OTLP (when an endpoint is set) besides `TRACES_FILE`.
     pub otel_enabled: Sourced<bool>,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the OTLP/HTTP collector.
     pub otel_exporter_otlp_endpoint: Sourced<Option<String>>,
     /// `OTEL_SERVICE_NAME`: the service name on exported spans.
     pub otel_service_name: Sourced<String>,
-    /// `WORKFLOW_INTERVAL_SECONDS`: how often `serve` resumes approved tasks.
+    /// `WORKFLOW_INTERVAL_SECONDS`: how often the server executes approved tasks.
     pub workflow_interval_seconds: Sourced<u64>,
     /// `CLAIM_LEASE_SECONDS`: how long a worker's claim on an approved task holds before
     /// another worker may take the execution over.
     pub claim_lease_seconds: Sourced<u64>,
-    /// `TOOL_TIMEOUT_SECONDS`: the longest one tool call may take.
+    /// `TOOL_TIMEOUT_SECONDS`: the bound on each tool call and each LLM request attempt.
     pub tool_timeout_seconds: Sourced<f64>,
-    /// `RETRY_MAX_ATTEMPTS`: attempts of a failing LLM call, the first included.
+    /// `RETRY_MAX_ATTEMPTS`: attempts of a retried call, the first included.
     pub retry_max_attempts: Sourced<u32>,
     /// `RETRY_INITIAL_DELAY`: seconds before the first retry.
     pub retry_initial_delay: Sourced<f64>,

@@ -58,7 +58,7 @@ pub enum DecisionType {
     GuardrailsInput,
     /// The output guardrails checked the planner's answer.
     GuardrailsOutput,
-    /// The policy judged a tool call (`create_task`, `notify_external_system`).
+    /// The policy judged a tool call.
     ToolCall,
     /// The reviewer agent judged a task.
     Review,

@@ -23,7 +23,7 @@ pub enum Band {
 pub struct GoldenSignal {
     /// The signal's value.
     pub value: f64,
-    /// Its unit (`%`, `ms`, `USD`).
+    /// Its unit (`percent`, `ms`, `usd`).
     pub unit: &'static str,
     /// The band the value falls in.
     pub status: Band,

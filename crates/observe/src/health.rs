@@ -40,7 +40,7 @@ impl HealthStatus {
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// What was checked (`store`, `metrics_file`).
+    /// What was checked (`store`, `policies`, `guardrails`).
     pub name: String,
     /// How it went.
     pub status: HealthStatus,

@@ -28,9 +28,9 @@ use crate::fsutil::{FileLock, read_optional, sibling, write_atomic};
 pub mod names {
     /// Workflow runs started.
     pub const WORKFLOW_RUNS: &str = "workflow.runs";
-    /// Workflow runs that ended as intended (created, reviewed, executed).
+    /// Workflow runs that did not end `failed` (a denied or blocked run counts).
     pub const WORKFLOW_SUCCESS: &str = "workflow.success";
-    /// Workflow runs that failed.
+    /// Workflow runs that ended `failed` or could not run.
     pub const WORKFLOW_ERRORS: &str = "workflow.errors";
     /// Histogram: how long a run took.
     pub const WORKFLOW_LATENCY_MS: &str = "workflow.latency_ms";
@@ -42,7 +42,7 @@ pub mod names {
     pub const LLM_TOKENS_OUTPUT: &str = "llm.tokens.output";
     /// Prompt and completion tokens.
     pub const LLM_TOKENS_TOTAL: &str = "llm.tokens.total";
-    /// Tool calls and proposals the policy denied.
+    /// Tool calls the policy denied.
     pub const POLICY_VIOLATIONS_TOTAL: &str = "policy.violations.total";
     /// Tasks created.
     pub const TASKS_CREATED: &str = "tasks.created";

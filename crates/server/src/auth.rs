@@ -39,11 +39,11 @@ use crate::error::ApiError;
 pub enum Role {
     /// Reads tasks, runs, decisions, metrics and traces.
     Viewer,
-    /// Also creates tasks and starts runs.
+    /// Reads, creates tasks and starts runs.
     Operator,
-    /// Also approves and rejects tasks.
+    /// Reads, approves and rejects tasks.
     Reviewer,
-    /// Everything, deletions included.
+    /// Everything: what operators and reviewers may do, and deletions.
     Admin,
 }
 

@@ -53,7 +53,7 @@ pub enum ServerError {
     /// The server stopped with an I/O error.
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),
-    /// Folding the store or flushing logs at shutdown failed.
+    /// Closing the store or flushing metrics at shutdown failed.
     #[error("flushing at shutdown failed: {0}")]
     Flush(#[from] taskpilot_agents::AgentError),
 }

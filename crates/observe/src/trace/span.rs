@@ -40,7 +40,7 @@ pub enum SpanStatus {
 /// Something that happened during a span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanEvent {
-    /// What happened (`retry`, `guardrail.blocked`).
+    /// What happened, as a short name.
     pub name: String,
     /// When.
     pub timestamp: DateTime<Utc>,
