@@ -64,7 +64,7 @@ pub enum GovernError {
     Malformed {
         /// The YAML file.
         file: PathBuf,
-        /// Where in the file (`rails.input.flows[0]`).
+        /// Where in the file (`rails.config.pii`).
         key: String,
         /// What is wrong.
         message: String,

@@ -50,7 +50,7 @@ pub enum StoreError {
     /// A database or remote service failed (the URL is shown with its password hidden).
     #[error("{backend} store at {url}: {message}")]
     Backend {
-        /// `file`, `sqlite`, `postgres`, `mysql`, `redis` or `s3`.
+        /// `sqlite`, `postgres`, `mysql`, `redis` or `s3`.
         backend: &'static str,
         /// The store's URL, password hidden.
         url: String,

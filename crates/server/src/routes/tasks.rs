@@ -210,7 +210,7 @@ pub async fn create(
 /// The body of the approve and reject routes.
 #[derive(Debug, Default, Deserialize)]
 pub struct DecisionBody {
-    /// Why, recorded as the reviewer's response.
+    /// Why; recorded in the task's `reviewer_response` and in the decision log.
     #[serde(default)]
     pub reason: Option<String>,
 }
