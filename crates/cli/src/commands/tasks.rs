@@ -65,7 +65,7 @@ pub enum TasksCommand {
     },
     /// Count tasks per status.
     Stats {
-        /// Print the counts and their total as JSON.
+        /// Print JSON as the API does: `{"total", "by_status": {status: count}}`.
         #[arg(long)]
         json: bool,
     },
@@ -241,9 +241,8 @@ async fn read(
                 None => Stats::count(std::iter::empty()),
             };
             if json {
-                let mut counts = serde_json::to_value(&stats)?;
-                counts["total"] = json!(stats.total());
-                print_json(&counts)?;
+                // The API's shape (GET /api/v1/stats).
+                print_json(&json!({"total": stats.total(), "by_status": stats}))?;
             } else {
                 let mut t = table(&["status", "tasks"]);
                 for status in Status::ALL {
