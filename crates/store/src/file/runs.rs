@@ -1,4 +1,5 @@
-//! Runs beside the file store: the directory `<TASKS_FILE>.runs/` (`.tasks.json.runs/`), one
+//! Runs beside the file store: the directory `<TASKS_FILE>.runs/` (`.tasks.json.runs/`; when
+//! `TASKS_FILE` is a symlink, beside the file it points to, as the journal and lock are), one
 //! `<run id>.json` per run, an empty `open/<run id>` marker while a run is queued or running,
 //! and `.lock`, which every process takes while it changes a run (so the conditional write
 //! holds across processes, as the tasks file's lock does for tasks). A run file is replaced
@@ -17,7 +18,8 @@ use super::FileStore;
 use crate::StoreError;
 use crate::shared::{RunRecord, RunRecords};
 
-/// `<TASKS_FILE>.runs`.
+/// `<tasks_file>.runs`. Pass the task file itself (a symlink resolved, as
+/// [`FileStore::real_path`] is): the runs follow the file, not the link.
 pub fn runs_dir(tasks_file: &Path) -> PathBuf {
     let mut name = tasks_file.as_os_str().to_owned();
     name.push(".runs");
@@ -110,7 +112,7 @@ impl FileStore {
         op: impl FnOnce(&Dir) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let dir = Dir {
-            root: runs_dir(&self.path),
+            root: runs_dir(&self.real),
         };
         tokio::task::spawn_blocking(move || op(&dir))
             .await
