@@ -205,6 +205,14 @@ fn backup_and_restore_carry_the_runs_between_backends_exactly() {
     }
     let original = runs_of(base, &on_pg);
     assert_eq!(original["count"], 3);
+    // `tasks show` on a shared store reads the store's decisions, not this process's copy.
+    std::fs::remove_file(base.join("decision_logs.jsonl")).expect("the local copy");
+    let review_task = original["runs"][1]["task_id"].as_str().expect("a task");
+    let shown = stdout_of(base, &on_pg, &["tasks", "show", review_task]);
+    assert!(
+        shown.contains("History, oldest first") && shown.contains("why review"),
+        "{shown}"
+    );
 
     // PostgreSQL → backup file (tasks) + FILE.runs.jsonl (runs, oldest first).
     let out = stdout_of(base, &on_pg, &["store", "backup", "backup.json"]);
