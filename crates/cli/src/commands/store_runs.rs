@@ -35,10 +35,12 @@ pub struct Copied {
     pub written: usize,
 }
 
-fn records<'a>(store: &'a dyn TaskStore, what: &str) -> anyhow::Result<&'a dyn RunRecords> {
+/// The runs of a store that must keep them (a target with runs to receive).
+fn records(store: &dyn TaskStore) -> anyhow::Result<&dyn RunRecords> {
     store.run_records().ok_or_else(|| {
         anyhow::anyhow!(
-            "{} keeps no runs, so the {what} runs cannot be copied there",
+            "{} keeps no runs, so no run can be copied there; copy to a store that does (every \
+             built-in backend)",
             store.describe()
         )
     })
@@ -61,6 +63,15 @@ pub async fn backup(store: &dyn TaskStore, path: &Path) -> anyhow::Result<usize>
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
+    let result = write_backup(store, path, &tmp).await;
+    if result.is_err() {
+        // Nothing half-written is left beside the backup.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+async fn write_backup(store: &dyn TaskStore, path: &Path, tmp: &Path) -> anyhow::Result<usize> {
     let mut out: Option<BufWriter<std::fs::File>> = None;
     let (mut count, mut after) = (0usize, None::<String>);
     loop {
@@ -69,7 +80,7 @@ pub async fn backup(store: &dyn TaskStore, path: &Path) -> anyhow::Result<usize>
         after = Some(last.run_id.clone());
         let file = match &mut out {
             Some(file) => file,
-            None => out.insert(BufWriter::new(std::fs::File::create(&tmp).with_context(
+            None => out.insert(BufWriter::new(std::fs::File::create(tmp).with_context(
                 || format!("cannot write the runs backup {}", tmp.display()),
             )?)),
         };
@@ -91,7 +102,7 @@ pub async fn backup(store: &dyn TaskStore, path: &Path) -> anyhow::Result<usize>
                 .with_context(|| format!("cannot write the runs backup {}", tmp.display()))?;
             file.sync_all()
                 .with_context(|| format!("cannot sync {}", tmp.display()))?;
-            std::fs::rename(&tmp, path)
+            std::fs::rename(tmp, path)
                 .with_context(|| format!("cannot move the runs backup to {}", path.display()))?;
         }
         None => match std::fs::remove_file(path) {
@@ -182,12 +193,9 @@ async fn sync_page(
             continue;
         }
         if !dry_run {
-            records(target, "copied")?
-                .put_run(run)
-                .await
-                .with_context(|| {
-                    format!("cannot write run {} to {}", run.run_id, target.describe())
-                })?;
+            records(target)?.put_run(run).await.with_context(|| {
+                format!("cannot write run {} to {}", run.run_id, target.describe())
+            })?;
         }
         written += 1;
     }
@@ -220,7 +228,7 @@ pub async fn copy(
             return Ok(copied);
         }
         if !dry_run {
-            records(target, "source's")?;
+            records(target)?;
         }
         copied.written += sync_page(target, after.as_deref(), &runs, dry_run).await?;
         copied.total += runs.len();
