@@ -1,8 +1,10 @@
-//! Runs travel with the store: `store migrate` carries them file → SQLite → PostgreSQL → file,
-//! and `store backup` / `restore` carry them through `FILE.runs.jsonl`, each time compared
-//! exactly (`taskpilot runs list --json` of the target equals the source's, byte for byte of
-//! JSON), a second copy writing nothing. PostgreSQL is the machine's server (a fresh database,
-//! dropped at the end); without it the test fails under `CI=true`, else it reports the skip.
+//! Runs travel with the store: `store migrate` carries them file → SQLite → PostgreSQL → file
+//! and file → Redis → MariaDB → S3 → file, and `store backup` / `restore` carry them through
+//! `FILE.runs.jsonl`, each time compared exactly (`taskpilot runs list --json` of the target
+//! equals the source's), a second copy writing nothing. PostgreSQL, MariaDB and Redis are the
+//! machine's servers (a fresh database or key prefix, removed at the end), S3 the server of
+//! `scripts/s3-server start`; without one the test fails under `CI=true`, else it reports the
+//! skip (`taskpilot_testkit::service_missing`).
 
 mod common;
 
@@ -342,4 +344,133 @@ fn a_damaged_runs_file_is_refused_by_line_and_nothing_is_restored() {
         );
         assert!(!dir.path().join("escape.json").exists());
     }
+}
+
+/// A plain HTTP request to the S3 test server (moto makes a bucket without a signature).
+fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<u16> {
+    use std::io::{Read, Write};
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host)?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0))
+}
+
+/// A MariaDB database made with the `mysql` client, dropped at the end.
+struct TempMaria {
+    name: String,
+}
+
+impl TempMaria {
+    fn sql(sql: &str) -> std::io::Result<std::process::Output> {
+        std::process::Command::new("mysql")
+            .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e", sql])
+            .output()
+    }
+
+    fn create() -> Option<TempMaria> {
+        let name = format!("taskpilot_cli_runs_{}", std::process::id());
+        match TempMaria::sql(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4")) {
+            Ok(out) if out.status.success() => Some(TempMaria { name }),
+            other => {
+                taskpilot_testkit::service_missing(
+                    "MariaDB at 127.0.0.1:3306 (mysql -u root)",
+                    format!("{other:?}"),
+                );
+                None
+            }
+        }
+    }
+}
+
+impl Drop for TempMaria {
+    fn drop(&mut self) {
+        let _ = TempMaria::sql(&format!("DROP DATABASE IF EXISTS `{}`", self.name));
+    }
+}
+
+#[test]
+fn migrate_carries_the_runs_through_redis_mariadb_and_s3_exactly() {
+    if std::net::TcpStream::connect("127.0.0.1:6379").is_err() {
+        taskpilot_testkit::service_missing("Redis at 127.0.0.1:6379", "connection refused");
+        return;
+    }
+    let Some(maria) = TempMaria::create() else {
+        return;
+    };
+    let Ok(endpoint) = std::env::var("TASKPILOT_TEST_S3_ENDPOINT") else {
+        taskpilot_testkit::service_missing(
+            "an S3 server",
+            "TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`",
+        );
+        return;
+    };
+    let bucket = format!("taskpilot-cli-runs-{}", std::process::id());
+    assert_eq!(
+        http(&endpoint, "PUT", &format!("/{bucket}")).expect("create the bucket"),
+        200
+    );
+    let s3_env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "cli-runs-test-secret"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    for request in REQUESTS {
+        stdout_of(base, &[], &["run", request]);
+    }
+    let original = runs_of(base, &[]);
+    assert_eq!(original["count"], 3);
+
+    let prefix = format!("taskpilot-cli-runs-{}", std::process::id());
+    let redis = format!("redis://127.0.0.1:6379/0?prefix={prefix}");
+    let mariadb = format!("mysql://root@127.0.0.1:3306/{}", maria.name);
+    let s3 = format!("s3://{bucket}/runs-test");
+    let hops = [
+        (".tasks.json", redis.as_str()),
+        (redis.as_str(), mariadb.as_str()),
+        (mariadb.as_str(), s3.as_str()),
+        (s3.as_str(), "back.json"),
+    ];
+    for (from, to) in hops {
+        let out = stdout_of(
+            base,
+            &s3_env,
+            &["store", "migrate", "--from", from, "--to", to],
+        );
+        assert!(
+            migrated_line(&out).contains(" (3 written, 0 already identical); "),
+            "{from} -> {to}: {out}"
+        );
+        let mut target_env = s3_env.to_vec();
+        let back = base.join("back.json");
+        if to == "back.json" {
+            target_env.push(("TASKS_FILE", back.to_str().unwrap()));
+        } else {
+            target_env.push(("TASK_STORE_URL", to));
+        }
+        assert_eq!(runs_of(base, &target_env), original, "{from} -> {to}");
+    }
+    // Redis keys of this test (tasks, decisions, runs) go.
+    let _ = std::process::Command::new("redis-cli")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "EVAL",
+            "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n = n + 1 end return n",
+            "0",
+            &format!("{prefix}:*"),
+        ])
+        .output();
 }
