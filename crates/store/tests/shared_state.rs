@@ -39,8 +39,9 @@ fn unique() -> String {
 /// Runs written after a task's run in `runs_copied_and_by_task`: more than the newest 1,000 the
 /// task history used to look at.
 const NEWER: usize = 1_001;
-/// The same for S3, where each run is two or three requests to the test server (about 50 s
-/// for 1,001): the task index there is the same marker listing whatever the count.
+/// The same for S3, where each run is two or three requests to the test server (about 30 s
+/// for 1,001 on a busy two-core machine): the task index there is the same marker listing
+/// whatever the count.
 const NEWER_S3: usize = 60;
 
 async fn open(url: &str) -> Arc<dyn TaskStore> {

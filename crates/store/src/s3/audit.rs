@@ -269,9 +269,26 @@ impl RunRecords for S3Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<RunRecord>, StoreError> {
-        let keys: Vec<Path> = self
-            .keys_under(&self.beside("runs"), "list runs")
-            .await?
+        let dir = self.beside("runs");
+        let listed: Vec<Path> = match after {
+            // S3 starts the listing after the offset (`start-after`): `runs/<after>` without
+            // `.json`, below every key of a later id whatever its characters (the id filter
+            // below drops `after` itself). The order is not promised, so it is sorted here.
+            Some(after) => {
+                let offset = self.beside(&format!("runs/{after}"));
+                let metas: Vec<_> = self
+                    .store
+                    .list_with_offset(Some(&dir), &offset)
+                    .try_collect()
+                    .await
+                    .map_err(|e| self.err("list runs", &e))?;
+                let mut keys: Vec<Path> = metas.into_iter().map(|m| m.location).collect();
+                keys.sort();
+                keys
+            }
+            None => self.keys_under(&dir, "list runs").await?,
+        };
+        let keys: Vec<Path> = listed
             .into_iter()
             .filter(|key| {
                 let id = key
