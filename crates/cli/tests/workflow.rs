@@ -219,7 +219,7 @@ fn prompt_injection_is_blocked_and_nothing_is_stored() {
     let stats = json(base, &["tasks", "stats", "--json"]);
     assert_eq!(
         stats,
-        serde_json::json!({"pending": 0, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0, "total": 0})
+        serde_json::json!({"total": 0, "by_status": {"pending": 0, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0}})
     );
     let decisions = lines(&base.join("decision_logs.jsonl"));
     assert!(

@@ -17,5 +17,6 @@ pub mod runs;
 pub mod serve;
 pub mod store;
 pub mod store_decisions;
+pub mod store_runs;
 pub mod tasks;
 pub mod traces;

@@ -29,6 +29,11 @@ fn files(dialect: Dialect) -> &'static [(i64, &'static str, &'static str)] {
                 "decisions and runs",
                 include_str!("../../migrations/sqlite/0003_decisions_runs.sql"),
             ),
+            (
+                4,
+                "runs by task",
+                include_str!("../../migrations/sqlite/0004_runs_task.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -41,6 +46,11 @@ fn files(dialect: Dialect) -> &'static [(i64, &'static str, &'static str)] {
                 "decisions and runs",
                 include_str!("../../migrations/postgres/0003_decisions_runs.sql"),
             ),
+            (
+                4,
+                "runs by task",
+                include_str!("../../migrations/postgres/0004_runs_task.sql"),
+            ),
         ],
         Dialect::Mysql => &[
             (
@@ -52,6 +62,11 @@ fn files(dialect: Dialect) -> &'static [(i64, &'static str, &'static str)] {
                 3,
                 "decisions and runs",
                 include_str!("../../migrations/mysql/0003_decisions_runs.sql"),
+            ),
+            (
+                4,
+                "runs by task",
+                include_str!("../../migrations/mysql/0004_runs_task.sql"),
             ),
         ],
     }
