@@ -272,33 +272,32 @@ fn backup_and_restore_carry_the_runs_between_backends_exactly() {
     );
     assert_eq!(runs_of(base, &on_sqlite), original);
 
-    // The file store's own backup carries its runs too, and restores into PostgreSQL.
+    // The file store's backup is its task file alone (issue 13); its runs stay in
+    // `.tasks.json.runs/` and `store migrate` carries them to PostgreSQL.
     let out = stdout_of(base, &[], &["store", "backup", "from-file.json"]);
-    assert!(out.contains("Backed up 3 runs to "), "{out}");
+    assert!(!out.contains(" runs to "), "{out}");
+    assert!(!base.join("from-file.json.runs.jsonl").exists());
     let fresh = TempPg::create().expect("a second database");
     let fresh_url = fresh.url();
-    let on_fresh = [("TASK_STORE_URL", fresh_url.as_str())];
-    stdout_of(
-        base,
-        &on_fresh,
-        &["store", "restore", "from-file.json", "--yes"],
-    );
+    migrate(base, ".tasks.json", &fresh_url);
     assert_eq!(
-        runs_of(base, &on_fresh),
+        runs_of(base, &[("TASK_STORE_URL", fresh_url.as_str())]),
         original,
-        "file store → backup → PostgreSQL"
+        "file store → migrate → PostgreSQL"
     );
 
-    // A store without runs leaves no runs file (and removes a stale one of the same name).
+    // A shared store without runs leaves no runs file (and removes a stale one of that name).
     let empty = base.join("empty");
     std::fs::create_dir(&empty).unwrap();
     std::fs::write(empty.join("b.json.runs.jsonl"), "stale\n").unwrap();
+    let empty_db = format!("sqlite://{}", empty.join("empty.db").display());
+    let on_empty = [("TASK_STORE_URL", empty_db.as_str())];
     stdout_of(
         &empty,
-        &[],
+        &on_empty,
         &["tasks", "add", "--title", "t", "--priority", "low"],
     );
-    let out = stdout_of(&empty, &[], &["store", "backup", "b.json"]);
+    let out = stdout_of(&empty, &on_empty, &["store", "backup", "b.json"]);
     assert!(!out.contains(" runs to "), "{out}");
     assert!(
         !empty.join("b.json.runs.jsonl").exists(),
@@ -310,8 +309,11 @@ fn backup_and_restore_carry_the_runs_between_backends_exactly() {
 fn a_damaged_runs_file_is_refused_by_line_and_nothing_is_restored() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
-    stdout_of(base, &[], &["run", REQUESTS[0]]);
-    stdout_of(base, &[], &["store", "backup", "good.json"]);
+    // A shared store's backup has a runs file beside it.
+    let db = format!("sqlite://{}", base.join("runs.db").display());
+    let on_db = [("TASK_STORE_URL", db.as_str())];
+    stdout_of(base, &on_db, &["run", REQUESTS[0]]);
+    stdout_of(base, &on_db, &["store", "backup", "good.json"]);
     let good = std::fs::read_to_string(base.join("good.json.runs.jsonl")).unwrap();
     let run: Value = serde_json::from_str(good.trim()).unwrap();
     let target = base.join("target");

@@ -87,8 +87,10 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 .with_context(|| format!("cannot write the backup {}", file.display()))?;
             tracing::info!(store = %store.describe(), backup = %file.display(), tasks = tasks.len(), "store backed up");
             println!("Backed up {} tasks to {}", tasks.len(), file.display());
-            // A shared store holds the decision log too; the file store's log stays in
-            // DECISION_LOGS_FILE, so its backup is the one task file and nothing beside it.
+            // A shared store holds the decision log and the runs too: they go beside the
+            // backup. The file store keeps them in DECISION_LOGS_FILE and `.tasks.json.runs/`,
+            // so its backup is the one task file and nothing beside it (`store migrate`
+            // carries its runs to another store).
             if store_decisions::is_shared(&store) {
                 let (decisions, from) = store_decisions::read_from(&store, &ctx.settings).await?;
                 let beside = store_decisions::sibling(&file);
@@ -98,12 +100,11 @@ pub async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<ExitCod
                     decisions.len(),
                     beside.display()
                 );
-            }
-            // Every backend keeps runs; they go beside the backup when there are any.
-            let runs_file = store_runs::sibling(&file);
-            let runs = store_runs::backup(store.as_ref(), &runs_file).await?;
-            if runs > 0 {
-                println!("Backed up {runs} runs to {}", runs_file.display());
+                let runs_file = store_runs::sibling(&file);
+                let runs = store_runs::backup(store.as_ref(), &runs_file).await?;
+                if runs > 0 {
+                    println!("Backed up {runs} runs to {}", runs_file.display());
+                }
             }
             store
                 .close()

@@ -1,10 +1,11 @@
 //! Runs in `taskpilot store backup/restore/migrate`: the runs travel with the tasks between
 //! any two backends (every backend keeps them; the file store in `<TASKS_FILE>.runs/`).
 //!
-//! - A backup `FILE` stays a valid `TASKS_FILE`; its runs go beside it, to `FILE.runs.jsonl`:
-//!   one run per line (the JSON of `GET /api/v1/runs/{id}`), oldest first. The file is written
-//!   when the store has runs (a stale one of an earlier backup to `FILE` is removed when it has
-//!   none). `restore FILE` loads it when it exists.
+//! - A backup `FILE` of a shared store stays a valid `TASKS_FILE`; its runs go beside it, to
+//!   `FILE.runs.jsonl`: one run per line (the JSON of `GET /api/v1/runs/{id}`), oldest first.
+//!   The file is written when the store has runs (a stale one of an earlier backup to `FILE` is
+//!   removed when it has none). `restore FILE` loads it when it exists. A file store's backup
+//!   is the task file alone (its runs stay in `.tasks.json.runs/`; `store migrate` moves them).
 //! - A run is copied exactly as it is (`RunRecords::put_run`): restoring or migrating twice
 //!   keeps one copy, and a run already equal in the target is not written again.
 //!
