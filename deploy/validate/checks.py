@@ -55,6 +55,16 @@ LOCATIONS = {
 }
 
 
+def claim_lease(env, label):
+    """CLAIM_LEASE_SECONDS is set to whole seconds above TOOL_TIMEOUT_SECONDS (default 30): a
+    lease shorter than the executor's longest step hands a slow worker's task to another."""
+    raw = str(env.get("CLAIM_LEASE_SECONDS", ""))
+    lease = int(raw) if raw.isdigit() else 0
+    timeout = float(str(env.get("TOOL_TIMEOUT_SECONDS", "30")))
+    check(lease >= 1, f"{label}: CLAIM_LEASE_SECONDS is set to whole seconds (got {raw!r})")
+    check(lease > timeout, f"{label}: CLAIM_LEASE_SECONDS ({raw}) is above TOOL_TIMEOUT_SECONDS ({timeout:g})")
+
+
 # ---- Dockerfile --------------------------------------------------------------------------
 
 
@@ -135,6 +145,7 @@ def compose(*paths):
                 if var == "TASKS_FILE" and "postgres" in name:
                     continue
                 check(env.get(var) == want, f"environment {var}={want}")
+            claim_lease(env, "environment")
             check("8000" in str(tp.get("ports")), "publishes port 8000")
             check("/health" in json.dumps(tp.get("healthcheck", {})), "healthcheck on /health")
             check(str(env.get("TASKPILOT_API_TOKENS", "")).startswith("${TASKPILOT_API_TOKENS:?")
@@ -211,6 +222,8 @@ def kubernetes(file_store, postgres):
     cm = next(d for d in fs if d["kind"] == "ConfigMap")
     for var, want in LOCATIONS.items():
         check(cm["data"].get(var) == want, f"ConfigMap {var}={want}")
+    for docs, label in ((fs, "file-store"), (_docs(postgres), "postgres")):
+        claim_lease(next(d for d in docs if d["kind"] == "ConfigMap")["data"], f"{label} ConfigMap")
     secret = next(d for d in fs if d["kind"] == "Secret")
     for key in ("OPENAI_API_KEY", "TASKPILOT_API_TOKENS", "TASK_STORE_URL"):
         check(key in secret.get("stringData", {}) or key in secret.get("data", {}), f"Secret has {key}")

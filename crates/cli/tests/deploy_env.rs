@@ -389,3 +389,42 @@ fn compose_files_agree_with_the_configmap() {
         }
     }
 }
+
+#[test]
+fn every_deployment_sets_the_claim_lease_above_the_tool_timeout() {
+    // Replicas take over each other's tasks after CLAIM_LEASE_SECONDS: every deployment says
+    // how long, from its own environment, and not shorter than one tool call may take.
+    let root = container_root();
+    for (what, env) in [
+        ("kubernetes ConfigMap", kubernetes_env()),
+        (
+            "docker-compose.yml",
+            compose_env("deploy/docker-compose.yml", "taskpilot"),
+        ),
+        (
+            "docker-compose.bind-mounts.yml",
+            compose_env("deploy/docker-compose.bind-mounts.yml", "taskpilot"),
+        ),
+        (
+            "docker-compose.postgres.yml",
+            compose_env("deploy/docker-compose.postgres.yml", "taskpilot"),
+        ),
+    ] {
+        assert_eq!(
+            env.get("CLAIM_LEASE_SECONDS").map(String::as_str),
+            Some("300"),
+            "{what}: CLAIM_LEASE_SECONDS"
+        );
+        let config = config_json(root.path(), &reroot(root.path(), &env));
+        let lease = &config["claim_lease_seconds"];
+        assert_eq!(lease["value"], 300, "{what}: {lease}");
+        assert_eq!(lease["source"], "env", "{what}: {lease}");
+        let timeout = config["tool_timeout_seconds"]["value"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{what}: tool_timeout_seconds in {config}"));
+        assert!(
+            300.0 > timeout,
+            "{what}: the lease must outlast a tool call ({timeout} s)"
+        );
+    }
+}

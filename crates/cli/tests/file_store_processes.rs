@@ -227,7 +227,7 @@ fn several_processes_share_one_file_without_lost_updates() {
     }
     let stats = json(base, &["tasks", "stats", "--json"]);
     assert_eq!(
-        stats["approved"], 480,
+        stats["by_status"]["approved"], 480,
         "12 writers × 40 tasks, every one approved: {stats}"
     );
     let list = json(base, &["tasks", "list", "--all", "--json"]);

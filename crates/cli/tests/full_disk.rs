@@ -129,5 +129,6 @@ fn compaction_on_a_full_disk_fails_and_keeps_the_old_file() {
         .args(["tasks", "stats", "--json"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("\"rejected\": 2060"));
+        .stdout(predicate::str::contains("\"rejected\": 2060"))
+        .stdout(predicate::str::contains("\"by_status\": {"));
 }

@@ -155,7 +155,12 @@ fn decisions_filters_newest_first_summarises_and_skips_a_torn_line() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let reasons: Vec<&str> = v
+    assert_eq!(
+        (v["count"].clone(), v["total"].clone()),
+        (4.into(), 4.into()),
+        "wrapped as the API wraps a listing: {v}"
+    );
+    let reasons: Vec<&str> = v["decisions"]
         .as_array()
         .unwrap()
         .iter()

@@ -209,7 +209,7 @@ fn two_processes_starting_on_one_fresh_postgres_database_both_succeed() {
         assert!(
             out.status.success()
                 && stdout.contains(": 0 tasks\n")
-                && stdout.contains("schema version: 3"),
+                && stdout.contains("schema version: 4"),
             "{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );

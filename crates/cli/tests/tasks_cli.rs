@@ -63,7 +63,8 @@ fn add_list_show_stats_round_trip() {
     let stats = json(base, &["tasks", "stats", "--json"]);
     assert_eq!(
         stats,
-        serde_json::json!({"pending": 2, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0, "total": 2})
+        serde_json::json!({"total": 2, "by_status": {"pending": 2, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0}}),
+        "the API's shape (GET /api/v1/stats)"
     );
     taskpilot(base)
         .args(["tasks", "list"])
@@ -103,7 +104,10 @@ fn invalid_input_exits_2_and_stores_nothing() {
             .code(2)
             .stderr(predicate::str::contains(field));
     }
-    assert_eq!(json(base, &["tasks", "stats", "--json"])["pending"], 0);
+    assert_eq!(
+        json(base, &["tasks", "stats", "--json"])["by_status"]["pending"],
+        0
+    );
     taskpilot(base)
         .args([
             "tasks",
@@ -197,7 +201,7 @@ fn bulk_deletes_need_confirmation_off_a_terminal() {
             .stderr(predicate::str::contains("--yes"));
     }
     assert_eq!(
-        json(base, &["tasks", "stats", "--json"])["pending"],
+        json(base, &["tasks", "stats", "--json"])["by_status"]["pending"],
         5,
         "nothing deleted without --yes"
     );
@@ -391,10 +395,10 @@ fn reference_fixture_loads_with_its_counts() {
     let base = dir.path();
     std::fs::copy(common::reference_fixture(), base.join(".tasks.json")).unwrap();
     let stats = json(base, &["tasks", "stats", "--json"]);
-    assert_eq!(stats["rejected"], 2060);
-    assert_eq!(stats["executed"], 1006);
-    assert_eq!(stats["review"], 436);
-    assert_eq!(stats["pending"], 187);
+    assert_eq!(stats["by_status"]["rejected"], 2060);
+    assert_eq!(stats["by_status"]["executed"], 1006);
+    assert_eq!(stats["by_status"]["review"], 436);
+    assert_eq!(stats["by_status"]["pending"], 187);
     let pending = json(
         base,
         &[

@@ -178,7 +178,7 @@ fn hostile_text_is_shown_escaped_and_tasks_show_says_who_decided_and_why() {
     let as_json = json(base, &["tasks", "show", &id, "--json"]);
     assert_eq!(as_json["status"], "executed");
     let decisions = json(base, &["decisions", "--task", &id, "--json"]);
-    let human: Vec<_> = decisions
+    let human: Vec<_> = decisions["decisions"]
         .as_array()
         .unwrap()
         .iter()
@@ -217,17 +217,18 @@ fn hostile_text_is_shown_escaped_and_tasks_show_says_who_decided_and_why() {
     }
     // --task keeps only that task's decisions (its request's included), with a task column.
     let all = json(base, &["decisions", "--json", "--all"]);
-    let n = all.as_array().unwrap().len();
+    let n = all["decisions"].as_array().unwrap().len();
+    assert_eq!(all["count"], n, "{all}");
     assert!(n >= 4, "{all}");
     let other = json(
         base,
         &["run", "--json", "Create a task to water the office plants"],
     );
     let for_task = json(base, &["decisions", "--task", &id, "--json", "--all"]);
-    assert_eq!(for_task.as_array().unwrap().len(), n);
+    assert_eq!(for_task["decisions"].as_array().unwrap().len(), n);
     let other_request = other["request_id"].as_str().unwrap();
     let by_request = json(base, &["decisions", "--request", other_request, "--json"]);
-    let by_request = by_request.as_array().unwrap();
+    let by_request = by_request["decisions"].as_array().unwrap();
     assert!(!by_request.is_empty());
     assert!(
         by_request.iter().all(|d| d["request_id"] == other_request),
@@ -254,7 +255,7 @@ fn json_shapes_follow_the_api() {
     assert_eq!(list["tasks"].as_array().unwrap().len(), 2);
     let stats = json(base, &["tasks", "stats", "--json"]);
     assert_eq!(stats["total"], 3);
-    assert_eq!(stats["pending"], 3);
+    assert_eq!(stats["by_status"]["pending"], 3);
     let cost = json(base, &["cost-report", "--json"]);
     assert_eq!(cost["total"]["calls"], 0);
 }

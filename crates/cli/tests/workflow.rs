@@ -219,7 +219,7 @@ fn prompt_injection_is_blocked_and_nothing_is_stored() {
     let stats = json(base, &["tasks", "stats", "--json"]);
     assert_eq!(
         stats,
-        serde_json::json!({"pending": 0, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0, "total": 0})
+        serde_json::json!({"total": 0, "by_status": {"pending": 0, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0}})
     );
     let decisions = lines(&base.join("decision_logs.jsonl"));
     assert!(
@@ -318,4 +318,50 @@ fn bench_workflow_reports_runs_per_second() {
     let r = json(dir.path(), &["bench", "workflow", "--runs", "8", "--json"]);
     assert_eq!(r["runs"], 8);
     assert!(r["runs_per_second"].as_f64().unwrap() > 0.0);
+}
+
+/// The files the README says a first run leaves: the backticked names (with a `.` or ending
+/// in `/`) of the list after "A first run leaves".
+fn files_the_readme_lists() -> std::collections::BTreeSet<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md at the workspace root");
+    let list = readme
+        .split_once("A first run leaves")
+        .expect("README.md has the paragraph \"A first run leaves\"")
+        .1
+        .lines()
+        .skip_while(|l| !l.starts_with("- "))
+        .take_while(|l| l.starts_with("- "))
+        .collect::<Vec<_>>();
+    assert!(list.len() >= 5, "README's list of files: {list:?}");
+    list.iter()
+        .flat_map(|line| line.split('`').skip(1).step_by(2))
+        .filter(|name| !name.contains(' ') && (name.contains('.') || name.ends_with('/')))
+        .map(|name| name.trim_end_matches('/').to_owned())
+        .collect()
+}
+
+#[test]
+fn a_first_run_leaves_exactly_the_files_the_readme_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let r = run_json(
+        base,
+        "Create a high priority task to prepare the board deck",
+    );
+    assert_eq!(r["status"], "executed", "{r}");
+    let mut found = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(base).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().unwrap().is_dir() && name == "logs" {
+            for log in std::fs::read_dir(entry.path()).unwrap() {
+                let log = log.unwrap().file_name().to_string_lossy().into_owned();
+                found.insert(format!("logs/{log}"));
+            }
+        } else {
+            found.insert(name);
+        }
+    }
+    assert_eq!(found, files_the_readme_lists());
 }

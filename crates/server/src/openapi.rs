@@ -33,6 +33,22 @@ fn run_id_param() -> Value {
     })
 }
 
+/// One server-sent event of `GET /runs/{id}/events`, as OpenAPI 3.0 describes the events of a
+/// `text/event-stream` (one schema per event): `event` names it and `data` is one line of JSON,
+/// a step (`seq`, `step`, `at`, `detail`) for `step` and the finished run for `end`.
+fn sse_event() -> Value {
+    json!({
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"type": "string", "enum": ["step", "end"]},
+            "data": {"type": "string", "description": "JSON: a run step for `step`, the Run for `end`"},
+            "id": {"type": "string"},
+            "retry": {"type": "integer"}
+        }
+    })
+}
+
 fn decision_op(summary: &str, op_id: &str) -> Value {
     json!({
         "summary": summary,
@@ -163,7 +179,7 @@ pub fn document() -> Value {
                 "operationId": "runEvents", "tags": ["runs"],
                 "parameters": [run_id_param()],
                 "responses": {
-                    "200": {"description": "the event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                    "200": {"description": "the event stream", "content": {"text/event-stream": {"schema": sse_event()}}},
                     "401": unauthorized, "403": forbidden,
                     "404": error_response("no such run")
                 }

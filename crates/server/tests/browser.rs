@@ -3,7 +3,10 @@
 //! a wrong token and sees the server's message, then the right one; submits a request that is
 //! blocked and one that lands in the review queue; types a reason that survives refreshes;
 //! approves it from the queue, sees it executed on the board, and opens its task page, which
-//! names the approver. The page never shows "null" and does not scroll sideways at 360 px.
+//! names the approver. A submitted run's steps appear live, in order, while the run waits on
+//! its notification (held by the test's webhook), then its outcome, without a reload; its task
+//! page shows the run's steps. The page never shows "null" and does not scroll sideways at
+//! 360 px.
 //!
 //! Screenshots at 1280 and 360 px are saved as artefacts in
 //! `$CARGO_TARGET_TMPDIR/browser-screenshots/` (`<target dir>/tmp/browser-screenshots/`).
@@ -350,6 +353,195 @@ async fn the_board_pages_and_filters_over_more_tasks_than_one_page() {
         "{line}"
     );
     driver.assert_no_null("on a rejected task's page").await;
+    driver.quit().await;
+    server.stop().await;
+}
+
+/// A webhook receiver on loopback that holds every notification until `release` says so:
+/// while it waits, the run sits in its executor step, so the page can be seen mid-run.
+async fn held_webhook() -> (String, tokio::sync::watch::Sender<bool>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the receiver");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (release, released) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut released = released.clone();
+            tokio::spawn(async move {
+                // The whole request (headers, then Content-Length bytes of body).
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = socket.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let _ = released.wait_for(|r| *r).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (url, release)
+}
+
+const STEPS_SCRIPT: &str = "Array.from(document.querySelectorAll('#outcome ol.steps li .step-name')).map((e) => e.textContent)";
+
+#[tokio::test]
+async fn a_submitted_runs_steps_appear_live_and_its_task_page_shows_them() {
+    let Some((chromium, chromedriver)) = tools() else {
+        return;
+    };
+    let (hook, release) = held_webhook().await;
+    let server = TestServer::start_with(None, &[("NOTIFY_WEBHOOK_URL", hook.as_str())]).await;
+    let driver = Driver::start(&chromium, &chromedriver).await;
+    driver.set_width(1280).await;
+    driver.goto(&server.url("/ui")).await;
+    driver
+        .wait_for(
+            "document.getElementById('request') && !document.getElementById('request').disabled",
+        )
+        .await;
+    // A mark that a reload would erase.
+    driver.eval("(window.__sameDocument = 'yes', true)").await;
+    driver.type_into("#request", EXECUTED_REQUEST).await;
+    driver.click("#submit").await;
+
+    // Mid-run: the notification is held, so the executor has not answered; the page already
+    // shows every step before it, in order, from the events stream.
+    let live = driver
+        .wait_for(&format!(
+            "(() => {{ const s = {STEPS_SCRIPT}; return s.length >= 5 && s; }})()"
+        ))
+        .await;
+    assert_eq!(
+        live,
+        json!([
+            "guardrails",
+            "planner",
+            "policy",
+            "task_created",
+            "reviewer"
+        ]),
+        "the steps so far, in order"
+    );
+    assert_eq!(
+        driver
+            .eval("document.querySelector('#outcome .run-status').textContent")
+            .await,
+        json!("running")
+    );
+    assert_eq!(
+        driver
+            .eval("document.getElementById('outcome-status')")
+            .await,
+        Value::Null,
+        "no outcome before the run ended"
+    );
+    let run_id = driver
+        .eval("document.getElementById('outcome').dataset.run")
+        .await;
+    let run_id = run_id
+        .as_str()
+        .expect("the run's id on the page")
+        .to_owned();
+    let mid: Value = server
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/runs/{run_id}"),
+            None,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mid["status"], "running", "the run is still going: {mid}");
+    driver.assert_no_null("while a run is going").await;
+    driver.screenshot("ui-1280-run-live").await;
+
+    // The notification goes through: the executor step and the outcome follow, no reload.
+    release.send(true).expect("release the webhook");
+    let status = driver
+        .wait_for("document.getElementById('outcome-status') && document.getElementById('outcome-status').textContent")
+        .await;
+    assert_eq!(status, json!("executed"));
+    let all = driver.eval(STEPS_SCRIPT).await;
+    assert_eq!(
+        all,
+        json!([
+            "guardrails",
+            "planner",
+            "policy",
+            "task_created",
+            "reviewer",
+            "executor"
+        ]),
+        "every step once, in order, kept under the outcome"
+    );
+    assert_eq!(
+        driver.eval("window.__sameDocument").await,
+        json!("yes"),
+        "the page was reloaded"
+    );
+    driver.assert_no_null("after the run ended").await;
+    let id = driver
+        .eval("document.getElementById('outcome-task').dataset.id")
+        .await;
+    let id = id.as_str().expect("the task's id").to_owned();
+
+    // The task page shows the run's steps from the task's history.
+    driver.goto(&server.url(&format!("/ui#/task/{id}"))).await;
+    let steps = driver
+        .wait_for("(() => { const s = Array.from(document.querySelectorAll('#task-history li.event-step')).map((e) => e.dataset.step); return s.length > 0 && s; })()")
+        .await;
+    assert_eq!(
+        steps,
+        json!([
+            "guardrails",
+            "planner",
+            "policy",
+            "task_created",
+            "reviewer",
+            "executor"
+        ])
+    );
+    assert_eq!(
+        driver
+            .eval("Array.from(new Set(Array.from(document.querySelectorAll('#task-history li.event-step')).map((e) => e.dataset.run)))")
+            .await,
+        json!([run_id]),
+        "the steps of the run that made the task"
+    );
+    let history = driver
+        .eval("document.getElementById('task-history').innerText")
+        .await;
+    let history = history.as_str().unwrap_or_default();
+    assert!(history.contains("Run step: task created"), "{history}");
+    assert!(history.contains(&format!("task id: {id}")), "{history}");
+    driver
+        .assert_no_null("on the task page with run steps")
+        .await;
+    driver.screenshot("ui-1280-task-steps").await;
     driver.quit().await;
     server.stop().await;
 }

@@ -307,6 +307,54 @@ async fn a_tasks_history_has_its_run_decisions_and_who_approved() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tasks_history_has_its_runs_past_the_newest_thousand() {
+    let s = TestServer::start(None).await;
+    let v = s.run(REVIEW_REQUEST, None).await;
+    assert_eq!(v["status"], "review", "{v}");
+    let run_id = v["run_id"].as_str().expect("run_id").to_owned();
+    let task_id = v["task"]["id"].as_str().expect("task").to_owned();
+    // 1,001 newer runs (of nobody's task or another one), written as the file store keeps
+    // them: the task's run is past the newest 1,000 that any listing shows.
+    let dir = s.dir.path().join(".tasks.json.runs");
+    for i in 0..1_001u32 {
+        let id = format!("run_29991231_000000_000000_{i:08x}");
+        let run = json!({
+            "run_id": id, "status": "succeeded", "request": format!("filler {i}"),
+            "user_id": null, "task_id": if i % 2 == 0 { Value::Null } else { json!("task_29991231_000000_000001") },
+            "created_at": "2999-12-31T00:00:00Z", "updated_at": "2999-12-31T00:00:00Z",
+            "steps": [], "result": {"status": "blocked"}, "owner": null, "lease_until": null,
+            "attempts": 1, "version": 2,
+        });
+        std::fs::write(dir.join(format!("{id}.json")), run.to_string()).expect("write a run");
+    }
+    let newest = get_json(&s, "/api/v1/runs?limit=1000").await;
+    assert_eq!(newest["count"], 1000);
+    assert!(
+        newest["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["run_id"] != run_id.as_str()),
+        "the task's run is not among the newest 1,000"
+    );
+    let h = get_json(&s, &format!("/api/v1/tasks/{task_id}/history")).await;
+    let runs = h["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1, "{h}");
+    assert_eq!(runs[0]["run_id"], run_id.as_str());
+    assert_eq!(
+        step_names(&runs[0]),
+        [
+            "guardrails",
+            "planner",
+            "policy",
+            "task_created",
+            "reviewer"
+        ]
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_on_one_postgres_share_runs_and_decisions() {
     let Some(db) = TempDb::postgres().await else {
         return;

@@ -70,6 +70,11 @@ impl RunBook {
         self.records()?.list_runs(limit).await
     }
 
+    /// Every run of `task_id`, oldest first.
+    pub async fn for_task(&self, task_id: &str) -> Result<Vec<RunRecord>, StoreError> {
+        self.records()?.runs_for_task(task_id).await
+    }
+
     /// Records a new queued run.
     pub async fn submit(
         &self,

@@ -190,6 +190,40 @@ impl RunRecord {
     }
 }
 
+/// Whether `id` can name a run or a task in a file or key name: not empty, at most 64 ASCII
+/// letters, digits, `_` or `-` (every id this program makes; a run read from a backup must
+/// pass too, so no id reaches a path with a `/` or `..`).
+pub fn is_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl RunRecord {
+    /// Refuses a run whose id or task id could not be a file or key name ([`is_safe_id`]).
+    pub fn check_ids(&self) -> Result<(), StoreError> {
+        if !is_safe_id(&self.run_id) {
+            return Err(StoreError::Corrupt {
+                message: format!(
+                    "run id {:?} is not an id this program makes (ASCII letters, digits, _ and -)",
+                    self.run_id
+                ),
+            });
+        }
+        if let Some(task_id) = self.task_id.as_deref().filter(|t| !is_safe_id(t)) {
+            return Err(StoreError::Corrupt {
+                message: format!(
+                    "run {} names the task id {task_id:?}, which is not an id this program makes",
+                    self.run_id
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// `run_YYYYMMDD_HHMMSS_ffffff_xxxxxxxx`: sorts by creation time as plain text.
 pub fn new_run_id(at: &DateTime<Utc>) -> String {
     format!(
@@ -218,4 +252,21 @@ pub trait RunRecords: Send + Sync {
 
     /// Ids of the runs that are `queued` or `running`, oldest first.
     async fn open_run_ids(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Writes `run` exactly as given, replacing a stored run with its id whatever its version
+    /// (`store restore` and `store migrate` copy runs this way; writing one run twice keeps
+    /// one copy). Not for workers: they change runs with [`RunRecords::replace_run`].
+    async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError>;
+
+    /// Up to `limit` runs whose ids sort after `after` (all when `None`), oldest first: every
+    /// run of the store, page by page.
+    async fn scan_runs(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// Every run whose `task_id` is `task_id` (the runs that created the task), oldest first,
+    /// however many runs the store holds.
+    async fn runs_for_task(&self, task_id: &str) -> Result<Vec<RunRecord>, StoreError>;
 }

@@ -1,6 +1,7 @@
 //! The shared-state suite: what every backend's decision log and runs must do, run against
-//! two handles on one store (two "replicas"). Backend tests call [`decisions`] and [`runs`]
-//! (the file store only [`runs`]: its decisions stay in `DECISION_LOGS_FILE`).
+//! two handles on one store (two "replicas"). Backend tests call [`decisions`], [`runs`] and
+//! [`runs_copied_and_by_task`] (the file store not [`decisions`]: its decisions stay in
+//! `DECISION_LOGS_FILE`).
 //!
 //! Panics on the first broken rule, with a message naming it.
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::TaskStore;
-use crate::shared::{DecisionEntry, RunBook, RunError, RunState};
+use crate::shared::{DecisionEntry, RunBook, RunError, RunRecord, RunState};
 
 fn entry(id: &str, index: usize, request: Option<&str>, task: Option<&str>) -> DecisionEntry {
     let at = chrono::Utc::now();
@@ -218,5 +219,141 @@ pub async fn runs(a: Arc<dyn TaskStore>, b: Arc<dyn TaskStore>) {
     assert!(
         listed[0].run_id > listed[1].run_id && listed[1].run_id > listed[2].run_id,
         "newest first"
+    );
+}
+
+/// A run as a restore brings it: an id made at `at`, ended, with steps and a task.
+fn copied_run(at: chrono::DateTime<chrono::Utc>, task_id: Option<&str>, n: u32) -> RunRecord {
+    let mut run = RunRecord::queued(format!("copied {n}"), Some("restore".into()));
+    run.run_id = crate::shared::new_run_id(&at);
+    run.created_at = at;
+    run.updated_at = at;
+    run.push_step("guardrails", serde_json::json!({"allowed": true, "n": n}));
+    if let Some(task_id) = task_id {
+        run.push_step("task_created", serde_json::json!({"task_id": task_id}));
+        run.task_id = Some(task_id.to_owned());
+    }
+    run.status = RunState::Succeeded;
+    run.result = Some(serde_json::json!({"status": "review", "latency_ms": 12.5 + f64::from(n)}));
+    run.attempts = 1;
+    run.version = 7;
+    run
+}
+
+/// What `store backup/restore/migrate` and a task's history need: a run written with
+/// `put_run` through `a` reads back exactly through `b` (a second put replaces it, keeping one
+/// copy; an open one is claimable); `scan_runs` pages through every run oldest first; and
+/// `runs_for_task` finds a task's runs however many newer runs there are (`newer` of them,
+/// more than any listing limit the caller has).
+pub async fn runs_copied_and_by_task(a: Arc<dyn TaskStore>, b: Arc<dyn TaskStore>, newer: usize) {
+    let wa = a.run_records().expect("the backend keeps runs");
+    let rb = b.run_records().expect("the backend keeps runs");
+    let unique = format!("{:06}", rand::random::<u32>() % 1_000_000);
+    let task = format!("task_20260101_000000_{unique}");
+    let other_task = format!("task_20260101_000001_{unique}");
+    // Old enough to sort before every run the other suites made.
+    let start = chrono::DateTime::parse_from_rfc3339("2001-01-01T00:00:00Z")
+        .expect("a fixed time")
+        .with_timezone(&chrono::Utc)
+        + chrono::TimeDelta::seconds(i64::from(rand::random::<u16>()));
+    let mine = copied_run(start, Some(&task), 0);
+    wa.put_run(&mine).await.expect("put a run through a");
+    assert_eq!(
+        rb.load_run(&mine.run_id).await.expect("read through b"),
+        Some(mine.clone()),
+        "a copied run reads back exactly"
+    );
+    let mut changed = mine.clone();
+    changed.push_step("reviewer", serde_json::json!({"verdict": "approve"}));
+    changed.version = 3; // lower than the stored one: a copy replaces whatever is there
+    rb.put_run(&changed).await.expect("put again through b");
+    assert_eq!(
+        wa.load_run(&mine.run_id).await.expect("read"),
+        Some(changed.clone()),
+        "the second put replaced the first"
+    );
+
+    // A queued run copied in is open: a worker takes it.
+    let mut queued = RunRecord::queued("copied while queued", None);
+    queued.run_id = crate::shared::new_run_id(&(start + chrono::TimeDelta::milliseconds(1)));
+    wa.put_run(&queued).await.expect("put a queued run");
+    assert!(
+        rb.open_run_ids()
+            .await
+            .expect("open runs")
+            .contains(&queued.run_id),
+        "a queued run put is open"
+    );
+    let mut done = queued.clone();
+    done.status = RunState::Failed;
+    done.result = Some(serde_json::json!({"error": "copied"}));
+    rb.put_run(&done).await.expect("put it ended");
+    assert!(
+        !wa.open_run_ids()
+            .await
+            .expect("open runs")
+            .contains(&queued.run_id),
+        "an ended run put is no longer open"
+    );
+
+    // `newer` runs after it, one of them the task's too, the others another task's or none.
+    let mut expected_ids = vec![mine.run_id.clone()];
+    let mut all_ids = vec![mine.run_id.clone(), queued.run_id.clone()];
+    for i in 0..newer {
+        let at = start + chrono::TimeDelta::seconds(1) + chrono::TimeDelta::milliseconds(i as i64);
+        let which = if i == newer / 2 {
+            Some(task.as_str())
+        } else if i % 2 == 0 {
+            Some(other_task.as_str())
+        } else {
+            None
+        };
+        let run = copied_run(at, which, i as u32 + 1);
+        if which == Some(task.as_str()) {
+            expected_ids.push(run.run_id.clone());
+        }
+        all_ids.push(run.run_id.clone());
+        wa.put_run(&run).await.expect("put a newer run");
+    }
+    let found = rb.runs_for_task(&task).await.expect("a task's runs");
+    let found_ids: Vec<&str> = found.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(
+        found_ids, expected_ids,
+        "every run of the task, oldest first, past {newer} newer runs"
+    );
+    assert_eq!(found[0], changed, "the task's run reads back exactly");
+    assert!(
+        rb.runs_for_task("task_20000101_000000_000000")
+            .await
+            .expect("an unknown task")
+            .is_empty()
+    );
+
+    // Paging through every run, oldest first; these runs come before any other suite's.
+    let page = 7;
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let got = wa
+            .scan_runs(after.as_deref(), page)
+            .await
+            .expect("scan runs");
+        assert!(got.len() <= page);
+        seen.extend(got.iter().map(|r| r.run_id.clone()));
+        match got.last() {
+            Some(last) if got.len() == page => after = Some(last.run_id.clone()),
+            _ => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted, "oldest first, each run once");
+    let ours: Vec<&String> = seen.iter().filter(|id| all_ids.contains(id)).collect();
+    assert_eq!(ours.len(), all_ids.len(), "every run is scanned");
+    assert_eq!(
+        &seen[..all_ids.len()],
+        &all_ids[..],
+        "the copied runs, oldest, first"
     );
 }

@@ -412,6 +412,47 @@ async fn a_symlinked_task_file_stays_a_link_and_the_store_lives_beside_the_targe
 }
 
 #[tokio::test]
+async fn the_runs_of_a_symlinked_task_file_live_beside_the_target() {
+    use taskpilot_store::shared::RunBook;
+    let dir = tempfile::tempdir().unwrap();
+    let volume = dir.path().join("volume");
+    std::fs::create_dir(&volume).unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    let target = volume.join("tasks.json");
+    std::fs::write(&target, "{}\n").unwrap();
+    let link = app.join(".tasks.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+
+    let store = open(&link).await;
+    assert_eq!(store.real_path(), target.canonicalize().unwrap());
+    let through_link = RunBook::of(std::sync::Arc::new(store)).expect("the file store keeps runs");
+    let run = through_link
+        .submit("notify the team", Some("alice".into()))
+        .await
+        .unwrap();
+    drop(through_link);
+
+    assert_eq!(
+        files_in(&app),
+        [".tasks.json"],
+        "nothing but the link beside the link"
+    );
+    let runs = volume.join("tasks.json.runs");
+    assert!(
+        runs.join(format!("{}.json", run.run_id)).is_file(),
+        "the run is beside the target: {:?}",
+        files_in(&volume)
+    );
+    assert_eq!(taskpilot_store::file::runs_dir(&target), runs);
+    // Opened through the target itself (another process, another mount of the volume), the
+    // store is the same one: the run is there.
+    let direct = RunBook::of(std::sync::Arc::new(open(&target).await)).unwrap();
+    let found = direct.get(&run.run_id).await.unwrap();
+    assert_eq!(found, run, "the run reads back exactly through the target");
+}
+
+#[tokio::test]
 async fn a_fifo_or_a_device_is_refused_and_nothing_is_created() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join(".tasks.json");

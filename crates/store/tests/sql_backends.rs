@@ -115,7 +115,7 @@ async fn concurrent_migrations(url: &str) {
     let report = second.check().await.unwrap();
     assert!(report.problems.is_empty(), "{report:?}");
     assert!(
-        report.notes.iter().any(|n| n == "schema version: 3"),
+        report.notes.iter().any(|n| n == "schema version: 4"),
         "{report:?}"
     );
 }

@@ -48,7 +48,8 @@ pub(crate) struct DecisionsArgs {
     /// matching decision).
     #[arg(long)]
     pub summary: bool,
-    /// Print JSON: an array of decisions (newest first), or the summary.
+    /// Print JSON: `{"count", "total", "decisions": [...]}` (newest first; `total` counts every
+    /// match), or the summary.
     #[arg(long)]
     pub json: bool,
 }
@@ -117,7 +118,13 @@ pub(crate) async fn run(args: DecisionsArgs, ctx: &Context) -> anyhow::Result<Ex
         decisions.truncate(args.limit.unwrap_or(DEFAULT_LIMIT));
     }
     if args.json {
-        print_json(&decisions)?;
+        // Wrapped as the API wraps listings (`{"count", "total", …}`) and decisions
+        // (`"decisions": [...]`).
+        print_json(&serde_json::json!({
+            "count": decisions.len(),
+            "total": total,
+            "decisions": decisions,
+        }))?;
     } else if decisions.is_empty() {
         if total == 0 && (args.task.is_some() || args.request.is_some()) {
             println!("No decision matches those filters in {path}.");

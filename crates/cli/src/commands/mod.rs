@@ -17,5 +17,6 @@ pub(crate) mod runs;
 pub(crate) mod serve;
 pub(crate) mod store;
 pub(crate) mod store_decisions;
+pub(crate) mod store_runs;
 pub(crate) mod tasks;
 pub(crate) mod traces;

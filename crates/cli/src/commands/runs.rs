@@ -102,7 +102,8 @@ pub(crate) async fn run(command: RunsCommand, ctx: &Context) -> anyhow::Result<E
         RunsCommand::List { limit, json } => {
             let runs = book.list(limit).await?;
             if json {
-                print_json(&runs)?;
+                // The API's shape (GET /api/v1/runs).
+                print_json(&serde_json::json!({"count": runs.len(), "runs": runs}))?;
             } else if runs.is_empty() {
                 println!("no runs in {}", store.describe());
             } else {

@@ -13,7 +13,7 @@ use taskpilot_store::{
     FileStore, FileStoreOptions, OpenMode, TaskStore, read_seed_file, write_seed_file,
 };
 
-use crate::commands::store_decisions;
+use crate::commands::{store_decisions, store_runs};
 use crate::context::Context;
 use crate::exit::usage;
 use crate::output::print_json;
@@ -87,8 +87,10 @@ pub(crate) async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<
                 .with_context(|| format!("cannot write the backup {}", file.display()))?;
             tracing::info!(store = %store.describe(), backup = %file.display(), tasks = tasks.len(), "store backed up");
             println!("Backed up {} tasks to {}", tasks.len(), file.display());
-            // A shared store holds the decision log too; the file store's log stays in
-            // DECISION_LOGS_FILE, so its backup is the one task file and nothing beside it.
+            // A shared store holds the decision log and the runs too: they go beside the
+            // backup. The file store keeps them in DECISION_LOGS_FILE and `.tasks.json.runs/`,
+            // so its backup is the one task file and nothing beside it (`store migrate`
+            // carries its runs to another store).
             if store_decisions::is_shared(&store) {
                 let (decisions, from) = store_decisions::read_from(&store, &ctx.settings).await?;
                 let beside = store_decisions::sibling(&file);
@@ -98,6 +100,11 @@ pub(crate) async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<
                     decisions.len(),
                     beside.display()
                 );
+                let runs_file = store_runs::sibling(&file);
+                let runs = store_runs::backup(store.as_ref(), &runs_file).await?;
+                if runs > 0 {
+                    println!("Backed up {runs} runs to {}", runs_file.display());
+                }
             }
             store
                 .close()
@@ -174,6 +181,17 @@ pub(crate) async fn run(command: StoreCommand, ctx: &Context) -> anyhow::Result<
                     "Restored {} decisions from {} ({sent} sent; a decision already there is kept once)",
                     decisions.len(),
                     beside.display()
+                );
+            }
+            let runs_file = store_runs::sibling(&file);
+            if let Some(runs) = store_runs::read_file(&runs_file)? {
+                let copied = store_runs::write_to(store.as_ref(), &runs).await?;
+                println!(
+                    "Restored {} runs from {} ({} written, {} already identical)",
+                    copied.total,
+                    runs_file.display(),
+                    copied.written,
+                    copied.total - copied.written
                 );
             }
         }
@@ -348,6 +366,15 @@ async fn copy_and_verify(ctx: &Context, from: &str, to: &str, dry_run: bool) -> 
             source.describe(),
             target.describe()
         );
+        let runs = store_runs::copy(source.as_ref(), target.as_ref(), true).await?;
+        if runs.total > 0 {
+            println!(
+                "Dry run: {} runs in {}; {} would be written",
+                runs.total,
+                source.describe(),
+                runs.written
+            );
+        }
         return Ok(());
     }
     let mismatches = verify(source.as_ref(), target.as_ref()).await?;
@@ -381,6 +408,25 @@ async fn copy_and_verify(ctx: &Context, from: &str, to: &str, dry_run: bool) -> 
             "Migrated {} decisions from {from} to {}; verified: every decision is present",
             decisions.len(),
             target.describe()
+        );
+    }
+    let runs = store_runs::copy(source.as_ref(), target.as_ref(), false).await?;
+    if runs.total > 0 {
+        let missing = store_runs::mismatches(source.as_ref(), target.as_ref()).await?;
+        if missing > 0 {
+            anyhow::bail!(
+                "verification failed: {missing} runs of {} differ in or are missing from {}",
+                source.describe(),
+                target.describe()
+            );
+        }
+        println!(
+            "Migrated {} runs from {} to {} ({} written, {} already identical); verified: every run is present and equal",
+            runs.total,
+            source.describe(),
+            target.describe(),
+            runs.written,
+            runs.total - runs.written
         );
     }
     Ok(())

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use taskpilot_core::{NewTask, Status, TaskId};
+use taskpilot_store::shared::RunRecord;
 use taskpilot_store::{ListQuery, Stats, StoreError, TaskStore};
 
 use comfy_table::Cell;
@@ -16,7 +17,7 @@ use crate::exit::usage;
 use crate::history;
 use crate::output::{
     decidable, print_json, print_table, print_task_table, safe, safe_line, status_cell, table,
-    task_fields,
+    task_fields, width, wrap,
 };
 
 /// How many tasks `tasks list` shows unless told otherwise.
@@ -65,7 +66,7 @@ pub(crate) enum TasksCommand {
     },
     /// Count tasks per status.
     Stats {
-        /// Print the counts and their total as JSON.
+        /// Print JSON as the API does: `{"total", "by_status": {status: count}}`.
         #[arg(long)]
         json: bool,
     },
@@ -230,9 +231,34 @@ async fn read(
             if json {
                 print_json(&task)?;
             } else {
-                let (all_decisions, _) =
-                    read_decisions(&ctx.settings.decision_logs_file.value).unwrap_or_default();
-                show_task(&task, &history::for_task(&all_decisions, task.id.as_str()));
+                // A shared store keeps the decisions of every replica; the file store's are in
+                // DECISION_LOGS_FILE.
+                let (all_decisions, _) = match store.decision_records() {
+                    Some(records) => {
+                        let entries = records
+                            .decisions_for_task(id.as_str())
+                            .await
+                            .map_err(fail)?;
+                        let parsed = entries
+                            .iter()
+                            .filter_map(|e| serde_json::from_str::<Decision>(&e.json).ok())
+                            .collect();
+                        (parsed, Vec::new())
+                    }
+                    None => {
+                        read_decisions(&ctx.settings.decision_logs_file.value).unwrap_or_default()
+                    }
+                };
+                // Every run of the task, found by its id (not among the newest few).
+                let runs = match store.run_records() {
+                    Some(records) => records.runs_for_task(id.as_str()).await.map_err(fail)?,
+                    None => Vec::new(),
+                };
+                show_task(
+                    &task,
+                    &history::for_task(&all_decisions, task.id.as_str()),
+                    &runs,
+                );
             }
         }
         TasksCommand::Stats { json } => {
@@ -241,9 +267,8 @@ async fn read(
                 None => Stats::count(std::iter::empty()),
             };
             if json {
-                let mut counts = serde_json::to_value(&stats)?;
-                counts["total"] = json!(stats.total());
-                print_json(&counts)?;
+                // The API's shape (GET /api/v1/stats).
+                print_json(&json!({"total": stats.total(), "by_status": stats}))?;
             } else {
                 let mut t = table(&["status", "tasks"]);
                 for status in Status::ALL {
@@ -387,7 +412,7 @@ async fn decide(
 }
 
 /// `tasks show` for people: the fields, then why it waits or who decided, then the history.
-fn show_task(task: &taskpilot_core::Task, decisions: &[&Decision]) {
+fn show_task(task: &taskpilot_core::Task, decisions: &[&Decision], runs: &[RunRecord]) {
     let mut kv = task_fields(task);
     if task.status == Status::Review {
         let reasons = history::review_reasons(task.reviewer_response.as_deref(), decisions);
@@ -417,6 +442,36 @@ fn show_task(task: &taskpilot_core::Task, decisions: &[&Decision]) {
         println!("Decide it with one of:");
         println!("  taskpilot tasks approve {} --reason \"...\"", task.id);
         println!("  taskpilot tasks reject {} --reason \"...\"", task.id);
+    }
+    // The runs that made the task, each with its steps in order (`taskpilot runs show ID`
+    // prints a step's details).
+    let columns = width().map_or(usize::MAX, usize::from);
+    for run in runs {
+        println!();
+        println!("Run {}  {}", run.run_id, run.status.as_str());
+        let by = run
+            .user_id
+            .as_deref()
+            .map(|u| format!(" by {}", safe_line(u)))
+            .unwrap_or_default();
+        for line in wrap(
+            &format!(
+                "submitted {}{by}",
+                run.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            columns.saturating_sub(2),
+        ) {
+            println!("  {line}");
+        }
+        let steps: Vec<String> = run.steps.iter().map(|s| safe_line(&s.step)).collect();
+        if !steps.is_empty() {
+            for line in wrap(
+                &format!("steps: {}", steps.join(" → ")),
+                columns.saturating_sub(2),
+            ) {
+                println!("  {line}");
+            }
+        }
     }
     if decisions.is_empty() {
         return;

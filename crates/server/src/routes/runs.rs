@@ -34,8 +34,6 @@ const EVENTS_POLL: Duration = Duration::from_millis(200);
 /// How long one events stream lasts at most (a run nobody carries out must not pin a
 /// connection, and shutdown waits for open streams).
 const EVENTS_MAX: Duration = Duration::from_mins(15);
-/// Runs looked at for a task's history (newest first).
-const HISTORY_RUNS: usize = 1000;
 /// The largest `limit` of `GET /api/v1/runs`.
 const MAX_RUNS: usize = 1000;
 
@@ -233,16 +231,11 @@ pub async fn task_history(
     })?;
     let task = state.runtime.store.get(&task_id).await?;
     let decisions = state.runtime.decisions_for_task(task_id.as_str()).await?;
-    let mut runs: Vec<RunRecord> = match &state.runtime.runs {
-        Some(book) => book
-            .list(HISTORY_RUNS)
-            .await?
-            .into_iter()
-            .filter(|r| r.task_id.as_deref() == Some(task_id.as_str()))
-            .collect(),
+    // Every run of the task, oldest first, found by the store's index on the task id.
+    let runs: Vec<RunRecord> = match &state.runtime.runs {
+        Some(book) => book.for_task(task_id.as_str()).await?,
         None => Vec::new(),
     };
-    runs.reverse();
     let approvals: Vec<Value> = decisions
         .iter()
         .filter(|d| d.decision_type == DecisionType::HumanApproval)

@@ -415,10 +415,22 @@ function showOutcome(result) {
     result && result.reason ? el("div", { class: "why" }, "Why: " + result.reason) : null);
 }
 
+// A step's detail for people: "key: value" pairs, without the empty ones (never "null").
+function stepDetail(detail) {
+  if (detail === null || detail === undefined || detail === "") return "";
+  if (typeof detail !== "object") return String(detail);
+  const drop = (_, v) => (v === null || v === undefined || v === "" ? undefined : v);
+  return Object.entries(detail)
+    .filter(([, v]) => v !== null && v !== undefined && v !== "")
+    .map(([k, v]) => k.replace(/_/g, " ") + ": " + (typeof v === "object" ? JSON.stringify(v, drop) : String(v)))
+    .join(", ");
+}
+
 function stepLine(step) {
-  return el("li", { "data-seq": text(step.seq, "") },
+  const detail = stepDetail(step.detail);
+  return el("li", { "data-seq": text(step.seq, ""), "data-step": text(step.step, "") },
     el("span", { class: "step-name" }, text(step.step, "step")),
-    step.detail ? " — " + (typeof step.detail === "string" ? step.detail : JSON.stringify(step.detail)) : "",
+    detail ? " — " + detail : "",
     step.at ? el("span", { class: "meta" }, " ", timeEl(step.at)) : null);
 }
 
@@ -547,15 +559,24 @@ function decisionSummary(d) {
   return what + ": " + text(d.result).replace("_", " ") + who;
 }
 
-// Entries of GET /api/v1/tasks/{id}/history, whatever their exact field names.
+// The steps of the task's runs in GET /api/v1/tasks/{id}/history (`runs[].steps[]`, every
+// run that created the task, from any replica), as events of the task page's history.
 function historyEntries(history) {
-  const list = Array.isArray(history) ? history : (history && (history.history || history.events || history.entries || history.steps)) || [];
-  return list.map((h) => ({
-    at: h.at || h.timestamp || h.created_at || null,
-    title: text(h.step || h.event || h.kind || h.type, "step"),
-    detail: typeof h.detail === "string" ? h.detail : (h.message || h.reason || (h.detail ? JSON.stringify(h.detail) : "")),
-    kind: "history",
-  }));
+  const runs = history && Array.isArray(history.runs) ? history.runs : [];
+  const entries = [];
+  for (const run of runs) {
+    for (const step of run.steps || []) {
+      entries.push({
+        at: step.at || null,
+        title: "Run step: " + text(step.step, "step").replace(/_/g, " "),
+        detail: stepDetail(step.detail),
+        kind: "step",
+        step: text(step.step, ""),
+        run: text(run.run_id, ""),
+      });
+    }
+  }
+  return entries;
 }
 
 function approvalLine(decisions) {
@@ -627,7 +648,7 @@ async function loadTaskPage(id, keepControls) {
       field("Error", task.error || null)),
     el("h3", {}, "History"),
     events.length
-      ? el("ol", { class: "history", id: "task-history" }, ...events.map((e) => el("li", { class: "event event-" + e.kind + (e.result ? " result-" + e.result : "") },
+      ? el("ol", { class: "history", id: "task-history" }, ...events.map((e) => el("li", { class: "event event-" + e.kind + (e.result ? " result-" + e.result : ""), "data-step": e.step || null, "data-run": e.run || null },
         el("div", {}, el("strong", {}, e.title), " ", e.at ? timeEl(e.at, "meta") : null),
         e.detail ? el("div", { class: "detail" }, e.detail) : null)))
       : el("p", { class: "empty" }, "No decisions recorded for this task (created by hand, or the decision log was cleared)."));

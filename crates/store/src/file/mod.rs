@@ -67,6 +67,9 @@ type Job = (Op, oneshot::Sender<Result<Reply, StoreError>>);
 /// the engine finish queued work, fold the journal, and stop (the drop waits for that).
 pub struct FileStore {
     path: PathBuf,
+    /// `path` resolved through symlinks: the file the engine writes, beside which the runs
+    /// directory sits too.
+    real: PathBuf,
     jobs: Option<mpsc::Sender<Job>>,
     engine: Option<std::thread::JoinHandle<()>>,
     /// Set by [`FileStore::abandon`]: stop without folding.
@@ -86,7 +89,7 @@ impl FileStore {
     pub async fn open_with(path: PathBuf, options: Options) -> Result<FileStore, StoreError> {
         let real = resolve(&path)?;
         let (jobs, queue) = mpsc::channel::<Job>();
-        let mut engine = Engine::new(real, options.mode);
+        let mut engine = Engine::new(real.clone(), options.mode);
         let abandoned = Arc::new(AtomicBool::new(false));
         let flag = abandoned.clone();
         let thread = std::thread::Builder::new()
@@ -95,6 +98,7 @@ impl FileStore {
             .map_err(|e| StoreError::io("start the writer thread for", &path, e))?;
         let store = FileStore {
             path,
+            real,
             jobs: Some(jobs),
             engine: Some(thread),
             abandoned,
@@ -106,6 +110,12 @@ impl FileStore {
     /// The task file this store was opened on, as given.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The task file itself: [`FileStore::path`] resolved through symlinks (as it was when the
+    /// store opened). The journal, the lock and the runs directory sit beside it.
+    pub fn real_path(&self) -> &Path {
+        &self.real
     }
 
     /// Test aid: stops the engine the way a killed process stops, leaving the journal unfolded.

@@ -1,6 +1,8 @@
-//! Runs beside the file store: the directory `<TASKS_FILE>.runs/` (`.tasks.json.runs/`), one
+//! Runs beside the file store: the directory `<TASKS_FILE>.runs/` (`.tasks.json.runs/`; when
+//! `TASKS_FILE` is a symlink, beside the file it points to, as the journal and lock are), one
 //! `<run id>.json` per run, an empty `open/<run id>` marker while a run is queued or running,
-//! and `.lock`, which every process takes while it changes a run (so the conditional write
+//! an empty `by-task/<task id>/<run id>` marker once a run names its task (a hint: a run read
+//! through it counts only if it still names the task), and `.lock`, which every process takes while it changes a run (so the conditional write
 //! holds across processes, as the tasks file's lock does for tasks). A run file is replaced
 //! whole (temporary file, sync, rename, sync of the directory), so readers need no lock.
 //!
@@ -15,9 +17,10 @@ use async_trait::async_trait;
 
 use super::FileStore;
 use crate::StoreError;
-use crate::shared::{RunRecord, RunRecords};
+use crate::shared::{RunRecord, RunRecords, is_safe_id};
 
-/// `<TASKS_FILE>.runs`.
+/// `<tasks_file>.runs`. Pass the task file itself (a symlink resolved, as
+/// [`FileStore::real_path`] is): the runs follow the file, not the link.
 pub fn runs_dir(tasks_file: &Path) -> PathBuf {
     let mut name = tasks_file.as_os_str().to_owned();
     name.push(".runs");
@@ -37,6 +40,30 @@ impl Dir {
         self.root.join("open").join(run_id)
     }
 
+    fn task_dir(&self, task_id: &str) -> PathBuf {
+        self.root.join("by-task").join(task_id)
+    }
+
+    /// The run ids of the run files, oldest first.
+    fn run_ids(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .names(&self.root)?
+            .into_iter()
+            .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
+            .collect())
+    }
+
+    /// The runs with these ids, in that order (a run gone meanwhile is skipped).
+    fn read_all(&self, ids: Vec<String>) -> Result<Vec<RunRecord>, StoreError> {
+        let mut runs = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(run) = self.read(&id)? {
+                runs.push(run);
+            }
+        }
+        Ok(runs)
+    }
+
     /// Takes the directory's lock (creating the directories first); released on drop.
     fn lock(&self) -> Result<File, StoreError> {
         let open = self.root.join("open");
@@ -53,6 +80,9 @@ impl Dir {
     }
 
     fn read(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
+        if !is_safe_id(run_id) {
+            return Ok(None); // no such file can exist: the write refuses such ids
+        }
         let path = self.file(run_id);
         match fs::read_to_string(&path) {
             Ok(text) => RunRecord::from_json(&text).map(Some),
@@ -61,8 +91,9 @@ impl Dir {
         }
     }
 
-    /// Writes the run whole and durably, and its open marker.
+    /// Writes the run whole and durably, and its markers.
     fn write(&self, run: &RunRecord) -> Result<(), StoreError> {
+        run.check_ids()?;
         let path = self.file(&run.run_id);
         let tmp = self.root.join(format!("{}.json.tmp", run.run_id));
         let json = run.to_json()?;
@@ -79,6 +110,12 @@ impl Dir {
                 Err(e) => return Err(StoreError::io("remove", &marker, e)),
             }
         } else {
+            File::create(&marker).map_err(|e| StoreError::io("create", &marker, e))?;
+        }
+        if let Some(task_id) = &run.task_id {
+            let dir = self.task_dir(task_id);
+            fs::create_dir_all(&dir).map_err(|e| StoreError::io("create", &dir, e))?;
+            let marker = dir.join(&run.run_id);
             File::create(&marker).map_err(|e| StoreError::io("create", &marker, e))?;
         }
         File::open(&self.root)
@@ -110,7 +147,7 @@ impl FileStore {
         op: impl FnOnce(&Dir) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let dir = Dir {
-            root: runs_dir(&self.path),
+            root: runs_dir(&self.real),
         };
         tokio::task::spawn_blocking(move || op(&dir))
             .await
@@ -158,19 +195,50 @@ impl RunRecords for FileStore {
 
     async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         self.with_runs(move |dir| {
-            let mut ids: Vec<String> = dir
-                .names(&dir.root)?
-                .into_iter()
-                .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
-                .collect();
+            let mut ids = dir.run_ids()?;
             ids.reverse();
             ids.truncate(limit);
-            let mut runs = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(run) = dir.read(&id)? {
-                    runs.push(run);
-                }
+            dir.read_all(ids)
+        })
+        .await
+    }
+
+    async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let run = run.clone();
+        self.with_runs(move |dir| {
+            let _lock = dir.lock()?;
+            dir.write(&run)
+        })
+        .await
+    }
+
+    async fn scan_runs(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let after = after.map(str::to_owned);
+        self.with_runs(move |dir| {
+            let ids = dir
+                .run_ids()?
+                .into_iter()
+                .filter(|id| after.as_deref().is_none_or(|after| id.as_str() > after))
+                .take(limit)
+                .collect();
+            dir.read_all(ids)
+        })
+        .await
+    }
+
+    async fn runs_for_task(&self, task_id: &str) -> Result<Vec<RunRecord>, StoreError> {
+        let task_id = task_id.to_owned();
+        self.with_runs(move |dir| {
+            if !is_safe_id(&task_id) {
+                return Ok(Vec::new());
             }
+            let ids = dir.names(&dir.task_dir(&task_id))?;
+            let mut runs = dir.read_all(ids)?;
+            runs.retain(|r| r.task_id.as_deref() == Some(task_id.as_str()));
             Ok(runs)
         })
         .await

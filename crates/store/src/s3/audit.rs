@@ -5,7 +5,9 @@
 //! - `runs/<run id>.json` — a run; replaced with `If-Match` on the ETag of the version read,
 //!   and only if that version is the expected one;
 //! - `runs-open/<run id>` — an empty marker while the run is queued or running (a hint for
-//!   workers; a stale marker costs one read, the run itself decides).
+//!   workers; a stale marker costs one read, the run itself decides);
+//! - `runs-task/<task id>/<run id>` — an empty marker once a run names its task (a hint too:
+//!   a run read through it counts only if it still names the task).
 //!
 //! Not here: the rules of a run's life (`crate::shared::RunBook`).
 
@@ -35,6 +37,41 @@ impl S3Store {
 
     fn run_path(&self, run_id: &str) -> Path {
         self.beside(&format!("runs/{run_id}.json"))
+    }
+
+    /// Puts or removes the run's open marker and puts its task marker, as the run says.
+    async fn mark_run(&self, run: &RunRecord, action: &str) -> Result<(), StoreError> {
+        let open = self.beside(&format!("runs-open/{}", run.run_id));
+        if run.status.is_done() {
+            match self.store.delete(&open).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.err(action, &e)),
+            }
+        } else {
+            self.put_marker(open, action).await?;
+        }
+        if let Some(task_id) = &run.task_id {
+            let marker = self.beside(&format!("runs-task/{task_id}/{}", run.run_id));
+            self.put_marker(marker, action).await?;
+        }
+        Ok(())
+    }
+
+    /// The runs stored at `keys`, in that order (a key gone meanwhile is skipped).
+    async fn read_runs(&self, keys: Vec<Path>) -> Result<Vec<RunRecord>, StoreError> {
+        let loaded: Vec<Option<RunRecord>> = stream::iter(keys)
+            .map(|key| async move {
+                match self.get_bytes(&key, "read a run").await? {
+                    None => Ok(None),
+                    Some((bytes, _)) => {
+                        RunRecord::from_json(&String::from_utf8_lossy(&bytes)).map(Some)
+                    }
+                }
+            })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(loaded.into_iter().flatten().collect())
     }
 
     async fn keys_under(&self, dir: &Path, action: &str) -> Result<Vec<Path>, StoreError> {
@@ -151,6 +188,10 @@ impl RunRecords for S3Store {
             let marker = self.beside(&format!("runs-open/{}", run.run_id));
             self.put_marker(marker, "record a run").await?;
         }
+        if let Some(task_id) = &run.task_id {
+            let marker = self.beside(&format!("runs-task/{task_id}/{}", run.run_id));
+            self.put_marker(marker, "record a run").await?;
+        }
         self.store
             .put_opts(
                 &self.run_path(&run.run_id),
@@ -202,26 +243,85 @@ impl RunRecords for S3Store {
                 Err(e) => return Err(self.err("update a run", &e)),
             }
         }
+        if let Some(task_id) = &run.task_id {
+            let marker = self.beside(&format!("runs-task/{task_id}/{}", run.run_id));
+            self.put_marker(marker, "update a run").await?;
+        }
         Ok(true)
+    }
+
+    async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        // Markers first: a marker without its run costs a reader one read; a run without its
+        // open marker would never be taken by a worker.
+        self.mark_run(run, "copy a run").await?;
+        self.store
+            .put(
+                &self.run_path(&run.run_id),
+                PutPayload::from(run.to_json()?),
+            )
+            .await
+            .map_err(|e| self.err("copy a run", &e))?;
+        Ok(())
+    }
+
+    async fn scan_runs(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let dir = self.beside("runs");
+        let listed: Vec<Path> = match after {
+            // S3 starts the listing after the offset (`start-after`): `runs/<after>` without
+            // `.json`, below every key of a later id whatever its characters (the id filter
+            // below drops `after` itself). The order is not promised, so it is sorted here.
+            Some(after) => {
+                let offset = self.beside(&format!("runs/{after}"));
+                let metas: Vec<_> = self
+                    .store
+                    .list_with_offset(Some(&dir), &offset)
+                    .try_collect()
+                    .await
+                    .map_err(|e| self.err("list runs", &e))?;
+                let mut keys: Vec<Path> = metas.into_iter().map(|m| m.location).collect();
+                keys.sort();
+                keys
+            }
+            None => self.keys_under(&dir, "list runs").await?,
+        };
+        let keys: Vec<Path> = listed
+            .into_iter()
+            .filter(|key| {
+                let id = key
+                    .filename()
+                    .map(|name| name.strip_suffix(".json").unwrap_or(name));
+                after.is_none_or(|after| id.is_some_and(|id| id > after))
+            })
+            .take(limit)
+            .collect();
+        self.read_runs(keys).await
+    }
+
+    async fn runs_for_task(&self, task_id: &str) -> Result<Vec<RunRecord>, StoreError> {
+        let markers = self
+            .keys_under(
+                &self.beside(&format!("runs-task/{task_id}")),
+                "list a task's runs",
+            )
+            .await?;
+        let keys: Vec<Path> = markers
+            .iter()
+            .filter_map(|m| m.filename().map(|run_id| self.run_path(run_id)))
+            .collect();
+        let mut runs = self.read_runs(keys).await?;
+        runs.retain(|r| r.task_id.as_deref() == Some(task_id));
+        Ok(runs)
     }
 
     async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         let mut keys = self.keys_under(&self.beside("runs"), "list runs").await?;
         keys.reverse();
         keys.truncate(limit);
-        let loaded: Vec<Option<RunRecord>> = stream::iter(keys)
-            .map(|key| async move {
-                match self.get_bytes(&key, "read a run").await? {
-                    None => Ok(None),
-                    Some((bytes, _)) => {
-                        RunRecord::from_json(&String::from_utf8_lossy(&bytes)).map(Some)
-                    }
-                }
-            })
-            .buffered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(loaded.into_iter().flatten().collect())
+        self.read_runs(keys).await
     }
 
     async fn open_run_ids(&self) -> Result<Vec<String>, StoreError> {

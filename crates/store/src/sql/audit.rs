@@ -5,7 +5,8 @@
 //!   nothing, so restoring twice keeps one copy), its JSON in `body`, with `sort_key`,
 //!   `task_id` and `request_id` as indexed columns for finding it;
 //! - a run is one row keyed by `run_id`, its JSON in `body`, with `status` for finding the
-//!   open ones and `version` for the conditional write (`UPDATE … WHERE version = ?`).
+//!   open ones, `task_id` (migration 0004) for finding a task's runs, and `version` for the
+//!   conditional write (`UPDATE … WHERE version = ?`).
 //!
 //! Not here: the rules of a run's life (`crate::shared::RunBook`).
 
@@ -100,21 +101,81 @@ impl<D: Driver> DecisionRecords for SqlStore<D> {
     }
 }
 
+const RUN_COLUMNS: &str = "run_id, status, version, task_id, body";
+
+/// The values of [`RUN_COLUMNS`] for `run`.
+fn run_args(run: &RunRecord) -> Result<[Arg; 5], StoreError> {
+    Ok([
+        Arg::Text(run.run_id.clone()),
+        Arg::Text(run.status.as_str().to_owned()),
+        Arg::Int(run.version as i64),
+        Arg::OptText(run.task_id.clone()),
+        Arg::Text(run.to_json()?),
+    ])
+}
+
 #[async_trait]
 impl<D: Driver> RunRecords for SqlStore<D> {
     async fn insert_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO runs (run_id, status, version, body) VALUES {}",
-            self.driver.dialect().tuple(1, 4)
+            "INSERT INTO runs ({RUN_COLUMNS}) VALUES {}",
+            self.driver.dialect().tuple(1, 5)
         );
-        let args = [
-            Arg::Text(run.run_id.clone()),
-            Arg::Text(run.status.as_str().to_owned()),
-            Arg::Int(run.version as i64),
-            Arg::Text(run.to_json()?),
-        ];
-        self.execute("record a run", &sql, &args).await?;
+        self.execute("record a run", &sql, &run_args(run)?).await?;
         Ok(())
+    }
+
+    async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let dialect = self.driver.dialect();
+        let sql = match dialect {
+            Dialect::Sqlite | Dialect::Postgres => format!(
+                "INSERT INTO runs ({RUN_COLUMNS}) VALUES {} ON CONFLICT (run_id) DO UPDATE SET \
+                 status = excluded.status, version = excluded.version, \
+                 task_id = excluded.task_id, body = excluded.body",
+                dialect.tuple(1, 5)
+            ),
+            Dialect::Mysql => format!(
+                "INSERT INTO runs ({RUN_COLUMNS}) VALUES {} ON DUPLICATE KEY UPDATE \
+                 status = VALUES(status), version = VALUES(version), \
+                 task_id = VALUES(task_id), body = VALUES(body)",
+                dialect.tuple(1, 5)
+            ),
+        };
+        self.execute("copy a run", &sql, &run_args(run)?).await?;
+        Ok(())
+    }
+
+    async fn scan_runs(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let (sql, args) = match after {
+            Some(after) => (
+                format!(
+                    "SELECT body FROM runs WHERE run_id > {} ORDER BY run_id LIMIT {limit}",
+                    self.p(1)
+                ),
+                vec![Arg::Text(after.to_owned())],
+            ),
+            None => (
+                format!("SELECT body FROM runs ORDER BY run_id LIMIT {limit}"),
+                Vec::new(),
+            ),
+        };
+        let rows = self.fetch("read runs", &sql, &args).await?;
+        self.run_rows(rows)
+    }
+
+    async fn runs_for_task(&self, task_id: &str) -> Result<Vec<RunRecord>, StoreError> {
+        let sql = format!(
+            "SELECT body FROM runs WHERE task_id = {} ORDER BY run_id",
+            self.p(1)
+        );
+        let rows = self
+            .fetch("read a task's runs", &sql, &[Arg::Text(task_id.to_owned())])
+            .await?;
+        self.run_rows(rows)
     }
 
     async fn load_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
@@ -127,16 +188,19 @@ impl<D: Driver> RunRecords for SqlStore<D> {
 
     async fn replace_run(&self, run: &RunRecord, expected: u64) -> Result<bool, StoreError> {
         let sql = format!(
-            "UPDATE runs SET status = {}, version = {}, body = {} WHERE run_id = {} AND version = {}",
+            "UPDATE runs SET status = {}, version = {}, task_id = {}, body = {} \
+             WHERE run_id = {} AND version = {}",
             self.p(1),
             self.p(2),
             self.p(3),
             self.p(4),
-            self.p(5)
+            self.p(5),
+            self.p(6)
         );
         let args = [
             Arg::Text(run.status.as_str().to_owned()),
             Arg::Int(run.version as i64),
+            Arg::OptText(run.task_id.clone()),
             Arg::Text(run.to_json()?),
             Arg::Text(run.run_id.clone()),
             Arg::Int(expected as i64),

@@ -31,6 +31,11 @@ fn files(dialect: Dialect) -> &'static [(i64, &'static str, &'static str)] {
                 "decisions and runs",
                 include_str!("../../migrations/sqlite/0003_decisions_runs.sql"),
             ),
+            (
+                4,
+                "runs by task",
+                include_str!("../../migrations/sqlite/0004_runs_task.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -43,6 +48,11 @@ fn files(dialect: Dialect) -> &'static [(i64, &'static str, &'static str)] {
                 "decisions and runs",
                 include_str!("../../migrations/postgres/0003_decisions_runs.sql"),
             ),
+            (
+                4,
+                "runs by task",
+                include_str!("../../migrations/postgres/0004_runs_task.sql"),
+            ),
         ],
         Dialect::Mysql => &[
             (
@@ -54,6 +64,11 @@ fn files(dialect: Dialect) -> &'static [(i64, &'static str, &'static str)] {
                 3,
                 "decisions and runs",
                 include_str!("../../migrations/mysql/0003_decisions_runs.sql"),
+            ),
+            (
+                4,
+                "runs by task",
+                include_str!("../../migrations/mysql/0004_runs_task.sql"),
             ),
         ],
     }
