@@ -6,8 +6,10 @@
 //! for [`TaskId::successor`] until the id is free, under its lock or unique constraint.
 
 use std::fmt;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use chrono::format::Item;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -15,6 +17,14 @@ use crate::CoreError;
 
 const FORMAT: &str = "task_%Y%m%d_%H%M%S_%6f";
 const EXAMPLE: &str = "task_20251220_100404_305973";
+
+/// [`FORMAT`] tokenised once (see [`crate::time::parse_naive`]).
+static ITEMS: LazyLock<Vec<Item<'static>>> = LazyLock::new(|| crate::time::tokenise(FORMAT));
+
+/// The time an id names, if it names one.
+fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    crate::time::parse_naive(s, FORMAT, &ITEMS)
+}
 
 /// The last microsecond handed out by this process.
 static LAST_MICROS: AtomicI64 = AtomicI64::new(0);
@@ -55,9 +65,7 @@ impl TaskId {
 
     /// Validates an id given by a user or read from a file.
     pub fn parse(s: &str) -> Result<Self, CoreError> {
-        let valid = s.len() == EXAMPLE.len()
-            && s.starts_with("task_")
-            && NaiveDateTime::parse_from_str(s, FORMAT).is_ok();
+        let valid = s.len() == EXAMPLE.len() && s.starts_with("task_") && parse_time(s).is_some();
         if valid {
             Ok(TaskId(s.to_owned()))
         } else {
@@ -77,9 +85,7 @@ impl TaskId {
 
     /// The creation time the id encodes, in microseconds since the Unix epoch.
     pub fn micros(&self) -> Option<i64> {
-        NaiveDateTime::parse_from_str(&self.0, FORMAT)
-            .ok()
-            .map(|t| t.and_utc().timestamp_micros())
+        parse_time(&self.0).map(|t| t.and_utc().timestamp_micros())
     }
 
     fn from_micros(micros: i64) -> Self {
