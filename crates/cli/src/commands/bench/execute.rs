@@ -8,7 +8,8 @@
 //! left `approved`. `NOTIFY_WEBHOOK_URL` points at a receiver on a loopback port that answers
 //! after a fixed delay, so the notification dominates, as with a real webhook. The receiver
 //! counts notifications per task id and per `Idempotency-Key`: any duplicate is printed and
-//! the command exits 1, as it does when a task is not executed.
+//! the command exits 1, as it does when a task is not executed (a measurement gives up two
+//! minutes plus the receiver's delay and 100 ms per task after it started).
 //!
 //! The claim's cost is measured on its own: the conditional write that takes the claim
 //! ([`taskpilot_store::claim`], as `Runtime::execute_approved` takes it), timed per task on
@@ -35,6 +36,9 @@ const REPLICAS: [usize; 2] = [1, 3];
 
 /// Goal of issue 15: three replicas at least this many times one.
 const GOAL_SPEEDUP: f64 = 2.5;
+
+/// A measurement gives up this long plus (delay + 100 ms) per task after it started.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(120);
 
 #[derive(Debug, clap::Args)]
 pub struct BenchExecuteArgs {
@@ -152,6 +156,11 @@ async fn measure(
     receiver.take();
     let stop = CancellationToken::new();
     let started = Instant::now();
+    // A task left approved for good (a claim that is never released) must not hang the
+    // benchmark: give up well after the slowest plausible run; it then counts as not executed.
+    let deadline = started
+        + GIVE_UP_AFTER
+        + (receiver.delay() + Duration::from_millis(100)) * u32::try_from(n).unwrap_or(u32::MAX);
     let mut sweepers = Vec::new();
     for state in &states {
         let (state, stop) = (state.clone(), stop.clone());
@@ -160,7 +169,7 @@ async fn measure(
                 status: Some(Status::Approved),
                 limit: Some(1),
             };
-            while !stop.is_cancelled() {
+            while !stop.is_cancelled() && Instant::now() < deadline {
                 if sweep_approved(&state, Duration::ZERO, &stop).await == 0 {
                     // Nothing this replica could take: done once nobody holds one either.
                     if state.runtime.store.list(&left).await?.is_empty() {
