@@ -368,3 +368,39 @@ pub async fn run(args: BenchExecuteArgs, _ctx: &Context) -> anyhow::Result<ExitC
         ExitCode::SUCCESS
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(task_ids: &[&str]) -> Measured {
+        Measured {
+            replicas: 3,
+            seconds: 1.0,
+            executed: 3,
+            not_executed: HashMap::new(),
+            notifications: task_ids.len(),
+            duplicate_tasks: repeated(task_ids.iter().copied()),
+            duplicate_keys: Vec::new(),
+            key_mismatches: 0,
+        }
+    }
+
+    #[test]
+    fn a_task_notified_three_times_is_two_duplicates() {
+        let m = measured(&["task_a", "task_b", "task_a", "task_c", "task_a", "task_b"]);
+        assert_eq!(
+            m.duplicate_tasks,
+            [("task_a".to_owned(), 3), ("task_b".to_owned(), 2)]
+        );
+        assert_eq!(m.duplicates(), 3);
+        assert_eq!(m.to_json()["duplicates"], 3);
+    }
+
+    #[test]
+    fn one_notification_per_task_is_no_duplicate() {
+        let m = measured(&["task_a", "task_b", "task_c"]);
+        assert!(m.duplicate_tasks.is_empty());
+        assert_eq!(m.duplicates(), 0);
+    }
+}
