@@ -1,7 +1,8 @@
 //! Several `taskpilot serve` replicas on one store: each approved task is executed once on
 //! every shared backend (the file store with several processes, SQLite, PostgreSQL, MariaDB,
 //! Redis, S3); approvals through the CLI while the replicas sweep add no duplicate; a replica
-//! killed with SIGKILL while it holds a claim is taken over once the lease expires.
+//! killed with SIGKILL while it holds a claim is taken over once the lease expires;
+//! `taskpilot bench execute`, run tiny, executes and notifies each task once.
 //! Notifications go to a receiver on a loopback port that counts them with their
 //! `Idempotency-Key`.
 //!
@@ -550,4 +551,41 @@ fn a_killed_postgres_replica_is_taken_over_after_the_lease() {
         return;
     };
     a_killed_replica_is_taken_over(shared);
+}
+
+/// `bench execute` run tiny on SQLite (not a timing): with 1 and then 3 replicas every task is
+/// executed and notified exactly once, and each claim's write was timed.
+#[test]
+fn bench_execute_notifies_each_task_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = common::json(
+        dir.path(),
+        &[
+            "bench",
+            "execute",
+            "--tasks",
+            "10",
+            "--delay-ms",
+            "5",
+            "--json",
+        ],
+    );
+    let measurements = r["measurements"].as_array().expect("measurements");
+    let replicas: Vec<&Value> = measurements.iter().map(|m| &m["replicas"]).collect();
+    assert_eq!(replicas, [1, 3], "{r}");
+    for m in measurements {
+        assert_eq!(m["executed"], 10, "{r}");
+        assert_eq!(m["notifications"], 10, "{r}");
+        assert_eq!(m["duplicates"], 0, "{r}");
+        assert_eq!(m["duplicate_keys"], serde_json::json!([]), "{r}");
+        assert_eq!(m["key_mismatches"], 0, "{r}");
+    }
+    assert_eq!(r["claim"]["tasks"], 10, "{r}");
+    assert!(
+        r["store"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("sqlite://"),
+        "{r}"
+    );
 }

@@ -8,14 +8,24 @@
 //! Not here: reading an id from text ([`TaskId::parse`], in `parse.rs`).
 
 use std::fmt;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use chrono::format::Item;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Serialize, Serializer};
 
 const FORMAT: &str = "task_%Y%m%d_%H%M%S_%6f";
 /// An id, to show in messages.
 pub(crate) const EXAMPLE: &str = "task_20251220_100404_305973";
+
+/// [`FORMAT`] tokenised once (see [`crate::time::parse_naive`]).
+static ITEMS: LazyLock<Vec<Item<'static>>> = LazyLock::new(|| crate::time::tokenise(FORMAT));
+
+/// The time an id names, if it names one.
+fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    crate::time::parse_naive(s, FORMAT, &ITEMS)
+}
 
 /// The last microsecond handed out by this process.
 static LAST_MICROS: AtomicI64 = AtomicI64::new(0);
@@ -56,9 +66,7 @@ impl TaskId {
 
     /// The id `s` spells, if `s` has an id's exact shape (see [`TaskId::parse`]).
     pub(crate) fn checked(s: &str) -> Option<Self> {
-        let valid = s.len() == EXAMPLE.len()
-            && s.starts_with("task_")
-            && NaiveDateTime::parse_from_str(s, FORMAT).is_ok();
+        let valid = s.len() == EXAMPLE.len() && s.starts_with("task_") && parse_time(s).is_some();
         valid.then(|| TaskId(s.to_owned()))
     }
 
@@ -69,9 +77,7 @@ impl TaskId {
 
     /// The creation time the id encodes, in microseconds since the Unix epoch.
     pub fn micros(&self) -> Option<i64> {
-        NaiveDateTime::parse_from_str(&self.0, FORMAT)
-            .ok()
-            .map(|t| t.and_utc().timestamp_micros())
+        parse_time(&self.0).map(|t| t.and_utc().timestamp_micros())
     }
 
     fn from_micros(micros: i64) -> Self {

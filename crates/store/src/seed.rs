@@ -7,6 +7,7 @@
 //! Not here: writing files durably and their permissions (`taskpilot_plumbing::fs`).
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -50,8 +51,18 @@ pub(crate) fn parse_seed(bytes: &[u8]) -> Result<SeedContents, serde_json::Error
     let mut records: BTreeMap<String, Box<RawValue>> = BTreeMap::new();
     let mut copies: BTreeMap<String, Vec<Box<RawValue>>> = BTreeMap::new();
     for (key, raw) in entries {
-        if let Some(earlier) = records.insert(key.clone(), raw.clone()) {
-            copies.entry(key).or_insert_with(|| vec![earlier]).push(raw);
+        // Only a duplicate id costs a copy of its record.
+        match records.entry(key) {
+            Entry::Vacant(slot) => {
+                slot.insert(raw);
+            }
+            Entry::Occupied(mut slot) => {
+                let earlier = std::mem::replace(slot.get_mut(), raw.clone());
+                copies
+                    .entry(slot.key().clone())
+                    .or_insert_with(|| vec![earlier])
+                    .push(raw);
+            }
         }
     }
     contents.duplicates = copies
@@ -165,14 +176,30 @@ mod tests {
     fn duplicate_ids_keep_every_copy() {
         let text = r#"{
           "task_20251220_100404_305973": {"id":"task_20251220_100404_305973","title":"first","priority":"high","description":"","status":"pending","created_at":"2025-12-20T10:04:04.305998"},
-          "task_20251220_100404_305973": {"id":"task_20251220_100404_305973","title":"second","priority":"high","description":"","status":"pending","created_at":"2025-12-20T10:04:04.305998"}
+          "task_20251220_100404_305973": {"id":"task_20251220_100404_305973","title":"second","priority":"high","description":"","status":"pending","created_at":"2025-12-20T10:04:04.305998"},
+          "task_20251220_100404_305974": {"id":"task_20251220_100404_305974","title":"other","priority":"high","description":"","status":"pending","created_at":"2025-12-20T10:04:04.305998"},
+          "task_20251220_100404_305973": {"id":"task_20251220_100404_305973","title":"third","priority":"high","description":"","status":"pending","created_at":"2025-12-20T10:04:04.305998"}
         }"#;
         let contents = parse_seed(text.as_bytes()).unwrap();
-        assert_eq!(contents.tasks.len(), 1);
-        assert_eq!(contents.tasks.values().next().unwrap().title, "second");
+        assert_eq!(contents.tasks.len(), 2);
+        assert_eq!(contents.tasks.values().next().unwrap().title, "third");
         assert_eq!(contents.duplicates.len(), 1);
-        assert_eq!(contents.duplicates[0].copies.len(), 2);
-        assert!(contents.duplicates[0].copies[0].get().contains("first"));
+        assert_eq!(contents.duplicates[0].key, "task_20251220_100404_305973");
+        let titles: Vec<&str> = contents.duplicates[0]
+            .copies
+            .iter()
+            .map(|c| {
+                ["first", "second", "third"]
+                    .into_iter()
+                    .find(|t| c.get().contains(&format!("\"{t}\"")))
+                    .unwrap_or("?")
+            })
+            .collect();
+        assert_eq!(
+            titles,
+            ["first", "second", "third"],
+            "every copy, in file order"
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `taskpilot bench`: side-by-side measurements (SPEC section 11), run on demand, never in CI.
 
+mod execute;
 mod http;
 mod policy;
+mod receiver;
 mod runs;
 mod scratch;
 mod store;
@@ -23,6 +25,9 @@ pub(crate) enum BenchCommand {
     Workflow(workflow::BenchWorkflowArgs),
     /// Queued async runs completed per second with 1 and 3 replicas on one store.
     Runs(runs::BenchRunsArgs),
+    /// Approved tasks executed per second by the serve sweep with 1 and 3 replicas on one
+    /// store, duplicate notifications, and the cost of the execution claim.
+    Execute(execute::BenchExecuteArgs),
 }
 
 pub(crate) async fn run(command: BenchCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -32,5 +37,6 @@ pub(crate) async fn run(command: BenchCommand, ctx: &Context) -> anyhow::Result<
         BenchCommand::Workflow(args) => workflow::run(args, ctx).await,
         BenchCommand::Http(args) => http::run(args, ctx).await,
         BenchCommand::Runs(args) => runs::run(args, ctx).await,
+        BenchCommand::Execute(args) => execute::run(args, ctx).await,
     }
 }

@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use taskpilot_agents::Runtime;
 use taskpilot_agents::runs::{DEFAULT_LEASE, worker_id};
-use taskpilot_config::Settings;
 
 use crate::context::Context;
 use crate::output::print_json;
@@ -34,28 +32,13 @@ pub(crate) struct BenchRunsArgs {
     pub json: bool,
 }
 
-async fn replica(
-    url: &str,
-    name: &str,
-) -> anyhow::Result<(super::scratch::ScratchDir, Arc<Runtime>)> {
-    let (scratch, _) = super::scratch::offline_scratch(name)?;
-    let mut env: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    env.insert("BASE_DIR".into(), scratch.path().display().to_string());
-    env.insert("LLM_PROVIDER".into(), "offline".into());
-    env.insert(
-        "LOGS_DIR".into(),
-        scratch.path().join("logs").display().to_string(),
-    );
-    env.insert("TASK_STORE_URL".into(), url.to_owned());
-    let settings = Settings::resolve(&env, scratch.path())?;
-    Ok((scratch, Arc::new(Runtime::from_settings(&settings).await?)))
-}
-
 /// Completed runs per second with `replicas` replicas.
 async fn measure(url: &str, replicas: usize, runs: usize) -> anyhow::Result<f64> {
     let mut handles = Vec::new();
     for i in 0..replicas {
-        handles.push(replica(url, &format!("runs-{replicas}-{i}")).await?);
+        let (scratch, runtime) =
+            super::scratch::replica(url, &format!("runs-{replicas}-{i}"), &[]).await?;
+        handles.push((scratch, Arc::new(runtime)));
     }
     let submitter = handles[0].1.clone();
     let mut ids = Vec::with_capacity(runs);
