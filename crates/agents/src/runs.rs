@@ -24,10 +24,15 @@ use crate::{AgentError, Runtime};
 /// How long a worker's claim on a run lasts without renewal.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
-/// A worker's identity: host name (the pod in Kubernetes) and process id, plus a random part
-/// so two workers of one process differ.
+/// A worker's identity: the kernel's host name (the pod's name in Kubernetes) and process id,
+/// plus a random part so two workers of one process differ. The host name is read from
+/// `/proc/sys/kernel/hostname`, not the environment (only `taskpilot-config` reads that).
 pub fn worker_id(slot: usize) -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
     format!(
         "{host}:{}:{slot}:{:04x}",
         std::process::id(),
@@ -262,4 +267,23 @@ async fn finish(
                 message: other.to_string(),
             },
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worker_id;
+
+    #[test]
+    fn a_worker_id_names_the_host_the_process_and_the_slot() {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default();
+        let id = worker_id(3);
+        let parts: Vec<&str> = id.split(':').collect();
+        assert_eq!(parts.len(), 4, "{id}");
+        assert_eq!(parts[0], if host.is_empty() { "localhost" } else { &host });
+        assert_eq!(parts[1], std::process::id().to_string());
+        assert_eq!(parts[2], "3");
+        assert_eq!(parts[3].len(), 4, "{id}");
+    }
 }

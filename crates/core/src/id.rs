@@ -19,12 +19,12 @@ const FORMAT: &str = "task_%Y%m%d_%H%M%S_%6f";
 /// An id, to show in messages.
 pub(crate) const EXAMPLE: &str = "task_20251220_100404_305973";
 
-/// [`FORMAT`] tokenised once (see [`crate::time::parse_naive`]).
-static ITEMS: LazyLock<Vec<Item<'static>>> = LazyLock::new(|| crate::time::tokenise(FORMAT));
+/// [`FORMAT`] tokenised once (see [`crate::naive_parse::parse_naive`]).
+static ITEMS: LazyLock<Vec<Item<'static>>> = LazyLock::new(|| crate::naive_parse::tokenise(FORMAT));
 
 /// The time an id names, if it names one.
 fn parse_time(s: &str) -> Option<NaiveDateTime> {
-    crate::time::parse_naive(s, FORMAT, &ITEMS)
+    crate::naive_parse::parse_naive(s, FORMAT, &ITEMS)
 }
 
 /// The last microsecond handed out by this process.

@@ -7,6 +7,7 @@
 mod claim;
 mod error;
 mod id;
+mod naive_parse;
 mod parse;
 mod priority;
 mod status;
