@@ -357,7 +357,7 @@ async fn play(case: Case, dir: &Path) {
         Trigger::Compact => store.compact().await.unwrap(),
         Trigger::Close => store.close().await.unwrap(),
         Trigger::Drop => drop(store),
-        Trigger::Idle => tokio::time::sleep(Duration::from_secs(60)).await,
+        Trigger::Idle => tokio::time::sleep(Duration::from_secs(20)).await,
     }
 }
 
