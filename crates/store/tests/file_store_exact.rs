@@ -249,3 +249,223 @@ async fn a_handle_names_its_path_as_given() {
     assert_eq!(store.path(), path.as_path());
     assert_eq!(store.describe(), format!("file://{}", path.display()));
 }
+
+fn rewrite_as_new_file(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("replacing");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[tokio::test]
+async fn a_task_file_replaced_under_an_open_handle_is_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    let store = open_unfolded(&path).await;
+    let kept = store.create(NewTask::new("kept", "low")).await.unwrap();
+    store.compact().await.unwrap(); // no journal now
+    let mut outside = kept.clone();
+    outside.title = "edited by another tool".into();
+    rewrite_as_new_file(
+        &path,
+        &serde_json::to_vec(&serde_json::json!({ kept.id.as_str(): outside })).unwrap(),
+    );
+    assert_eq!(store.get(&kept.id).await.unwrap(), outside);
+}
+
+#[tokio::test]
+async fn a_journal_replaced_or_cut_under_an_open_handle_is_read_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    let a = open_unfolded(&path).await;
+    let b = open_unfolded(&path).await;
+    let one = a.create(NewTask::new("one", "low")).await.unwrap();
+    let two = a.create(NewTask::new("two", "low")).await.unwrap();
+    assert_eq!(b.stats().await.unwrap().total(), 2);
+    let text = std::fs::read_to_string(journal(&path)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "header, one, two");
+
+    // Another file with the same start and a longer last record: read from the start.
+    let mut renamed = two.clone();
+    renamed.title = "two, renamed by whoever replaced the journal".into();
+    let put = serde_json::to_string(&serde_json::json!({ "put": renamed })).unwrap();
+    rewrite_as_new_file(
+        &journal(&path),
+        format!("{}\n{}\n{put}\n", lines[0], lines[1]).as_bytes(),
+    );
+    assert_eq!(b.get(&two.id).await.unwrap(), renamed);
+    assert_eq!(b.check().await.unwrap().problems, Vec::<String>::new());
+
+    // The same file cut back to its first record: read from the start, `two` is gone.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(journal(&path))
+        .unwrap();
+    file.set_len((lines[0].len() + lines[1].len() + 2) as u64)
+        .unwrap();
+    assert_eq!(
+        b.scan(None, 10).await.unwrap(),
+        vec![one],
+        "only what the journal holds now"
+    );
+}
+
+#[tokio::test]
+async fn a_handle_that_saw_a_torn_tail_reads_what_another_appended_after_cutting_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    let store = open_unfolded(&path).await;
+    store.create(NewTask::new("one", "low")).await.unwrap();
+    store.abandon();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(journal(&path))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, br#"{"put": {"id": "task_20"#))
+        .unwrap();
+    let a = open_unfolded(&path).await;
+    let b = open_unfolded(&path).await;
+    let two = a.create(NewTask::new("two", "low")).await.unwrap();
+    assert_eq!(b.get(&two.id).await.unwrap(), two);
+    assert_eq!(b.stats().await.unwrap().total(), 2);
+}
+
+#[tokio::test]
+async fn a_fold_that_cannot_retire_the_journal_fails_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    let store = open_unfolded(&path).await;
+    let journal_bak = path.with_extension("json.journal.bak");
+    std::fs::create_dir(&journal_bak).unwrap();
+    std::fs::write(journal_bak.join("occupied"), b"").unwrap();
+    store.create(NewTask::new("one", "low")).await.unwrap();
+    let err = store.compact().await.unwrap_err().to_string();
+    assert!(
+        err.contains(&journal_bak.display().to_string()),
+        "the error names {}: {err}",
+        journal_bak.display()
+    );
+}
+
+#[tokio::test]
+async fn a_load_that_moved_records_aside_rewrites_the_task_file_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    let good = NewTask::new("good", "low")
+        .into_task(TaskId::generate(), Timestamp::now_in(TimeStyle::Naive))
+        .unwrap();
+    let mut bad = serde_json::to_value(
+        NewTask::new("bad", "low")
+            .into_task(TaskId::generate(), Timestamp::now_in(TimeStyle::Naive))
+            .unwrap(),
+    )
+    .unwrap();
+    bad["status"] = "finished".into();
+    let bad_id = bad["id"].as_str().unwrap().to_owned();
+    std::fs::write(
+        &path,
+        serde_json::to_vec(&serde_json::json!({ good.id.as_str(): good, bad_id.clone(): bad }))
+            .unwrap(),
+    )
+    .unwrap();
+    let store = open_unfolded(&path).await;
+    let on_disk: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        on_disk.keys().collect::<Vec<_>>(),
+        [good.id.as_str()],
+        "rewritten while the store is open"
+    );
+    assert_eq!(store.scan(None, 10).await.unwrap(), vec![good]);
+}
+
+#[tokio::test]
+async fn restoring_starts_empty_over_a_missing_or_unreadable_task_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    let restore = FileStoreOptions {
+        mode: taskpilot_store::OpenMode::Restore,
+        idle_fold: None,
+    };
+    let store = open_unfolded(&path).await;
+    store.create(NewTask::new("one", "low")).await.unwrap();
+    store.compact().await.unwrap(); // `.bak` exists
+    drop(store);
+
+    std::fs::write(&path, b"{ unreadable").unwrap();
+    let store = FileStore::open_with(path.clone(), restore).await.unwrap();
+    assert_eq!(store.stats().await.unwrap().total(), 0, "starts empty");
+    drop(store);
+    let corrupt = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".tasks.json.corrupt-")
+        })
+        .count();
+    assert_eq!(corrupt, 1, "the unreadable file is kept aside");
+
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        FileStore::open_with(path.clone(), options_normal())
+            .await
+            .is_err(),
+        "a normal open refuses a missing file that has a .bak"
+    );
+    let store = FileStore::open_with(path.clone(), restore).await.unwrap();
+    assert_eq!(store.stats().await.unwrap().total(), 0);
+}
+
+fn options_normal() -> FileStoreOptions {
+    FileStoreOptions {
+        idle_fold: None,
+        ..FileStoreOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_append_fails_the_writes_of_its_batch_and_answers_the_reads() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    let store = open_unfolded(&path).await;
+    let existing = store.create(NewTask::new("existing", "low")).await.unwrap();
+    store.compact().await.unwrap(); // the next write starts a journal
+    // ...which cannot be created: its name leads into a directory that does not exist.
+    std::os::unix::fs::symlink(dir.path().join("missing").join("journal"), journal(&path)).unwrap();
+
+    // Hold the store's lock so that the three calls queue up and the failing write shares a
+    // batch with at least one read.
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(path.with_extension("json.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut stats = std::pin::pin!(store.stats());
+    let mut create = std::pin::pin!(store.create(NewTask::new("lost", "low")));
+    let existing_id = existing.id.clone();
+    let mut get = std::pin::pin!(store.get(&existing_id));
+    let mut context = Context::from_waker(Waker::noop());
+    assert!(stats.as_mut().poll(&mut context).is_pending());
+    assert!(create.as_mut().poll(&mut context).is_pending());
+    assert!(get.as_mut().poll(&mut context).is_pending());
+    lock.unlock().unwrap();
+
+    assert_eq!(stats.await.unwrap().total(), 1);
+    let err = create.await.unwrap_err().to_string();
+    assert!(err.contains(".tasks.json.journal"), "{err}");
+    assert_eq!(get.await.unwrap(), existing);
+
+    std::fs::remove_file(journal(&path)).unwrap();
+    let later = store.create(NewTask::new("later", "low")).await.unwrap();
+    assert_eq!(
+        store.scan(None, 10).await.unwrap(),
+        vec![existing, later],
+        "the failed write left nothing behind"
+    );
+}
