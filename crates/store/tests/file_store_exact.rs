@@ -320,13 +320,24 @@ async fn a_handle_that_saw_a_torn_tail_reads_what_another_appended_after_cutting
     std::fs::OpenOptions::new()
         .append(true)
         .open(journal(&path))
-        .and_then(|mut f| std::io::Write::write_all(&mut f, br#"{"put": {"id": "task_20"#))
+        .and_then(|mut f| {
+            // Longer than the journal's complete lines and than the record appended next.
+            let torn = format!(r#"{{"put": {{"id": "task_20{}"#, "x".repeat(3000));
+            std::io::Write::write_all(&mut f, torn.as_bytes())
+        })
         .unwrap();
     let a = open_unfolded(&path).await;
     let b = open_unfolded(&path).await;
     let two = a.create(NewTask::new("two", "low")).await.unwrap();
     assert_eq!(b.get(&two.id).await.unwrap(), two);
     assert_eq!(b.stats().await.unwrap().total(), 2);
+    // b's own write must not cut what a appended where the torn record was.
+    let three = b.create(NewTask::new("three", "low")).await.unwrap();
+    drop((a, b));
+    let store = open_unfolded(&path).await;
+    assert_eq!(store.get(&two.id).await.unwrap(), two);
+    assert_eq!(store.get(&three.id).await.unwrap(), three);
+    assert_eq!(store.stats().await.unwrap().total(), 3);
 }
 
 #[tokio::test]

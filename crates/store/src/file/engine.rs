@@ -508,7 +508,9 @@ impl Engine {
         match (view.journal_ino, journal) {
             (None, None) => Ok(()),
             (Some(ino), Some(meta)) if meta.ino() == ino && meta.len() >= view.journal_len => {
-                if meta.len() > view.journal_len + view.torn_tail {
+                // Past a torn record, another process may have cut it and appended records of
+                // any length: read from the last complete line again whenever there is one.
+                if meta.len() > view.journal_len || view.torn_tail > 0 {
                     self.read_journal_from(view.journal_len)?;
                 }
                 Ok(())
@@ -531,7 +533,8 @@ impl Engine {
             .map_err(|e| StoreError::io("read", &self.paths.journal, e))?;
         let parsed = journal::parse(&bytes, view.journal_lines);
         self.note_bad_lines(&parsed.bad_lines);
-        if parsed.torn_tail > 0 {
+        let same_tail = parsed.consumed == 0 && parsed.torn_tail == view.torn_tail;
+        if parsed.torn_tail > 0 && !same_tail {
             tracing::warn!(
                 "{}: ignored a torn last record ({} bytes) left by an interrupted write; it was never acknowledged",
                 self.paths.journal.display(),

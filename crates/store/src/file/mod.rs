@@ -208,8 +208,9 @@ fn run_engine(
     idle_fold: Option<Duration>,
     abandoned: &AtomicBool,
 ) {
-    // Without idle folding, wait as long as it takes (a year is "forever" for recv_timeout).
-    let idle = idle_fold.unwrap_or(Duration::from_secs(365 * 24 * 3600));
+    // Without idle folding, wait as long as it takes (recv_timeout treats a deadline past the
+    // clock's range as no deadline).
+    let idle = idle_fold.unwrap_or(Duration::MAX);
     loop {
         let first = match queue.recv_timeout(idle) {
             Ok(job) => job,
