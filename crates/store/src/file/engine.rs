@@ -508,9 +508,9 @@ impl Engine {
         match (view.journal_ino, journal) {
             (None, None) => Ok(()),
             (Some(ino), Some(meta)) if meta.ino() == ino && meta.len() >= view.journal_len => {
-                // Past a torn record, another process may have cut it and appended records of
-                // any length: read from the last complete line again whenever there is one.
-                if meta.len() > view.journal_len || view.torn_tail > 0 {
+                // Anything past the last complete line: new records, or a torn record (which
+                // another process may since have cut and replaced with records of any length).
+                if meta.len() > view.journal_len {
                     self.read_journal_from(view.journal_len)?;
                 }
                 Ok(())
@@ -533,14 +533,7 @@ impl Engine {
             .map_err(|e| StoreError::io("read", &self.paths.journal, e))?;
         let parsed = journal::parse(&bytes, view.journal_lines);
         self.note_bad_lines(&parsed.bad_lines);
-        let same_tail = parsed.consumed == 0 && parsed.torn_tail == view.torn_tail;
-        if parsed.torn_tail > 0 && !same_tail {
-            tracing::warn!(
-                "{}: ignored a torn last record ({} bytes) left by an interrupted write; it was never acknowledged",
-                self.paths.journal.display(),
-                parsed.torn_tail
-            );
-        }
+        self.warn_of_a_new_torn_tail(&parsed, &view);
         view.journal_len = offset + parsed.consumed;
         view.journal_lines += parsed.lines;
         view.journal_records += parsed.records.len() as u64;
@@ -548,6 +541,18 @@ impl Engine {
         self.view = Some(view);
         self.replay(parsed.records);
         Ok(())
+    }
+
+    /// Warns of a torn last record, once: not again when the same one is read again.
+    fn warn_of_a_new_torn_tail(&self, parsed: &journal::Parsed, before: &View) {
+        let same = parsed.consumed == 0 && parsed.torn_tail == before.torn_tail;
+        if parsed.torn_tail > 0 && !same {
+            tracing::warn!(
+                "{}: ignored a torn last record ({} bytes) left by an interrupted write; it was never acknowledged",
+                self.paths.journal.display(),
+                parsed.torn_tail
+            );
+        }
     }
 
     /// Reports unreadable journal lines (line number, reason) and marks the journal to be kept
