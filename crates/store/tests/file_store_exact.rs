@@ -480,3 +480,49 @@ async fn a_failed_append_fails_the_writes_of_its_batch_and_answers_the_reads() {
         "the failed write left nothing behind"
     );
 }
+
+#[tokio::test]
+async fn errors_in_the_runs_directory_are_reported_not_taken_for_absence() {
+    use taskpilot_store::shared::{RunRecord, RunState};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    let store = FileStore::open(path.clone()).await.unwrap();
+    let runs_dir = taskpilot_store::file::runs_dir(&path);
+    let runs = store.run_records().expect("the file store keeps runs");
+    let run = RunRecord::queued("a request", None);
+    runs.insert_run(&run).await.unwrap();
+
+    // A run that cannot be read is an error, not a missing run.
+    let unreadable = RunRecord::queued("another", None);
+    let unreadable_file = runs_dir.join(format!("{}.json", unreadable.run_id));
+    std::fs::create_dir(&unreadable_file).unwrap();
+    let err = runs.load_run(&unreadable.run_id).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&unreadable_file.display().to_string()),
+        "{err}"
+    );
+    std::fs::remove_dir(&unreadable_file).unwrap();
+
+    // An open marker that cannot be removed fails the write that ends the run.
+    let marker = runs_dir.join("open").join(&run.run_id);
+    std::fs::remove_file(&marker).unwrap();
+    std::fs::create_dir(&marker).unwrap();
+    std::fs::write(marker.join("occupied"), b"").unwrap();
+    let done = RunRecord {
+        status: RunState::Succeeded,
+        version: run.version + 1,
+        ..run.clone()
+    };
+    let err = runs.replace_run(&done, run.version).await.unwrap_err();
+    assert!(
+        err.to_string().contains(&marker.display().to_string()),
+        "{err}"
+    );
+
+    // A list of open runs that cannot be read is an error, not "none open".
+    std::fs::remove_dir_all(runs_dir.join("open")).unwrap();
+    std::fs::write(runs_dir.join("open"), b"not a directory").unwrap();
+    assert!(runs.open_run_ids().await.is_err());
+}
