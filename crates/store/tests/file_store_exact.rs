@@ -526,3 +526,49 @@ async fn errors_in_the_runs_directory_are_reported_not_taken_for_absence() {
     std::fs::write(runs_dir.join("open"), b"not a directory").unwrap();
     assert!(runs.open_run_ids().await.is_err());
 }
+
+#[tokio::test]
+async fn a_task_file_that_is_not_a_regular_file_is_named_exactly_through_its_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let direct = FileStore::open(fifo.clone()).await.err().expect("refused");
+    assert!(
+        direct.to_string().contains(&format!(
+            "TASKS_FILE {} is a FIFO (named pipe), not a regular file",
+            fifo.display()
+        )),
+        "{direct}"
+    );
+    let link = dir.path().join(".tasks.json");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    let linked = FileStore::open(link.clone()).await.err().expect("refused");
+    assert!(
+        linked.to_string().contains(&format!(
+            "TASKS_FILE {} (→ {}) is a FIFO (named pipe)",
+            link.display(),
+            fifo.display()
+        )),
+        "{linked}"
+    );
+}
+
+#[tokio::test]
+async fn a_task_file_under_a_regular_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain");
+    std::fs::write(&file, b"").unwrap();
+    let path = file.join(".tasks.json");
+    let err = FileStore::open(path.clone()).await.err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains(&format!("inspect {}", path.display())),
+        "{err}"
+    );
+}
