@@ -572,3 +572,70 @@ async fn a_task_file_under_a_regular_file_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+/// A task file written by someone else (no `.bak` yet), as the seed's format.
+fn seeded(path: &Path) -> Task {
+    let task = NewTask::new("seeded", "low")
+        .into_task(TaskId::generate(), Timestamp::now_in(TimeStyle::Naive))
+        .unwrap();
+    taskpilot_store::write_seed_file(path, [&task]).unwrap();
+    task
+}
+
+#[tokio::test]
+async fn a_young_store_is_rebuilt_only_from_a_journal_that_starts_from_nothing() {
+    // The journal continues a file with a task in it: it alone cannot rebuild the store.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    seeded(&path);
+    let store = open_unfolded(&path).await;
+    store.create(NewTask::new("after", "low")).await.unwrap();
+    store.abandon();
+    std::fs::write(&path, b"{ broken").unwrap();
+    let err = FileStore::open(path.clone()).await.err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains("only holds the changes made after that file was written"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"{ broken",
+        "nothing changed"
+    );
+
+    // No journal at all.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    std::fs::write(&path, b"{ broken").unwrap();
+    let err = FileStore::open(path.clone()).await.err().expect("refused");
+    assert!(
+        err.to_string().contains("no journal to rebuild from"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_journal_that_cannot_be_read_stops_a_recovery_instead_of_being_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".tasks.json");
+    let store = open_unfolded(&path).await;
+    store.create(NewTask::new("one", "low")).await.unwrap();
+    store.compact().await.unwrap(); // `.bak` and `.journal.bak` exist
+    drop(store);
+    let journal_bak = path.with_extension("json.journal.bak");
+    std::fs::remove_file(&journal_bak).unwrap();
+    std::fs::create_dir(&journal_bak).unwrap();
+    std::fs::write(&path, b"{ broken").unwrap();
+    let err = FileStore::open(path.clone()).await.err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains(&format!("read {}", journal_bak.display())),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"{ broken",
+        "nothing changed"
+    );
+}
