@@ -490,6 +490,9 @@ async fn errors_in_the_runs_directory_are_reported_not_taken_for_absence() {
     let store = FileStore::open(path.clone()).await.unwrap();
     let runs_dir = taskpilot_store::file::runs_dir(&path);
     let runs = store.run_records().expect("the file store keeps runs");
+    assert_eq!(runs.open_run_ids().await.unwrap(), Vec::<String>::new());
+    assert_eq!(runs.list_runs(10).await.unwrap(), Vec::new());
+    assert!(!runs_dir.exists(), "nothing created by reading");
     let run = RunRecord::queued("a request", None);
     runs.insert_run(&run).await.unwrap();
 
@@ -520,6 +523,19 @@ async fn errors_in_the_runs_directory_are_reported_not_taken_for_absence() {
         err.to_string().contains(&marker.display().to_string()),
         "{err}"
     );
+    std::fs::remove_dir_all(&marker).unwrap();
+
+    // Without a marker to remove, ending a run is fine.
+    let second = RunRecord::queued("a second request", None);
+    runs.insert_run(&second).await.unwrap();
+    std::fs::remove_file(runs_dir.join("open").join(&second.run_id)).unwrap();
+    let ended = RunRecord {
+        status: RunState::Failed,
+        version: second.version + 1,
+        ..second.clone()
+    };
+    assert!(runs.replace_run(&ended, second.version).await.unwrap());
+    assert_eq!(runs.load_run(&second.run_id).await.unwrap(), Some(ended));
 
     // A list of open runs that cannot be read is an error, not "none open".
     std::fs::remove_dir_all(runs_dir.join("open")).unwrap();
