@@ -655,3 +655,33 @@ async fn a_journal_that_cannot_be_read_stops_a_recovery_instead_of_being_skipped
         "nothing changed"
     );
 }
+
+#[tokio::test]
+async fn a_task_file_or_journal_that_cannot_be_read_is_an_error_not_a_missing_file() {
+    // A journal that cannot be opened (here a directory) stops the open.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().canonicalize().unwrap().join(".tasks.json");
+    std::fs::write(&path, b"{}\n").unwrap();
+    std::fs::create_dir(journal(&path)).unwrap();
+    let err = FileStore::open(path.clone()).await.err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains(&format!("open the journal {}", journal(&path).display())),
+        "{err}"
+    );
+    std::fs::remove_dir(journal(&path)).unwrap();
+
+    // A task file replaced by something unreadable (here a directory) under an open handle.
+    let store = open_unfolded(&path).await;
+    store.create(NewTask::new("one", "low")).await.unwrap();
+    store.compact().await.unwrap(); // `.bak` exists
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("occupied"), b"").unwrap();
+    let err = store.stats().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("cannot read {}", path.display())),
+        "{err}"
+    );
+}
