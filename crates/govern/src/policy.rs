@@ -610,6 +610,25 @@ impl Fnv64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_input_without_parameters_has_an_empty_object_and_outcomes_print_as_logged() {
+        let input: PolicyInput = serde_json::from_value(serde_json::json!({
+            "tool_name": "create_task",
+            "agent_type": "PlannerAgent",
+        }))
+        .unwrap();
+        assert_eq!(input.parameters, serde_json::json!({}));
+        assert_eq!(
+            [
+                PolicyOutcome::Allow,
+                PolicyOutcome::Deny,
+                PolicyOutcome::RequireApproval
+            ]
+            .map(PolicyOutcome::as_str),
+            ["allow", "deny", "require_approval"]
+        );
+    }
     use serde_json::json;
 
     fn engine() -> PolicyEngine {
