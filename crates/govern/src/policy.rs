@@ -629,6 +629,28 @@ mod tests {
             ["allow", "deny", "require_approval"]
         );
     }
+
+    #[test]
+    fn the_reason_of_each_outcome_is_exact() {
+        let decision = |allow: bool, deny: &[&str], require_approval: bool| PolicyDecision {
+            allow,
+            rules_allow: allow,
+            deny: deny.iter().map(|s| (*s).to_owned()).collect(),
+            require_approval,
+            policy_version: "v".to_owned(),
+            error: None,
+        };
+        assert_eq!(
+            decision(false, &[], false).reason(),
+            "denied: the policy did not allow this call"
+        );
+        assert_eq!(decision(false, &["a", "b"], false).reason(), "a; b");
+        assert_eq!(
+            decision(true, &[], true).reason(),
+            "allowed, but a person must approve the task"
+        );
+        assert_eq!(decision(true, &[], false).reason(), "allowed by policy");
+    }
     use serde_json::json;
 
     fn engine() -> PolicyEngine {
