@@ -670,6 +670,51 @@ mod tests {
         rails().check_input(text).flow
     }
 
+    fn from_yaml(text: &str) -> Result<Guardrails, GovernError> {
+        Guardrails::from_yaml(text, Path::new("rails.yml"), GuardSource::BuiltIn)
+    }
+
+    #[test]
+    fn a_config_without_limits_or_kinds_takes_the_documented_defaults() {
+        let g = from_yaml(
+            "rails:\n  input:\n    flows: [check length, check pii]\n  output:\n    flows: [check length]\n",
+        )
+        .unwrap();
+        assert!(g.check_input(&"a".repeat(10_000)).allowed);
+        assert!(!g.check_input(&"a".repeat(10_001)).allowed);
+        assert!(g.check_output(&"a".repeat(20_000)).allowed);
+        assert!(!g.check_output(&"a".repeat(20_001)).allowed);
+        for text in [
+            "mail me at ann@example.com",
+            "call +1 415 555 0100 now",
+            "card 4111 1111 1111 1111",
+        ] {
+            assert_eq!(
+                g.check_input(text).flow.as_deref(),
+                Some("check pii"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_yaml_error_names_the_key_it_is_under_or_the_document() {
+        let Err(GovernError::Malformed { file, key, message }) =
+            from_yaml("rails:\n  input:\n    flows: [check empty]\n    extra: 1\n")
+        else {
+            panic!("an unknown key is an error");
+        };
+        assert_eq!(file, Path::new("rails.yml"));
+        assert_eq!(key, "rails.input");
+        assert!(message.starts_with("unknown field `extra`"), "{message}");
+        let Err(GovernError::Malformed { key, message, .. }) = from_yaml("- just\n- a list\n")
+        else {
+            panic!("a list is not a config");
+        };
+        assert_eq!(key, "(document)");
+        assert!(!message.is_empty());
+    }
+
     #[test]
     fn default_rails_list_every_flow() {
         let g = rails();

@@ -608,6 +608,47 @@ impl Fnv64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_input_without_parameters_has_an_empty_object_and_outcomes_print_as_logged() {
+        let input: PolicyInput = serde_json::from_value(serde_json::json!({
+            "tool_name": "create_task",
+            "agent_type": "PlannerAgent",
+        }))
+        .unwrap();
+        assert_eq!(input.parameters, serde_json::json!({}));
+        assert_eq!(
+            [
+                PolicyOutcome::Allow,
+                PolicyOutcome::Deny,
+                PolicyOutcome::RequireApproval
+            ]
+            .map(PolicyOutcome::as_str),
+            ["allow", "deny", "require_approval"]
+        );
+    }
+
+    #[test]
+    fn the_reason_of_each_outcome_is_exact() {
+        let decision = |allow: bool, deny: &[&str], require_approval: bool| PolicyDecision {
+            allow,
+            rules_allow: allow,
+            deny: deny.iter().map(|s| (*s).to_owned()).collect(),
+            require_approval,
+            policy_version: "v".to_owned(),
+            error: None,
+        };
+        assert_eq!(
+            decision(false, &[], false).reason(),
+            "denied: the policy did not allow this call"
+        );
+        assert_eq!(decision(false, &["a", "b"], false).reason(), "a; b");
+        assert_eq!(
+            decision(true, &[], true).reason(),
+            "allowed, but a person must approve the task"
+        );
+        assert_eq!(decision(true, &[], false).reason(), "allowed by policy");
+    }
     use serde_json::json;
 
     fn engine() -> PolicyEngine {

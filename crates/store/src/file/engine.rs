@@ -21,6 +21,7 @@ use taskpilot_core::{
     NewTask, Status, Task, TaskId, TimeStyle, Timestamp, Transition, TransitionOutcome,
 };
 
+use super::failpoints::failpoint;
 use super::journal::{self, Header, Record};
 use super::recovery_log;
 use taskpilot_plumbing::fs::{create_file, file_mode, parent_dir, sync_dir, with_suffix};
@@ -516,7 +517,9 @@ impl Engine {
         match (view.journal_ino, journal) {
             (None, None) => Ok(()),
             (Some(ino), Some(meta)) if meta.ino() == ino && meta.len() >= view.journal_len => {
-                if meta.len() > view.journal_len + view.torn_tail {
+                // Anything past the last complete line: new records, or a torn record (which
+                // another process may since have cut and replaced with records of any length).
+                if meta.len() > view.journal_len {
                     self.read_journal_from(view.journal_len)?;
                 }
                 Ok(())
@@ -538,7 +541,33 @@ impl Engine {
         std::os::unix::fs::FileExt::read_exact_at(journal, &mut bytes, offset)
             .map_err(|e| StoreError::io("read", &self.paths.journal, e))?;
         let parsed = journal::parse(&bytes, view.journal_lines);
-        for (line, reason) in &parsed.bad_lines {
+        self.note_bad_lines(&parsed.bad_lines);
+        self.warn_of_a_new_torn_tail(&parsed, &view);
+        view.journal_len = offset + parsed.consumed;
+        view.journal_lines += parsed.lines;
+        view.journal_records += parsed.records.len() as u64;
+        view.torn_tail = parsed.torn_tail;
+        self.view = Some(view);
+        self.replay(parsed.records);
+        Ok(())
+    }
+
+    /// Warns of a torn last record, once: not again when the same one is read again.
+    fn warn_of_a_new_torn_tail(&self, parsed: &journal::Parsed, before: &View) {
+        let same = parsed.consumed == 0 && parsed.torn_tail == before.torn_tail;
+        if parsed.torn_tail > 0 && !same {
+            tracing::warn!(
+                "{}: ignored a torn last record ({} bytes) left by an interrupted write; it was never acknowledged",
+                self.paths.journal.display(),
+                parsed.torn_tail
+            );
+        }
+    }
+
+    /// Reports unreadable journal lines (line number, reason) and marks the journal to be kept
+    /// as evidence at the next fold.
+    pub(super) fn note_bad_lines(&mut self, bad_lines: &[(u64, String)]) {
+        for (line, reason) in bad_lines {
             let msg = format!(
                 "{}:{line}: skipped an unreadable journal record ({reason})",
                 self.paths.journal.display()
@@ -547,20 +576,6 @@ impl Engine {
             self.problems.push(msg);
             self.journal_has_bad_lines = true;
         }
-        if parsed.torn_tail > 0 {
-            tracing::warn!(
-                "{}: ignored a torn last record ({} bytes) left by an interrupted write; it was never acknowledged",
-                self.paths.journal.display(),
-                parsed.torn_tail
-            );
-        }
-        view.journal_len = offset + parsed.consumed;
-        view.journal_lines += parsed.lines;
-        view.journal_records += parsed.records.len() as u64;
-        view.torn_tail = parsed.torn_tail;
-        self.view = Some(view);
-        self.replay(parsed.records);
-        Ok(())
     }
 
     pub(super) fn replay(&mut self, records: Vec<Record>) {
@@ -590,6 +605,7 @@ impl Engine {
         let mut bytes = Vec::new();
         if self.journal.is_none() {
             let file = self.start_journal()?;
+            failpoint!("append.journal_created");
             view.journal_ino = Some(file.metadata().map(|m| m.ino()).unwrap_or_default());
             view.journal_len = 0;
             view.journal_lines = 0;
@@ -611,12 +627,14 @@ impl Engine {
                 .set_len(view.journal_len)
                 .map_err(|e| StoreError::io("cut the torn record off", &path, e))?;
             view.torn_tail = 0;
+            failpoint!("append.torn_tail_cut");
         }
         let mut writer = journal;
         let result = writer
             .write_all(&bytes)
             .map_err(|e| StoreError::io("append to", &path, e))
             .and_then(|()| {
+                failpoint!("append.written");
                 journal
                     .sync_data()
                     .map_err(|e| StoreError::io("sync", &path, e))
@@ -627,6 +645,7 @@ impl Engine {
             self.view = Some(view);
             return Err(e);
         }
+        failpoint!("append.synced");
         view.journal_len += bytes.len() as u64;
         view.journal_lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
         view.journal_records += records.iter().filter(|&&b| b == b'\n').count() as u64;
@@ -675,6 +694,7 @@ impl Engine {
         self.retire_journal()?;
         let dir = parent_dir(&self.paths.snapshot);
         sync_dir(dir)?;
+        failpoint!("fold.dir_synced");
         self.journal = None;
         let snapshot = FileId::of(&self.paths.snapshot)
             .map_err(|e| StoreError::io("read", &self.paths.snapshot, e))?;
@@ -704,18 +724,28 @@ impl Engine {
         let write = || -> std::io::Result<()> {
             let mut file = create_file(tmp, file_mode(&self.paths.snapshot))?;
             file.write_all(bytes)?;
+            failpoint!("fold.tmp_written");
             file.sync_all()
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(tmp);
             StoreError::io("write", tmp, e)
-        })
+        })?;
+        failpoint!("fold.tmp_synced");
+        Ok(())
     }
 
     /// Fold step 2: the current snapshot becomes `.bak` (a hard link keeps it in place).
     fn link_snapshot_to_bak(&self) -> Result<(), StoreError> {
         let paths = &self.paths;
-        if !paths.snapshot.exists() {
+        let Ok(snapshot) = std::fs::metadata(&paths.snapshot) else {
+            return Ok(());
+        };
+        if std::fs::metadata(&paths.bak)
+            .is_ok_and(|bak| (bak.dev(), bak.ino()) == (snapshot.dev(), snapshot.ino()))
+        {
+            // A fold stopped after this step: `.bak` already is the snapshot. (Renaming a
+            // second link of the same file over it would do nothing and leave `.bak.tmp`.)
             return Ok(());
         }
         let bak_tmp = with_suffix(&paths.bak, ".tmp");
@@ -724,21 +754,28 @@ impl Engine {
             std::fs::copy(&paths.snapshot, &bak_tmp)
                 .map_err(|e| StoreError::io("copy the snapshot to", &bak_tmp, e))?;
         }
-        std::fs::rename(&bak_tmp, &paths.bak).map_err(|e| StoreError::io("replace", &paths.bak, e))
+        failpoint!("fold.bak_tmp_linked");
+        std::fs::rename(&bak_tmp, &paths.bak)
+            .map_err(|e| StoreError::io("replace", &paths.bak, e))?;
+        failpoint!("fold.bak_replaced");
+        Ok(())
     }
 
     /// Fold step 3: `.tmp` replaces the snapshot.
     fn install_snapshot(&self) -> Result<(), StoreError> {
         std::fs::rename(&self.paths.tmp, &self.paths.snapshot)
-            .map_err(|e| StoreError::io("replace", &self.paths.snapshot, e))
+            .map_err(|e| StoreError::io("replace", &self.paths.snapshot, e))?;
+        failpoint!("fold.snapshot_installed");
+        Ok(())
     }
 
     /// Before the journal is retired: a journal with unreadable lines is copied aside.
-    fn keep_bad_journal_as_evidence(&mut self) {
+    pub(super) fn keep_bad_journal_as_evidence(&mut self) {
         let paths = &self.paths;
         if self.journal_has_bad_lines && paths.journal.exists() {
             let evidence = paths.aside(&paths.journal, "corrupt");
             if std::fs::copy(&paths.journal, &evidence).is_ok() {
+                failpoint!("fold.evidence_copied");
                 let _ = recovery_log::append(
                     &paths.recovery_log,
                     &format!(
@@ -747,6 +784,7 @@ impl Engine {
                     ),
                     &[&evidence],
                 );
+                failpoint!("fold.evidence_recorded");
             }
             self.journal_has_bad_lines = false;
         }
@@ -757,7 +795,10 @@ impl Engine {
     pub(super) fn retire_journal(&self) -> Result<(), StoreError> {
         let paths = &self.paths;
         match std::fs::rename(&paths.journal, &paths.journal_bak) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                failpoint!("fold.journal_retired");
+                Ok(())
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::io("replace", &paths.journal_bak, e)),
         }

@@ -155,6 +155,68 @@ mod tests {
     }
 
     #[test]
+    fn every_field_of_a_parse_is_exact_from_any_first_line() {
+        let task = NewTask::new("t", "low")
+            .into_task(TaskId::generate(), Timestamp::now())
+            .unwrap();
+        let mut invalid = serde_json::to_value(Record::Put(task.clone())).unwrap();
+        invalid["put"]["title"] = "".into();
+        let put = Record::Put(task.clone()).to_line().unwrap();
+        let mut bytes = put.clone(); // line 11
+        bytes.extend_from_slice(b"   \n"); // line 12: blank, skipped
+        bytes.extend(serde_json::to_vec(&invalid).unwrap()); // line 13
+        bytes.push(b'\n');
+        bytes.extend(Record::Delete(task.id.clone()).to_line().unwrap()); // line 14
+        bytes.extend_from_slice(b"{\"del");
+        let parsed = parse(&bytes, 10);
+        assert_eq!(parsed.header, None, "no header after line 1");
+        assert_eq!(
+            parsed.records,
+            vec![Record::Put(task.clone()), Record::Delete(task.id.clone())]
+        );
+        assert_eq!(parsed.lines, 4);
+        assert_eq!(
+            parsed.bad_lines,
+            vec![(13, "the task in it fails validation".to_owned())]
+        );
+        assert_eq!(parsed.torn_tail, 5);
+        assert_eq!(parsed.consumed, bytes.len() as u64 - 5);
+        assert_eq!(parse(&put, 0).records, vec![Record::Put(task)]);
+        assert_eq!(parse(b"", 0).lines, 0);
+    }
+
+    #[test]
+    fn a_header_is_the_digest_and_length_of_the_snapshot() {
+        assert_eq!(
+            Header::of(b"{}\n"),
+            Header {
+                sha256: digest(b"{}\n"),
+                bytes: 3,
+                mtime_ns: None,
+            }
+        );
+    }
+
+    #[test]
+    fn a_journal_continues_a_snapshot_with_its_digest_and_mtime() {
+        let h = |sha256: &str, mtime_ns| Header {
+            sha256: sha256.into(),
+            bytes: 3,
+            mtime_ns,
+        };
+        assert!(h("a", Some(1)).continues(&h("a", Some(1))));
+        assert!(!h("a", Some(1)).continues(&h("a", Some(2))), "a copy");
+        assert!(!h("a", Some(1)).continues(&h("b", Some(1))), "an edit");
+        assert!(
+            h("a", None).continues(&h("a", Some(2))),
+            "a header without mtime (an older version) goes by the digest"
+        );
+        assert!(h("a", Some(1)).continues(&h("a", None)));
+        assert!(h("a", None).continues(&h("a", None)));
+        assert!(!h("a", None).continues(&h("b", None)));
+    }
+
+    #[test]
     fn the_digest_is_sha256_hex() {
         assert_eq!(
             digest(b"{}\n"),

@@ -139,20 +139,39 @@ impl Engine {
         let Some(view) = self.view.clone() else {
             return Ok(());
         };
+        if parsed.lines == 0 {
+            // Not one complete line: a process stopped right after starting this journal, so
+            // nothing in it was acknowledged. The next write starts a journal with a header.
+            drop(file);
+            std::fs::remove_file(&paths.journal)
+                .map_err(|e| StoreError::io("remove the empty journal", &paths.journal, e))?;
+            sync_dir(parent_dir(&paths.journal))?;
+            return Ok(());
+        }
         match &parsed.header {
             Some(header) if header.continues(&view.header) => {}
             // Written by a version without headers: it continues whatever the snapshot is.
             None => {}
             Some(header) if digest_of(&paths.bak).as_deref() == Some(header.sha256.as_str()) => {
                 // A fold was interrupted after the new snapshot was installed: the journal is
-                // already in it. Finish the fold.
+                // already in it. Finish the fold (keeping a journal with unreadable lines as
+                // evidence first, as the fold would have) and record it.
                 drop(file);
+                if !parsed.bad_lines.is_empty() {
+                    self.note_bad_lines(&parsed.bad_lines);
+                    self.keep_bad_journal_as_evidence();
+                }
                 self.retire_journal()?;
                 sync_dir(parent_dir(&paths.journal))?;
-                tracing::info!(
-                    store = %paths.snapshot.display(),
-                    "completed an interrupted compaction: the journal was already in the task file"
+                let what = format!(
+                    "completed a fold interrupted after {} was replaced: the journal {} was \
+                     already in it and was retired as {}",
+                    paths.snapshot.display(),
+                    paths.journal.display(),
+                    paths.journal_bak.display()
                 );
+                tracing::info!(store = %paths.snapshot.display(), "{what}");
+                recovery_log::append(&paths.recovery_log, &what, &[&paths.journal_bak])?;
                 return Ok(());
             }
             Some(_) => {

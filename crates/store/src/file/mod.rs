@@ -15,6 +15,7 @@
 //! they share one sync (group commit).
 
 mod engine;
+mod failpoints;
 mod journal;
 mod load;
 mod recovery_log;
@@ -33,6 +34,7 @@ use tokio::sync::oneshot;
 
 use self::engine::{Engine, Op, Reply};
 pub use self::engine::{OpenMode, Paths};
+pub use self::failpoints::FAILPOINTS;
 pub use self::runs::runs_dir;
 use crate::{CheckReport, ListQuery, Stats, StoreError, TaskStore};
 

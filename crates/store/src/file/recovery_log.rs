@@ -63,3 +63,29 @@ pub(super) fn read(log: &Path) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_read_back_with_their_evidence_and_unreadable_lines_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("recovery.log");
+        assert_eq!(read(&log), Vec::<String>::new(), "no log yet");
+        append(&log, "first", &[Path::new("/a"), Path::new("/b")]).unwrap();
+        let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        file.write_all(b"\n  \nnot json\n").unwrap();
+        file.write_all(br#"{"time": "T", "what": "second"}"#)
+            .unwrap();
+        file.write_all(b"\n").unwrap();
+        let entries = read(&log);
+        assert_eq!(entries.len(), 3, "{entries:?}");
+        assert!(
+            entries[0].ends_with(": first (evidence: /a, /b)"),
+            "{}",
+            entries[0]
+        );
+        assert_eq!(&entries[1..], ["not json", "T: second"]);
+    }
+}
