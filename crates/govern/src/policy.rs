@@ -629,6 +629,32 @@ mod tests {
     }
 
     #[test]
+    fn fnv64_is_fnv_1a() {
+        let digest = |bytes: &[u8]| {
+            let mut d = Fnv64::new();
+            d.write(bytes);
+            d.finish()
+        };
+        assert_eq!(digest(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(digest(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(digest(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn package_paths_are_dotted_rego_identifiers() {
+        for good in ["a", "taskpilot.tools", "_x.y_1"] {
+            assert!(is_package_path(good), "{good}");
+        }
+        for bad in ["", "1a", "a..b", "a.b-c", "a.1b", "a b"] {
+            assert!(!is_package_path(bad), "{bad}");
+        }
+        assert_eq!(
+            sorted(&["b".into(), "a".into(), "b".into()]),
+            ["a".to_owned(), "b".to_owned()]
+        );
+    }
+
+    #[test]
     fn the_reason_of_each_outcome_is_exact() {
         let decision = |allow: bool, deny: &[&str], require_approval: bool| PolicyDecision {
             allow,
