@@ -21,6 +21,15 @@ fn a_scheme_must_be_a_scheme_for_the_text_to_be_a_url() {
 }
 
 #[test]
+fn a_url_the_parser_refuses_loses_its_password_and_its_whole_query() {
+    // Port 99999 is out of range: the query is hidden whole, the user info as always.
+    assert_eq!(
+        redact_url("http://u:pw@h:99999/x?token=abc&page=2"),
+        "http://u:***@h:99999/x?***"
+    );
+}
+
+#[test]
 fn a_user_name_that_looks_like_a_key_is_hidden_with_or_without_a_password() {
     assert_eq!(
         redact_url(&format!("https://{KEY}@hooks.example.com/x")),
@@ -54,6 +63,9 @@ fn url_secrets_lists_each_secret_raw_and_decoded_longest_first() {
     assert_eq!(url_secrets("https://h/token/t0ps3cr3t"), ["t0ps3cr3t"]);
     assert!(url_secrets("postgres://h/token/t0ps3cr3t").is_empty());
     assert!(url_secrets("not a url").is_empty());
+    // An empty password, or one already hidden, is nothing to scrub.
+    assert!(url_secrets("redis://u:@h:6379/0").is_empty());
+    assert!(url_secrets("https://u:***@h/x").is_empty());
 }
 
 #[test]
