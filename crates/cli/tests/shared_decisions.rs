@@ -8,27 +8,11 @@ mod common;
 
 use std::path::Path;
 
-use common::taskpilot;
+use common::{stdout_of, taskpilot};
 use serde_json::Value;
 
 const EXECUTED_REQUEST: &str = "Create a high priority task to prepare the board deck";
 const REVIEW_REQUEST: &str = "Create a task to review the confidential salary report";
-
-fn stdout_of(base: &Path, envs: &[(&str, &str)], args: &[&str]) -> String {
-    let mut cmd = taskpilot(base);
-    cmd.env("LLM_PROVIDER", "offline").args(args);
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run taskpilot");
-    assert!(
-        out.status.success(),
-        "taskpilot {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn decision_ids(base: &Path, envs: &[(&str, &str)]) -> Vec<String> {
     let text = stdout_of(base, envs, &["decisions", "--all", "--json"]);

@@ -108,3 +108,21 @@ pub(crate) fn serve(base: &std::path::Path, envs: &[(&str, &str)]) -> (Child, St
         }
     }
 }
+
+/// Runs `taskpilot args…` with the offline provider and `envs`, asserts success and returns
+/// its standard output.
+pub(crate) fn stdout_of(base: &Path, envs: &[(&str, &str)], args: &[&str]) -> String {
+    let mut cmd = taskpilot(base);
+    cmd.env("LLM_PROVIDER", "offline").args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run taskpilot");
+    assert!(
+        out.status.success(),
+        "taskpilot {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
