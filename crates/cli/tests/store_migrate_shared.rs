@@ -7,9 +7,12 @@
 //! With `CI=true` a missing server fails the test; otherwise it reports the skip
 //! (`taskpilot_testkit::service_missing`) and returns.
 
-use std::io::{Read, Write};
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::http;
 
 fn fixture() -> Option<PathBuf> {
     let real =
@@ -157,23 +160,6 @@ fn the_fixture_goes_file_to_redis_and_back_equal() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-}
-
-/// A plain HTTP request to the test server (moto needs no signature to make a bucket).
-fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<u16> {
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(host)?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    Ok(response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0))
 }
 
 #[test]

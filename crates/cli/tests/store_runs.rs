@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{stdout_of, taskpilot};
+use common::{http, stdout_of, taskpilot};
 use serde_json::Value;
 
 const REQUESTS: [&str; 3] = [
@@ -329,24 +329,6 @@ fn a_damaged_runs_file_is_refused_by_line_and_nothing_is_restored() {
         );
         assert!(!dir.path().join("escape.json").exists());
     }
-}
-
-/// A plain HTTP request to the S3 test server (moto makes a bucket without a signature).
-fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<u16> {
-    use std::io::{Read, Write};
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(host)?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    Ok(response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0))
 }
 
 /// A MariaDB database made with the `mysql` client, dropped at the end.

@@ -126,3 +126,22 @@ pub(crate) fn stdout_of(base: &Path, envs: &[(&str, &str)], args: &[&str]) -> St
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A plain HTTP request to the S3 test server (moto makes a bucket without a signature): the
+/// status code, or 0 when the answer has none.
+pub(crate) fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<u16> {
+    use std::io::{Read, Write};
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host)?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0))
+}
