@@ -416,25 +416,17 @@ impl Runtime {
         }
         let latency = started.elapsed().as_secs_f64() * 1000.0;
         self.metrics.observe(names::WORKFLOW_LATENCY_MS, latency);
-        match &ending {
-            Ok(e) if e.status != RunStatus::Failed => {
-                self.metrics.incr(names::WORKFLOW_SUCCESS, 1.0);
-                root.set_attribute("workflow.status", e.status.as_str());
-            }
-            Ok(e) => {
-                self.metrics.incr(names::WORKFLOW_ERRORS, 1.0);
-                root.set_attribute("workflow.status", e.status.as_str());
-                root.set_error(e.reason.clone().unwrap_or_default());
-            }
-            Err(e) => {
-                self.metrics.incr(names::WORKFLOW_ERRORS, 1.0);
-                root.set_error(e.to_string());
-            }
-        }
+        let succeeded = matches!(&ending, Ok(e) if e.status != RunStatus::Failed);
+        let counter = if succeeded {
+            names::WORKFLOW_SUCCESS
+        } else {
+            names::WORKFLOW_ERRORS
+        };
+        self.metrics.incr(counter, 1.0);
         if let Ok(Ending { task: Some(t), .. }) = &ending {
             root.set_attribute("task.id", t.id.to_string());
         }
-        root.end();
+        end_root(root, &ending);
         Ok(log_finished(ctx.finish(ending?, started), "run finished"))
     }
 
@@ -493,16 +485,7 @@ impl Runtime {
                 return Err(e.into());
             }
         };
-        match &ending {
-            Ok(e) => {
-                root.set_attribute("workflow.status", e.status.as_str());
-                if e.status == RunStatus::Failed {
-                    root.set_error(e.reason.clone().unwrap_or_default());
-                }
-            }
-            Err(e) => root.set_error(e.to_string()),
-        }
-        root.end();
+        end_root(root, &ending);
         Ok(ctx.finish(ending?, started))
     }
 
@@ -597,21 +580,27 @@ impl Runtime {
             }),
             Ok(task) => execute(&mut ctx, &root, task).await,
         };
-        match &ending {
-            Ok(e) => {
-                root.set_attribute("workflow.status", e.status.as_str());
-                if e.status == RunStatus::Failed {
-                    root.set_error(e.reason.clone().unwrap_or_default());
-                }
-            }
-            Err(e) => root.set_error(e.to_string()),
-        }
-        root.end();
+        end_root(root, &ending);
         Ok(log_finished(
             ctx.finish(ending?, started),
             &format!("task {verb} by a person"),
         ))
     }
+}
+
+/// Ends a run's root span with how the run ended: `workflow.status`, and the error when it
+/// failed.
+fn end_root(mut root: Span, ending: &Result<Ending, AgentError>) {
+    match ending {
+        Ok(e) => {
+            root.set_attribute("workflow.status", e.status.as_str());
+            if e.status == RunStatus::Failed {
+                root.set_error(e.reason.clone().unwrap_or_default());
+            }
+        }
+        Err(e) => root.set_error(e.to_string()),
+    }
+    root.end();
 }
 
 /// The line in `LOGS_DIR/taskpilot.log` that tells how a run ended.

@@ -55,6 +55,18 @@ pub(crate) fn safe_line(text: &str) -> String {
     safe(&text.replace("\r\n", "\n")).replace('\n', " ⏎ ")
 }
 
+/// Warns on stderr of each line of the JSON-lines file `path` that was skipped as unreadable.
+pub(crate) fn warn_unreadable_lines(path: &std::path::Path, bad: &[taskpilot_observe::BadLine]) {
+    for b in bad {
+        eprintln!(
+            "{}:{}: skipped an unreadable line: {}",
+            path.display(),
+            b.line,
+            safe_line(&b.error)
+        );
+    }
+}
+
 fn is_dangerous(c: char) -> bool {
     c.is_control()
         || matches!(c,

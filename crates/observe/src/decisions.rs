@@ -79,19 +79,17 @@ impl DecisionType {
 impl std::str::FromStr for DecisionType {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        find_named(DecisionType::ALL, s).ok_or_else(|| {
-            let all: Vec<&str> = DecisionType::ALL.iter().map(|t| t.as_str()).collect();
-            format!(
-                "unknown decision type `{s}`; expected one of {}",
-                all.join(", ")
-            )
-        })
+        parse_named(DecisionType::ALL, s, "decision type")
     }
 }
 
-/// The variant whose name is exactly `s`.
-fn find_named<T: Copy + Into<&'static str>>(all: &[T], s: &str) -> Option<T> {
-    all.iter().copied().find(|t| (*t).into() == s)
+/// The variant whose name is exactly `s`, or an error naming `what` and every name.
+fn parse_named<T: Copy + Into<&'static str>>(all: &[T], s: &str, what: &str) -> Result<T, String> {
+    let name = |t: &T| -> &'static str { (*t).into() };
+    all.iter().find(|t| name(t) == s).copied().ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(name).collect();
+        format!("unknown {what} `{s}`; expected one of {}", names.join(", "))
+    })
 }
 
 /// The outcome of a decision.
@@ -133,9 +131,7 @@ impl DecisionResult {
 impl std::str::FromStr for DecisionResult {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        find_named(DecisionResult::ALL, s).ok_or_else(|| {
-            format!("unknown decision result `{s}`; expected allow, deny or require_approval")
-        })
+        parse_named(DecisionResult::ALL, s, "decision result")
     }
 }
 

@@ -57,26 +57,24 @@ fn round2(v: f64) -> f64 {
 }
 
 fn higher_is_better(value: f64, healthy: f64, warning: f64, unit: &'static str) -> GoldenSignal {
-    let status = if value >= healthy {
-        Band::Healthy
-    } else if value >= warning {
-        Band::Warning
-    } else {
-        Band::Critical
-    };
-    GoldenSignal {
-        value,
-        unit,
-        status,
-        healthy,
-        warning,
-    }
+    banded(value, healthy, warning, unit, |v, limit| v >= limit)
 }
 
 fn lower_is_better(value: f64, healthy: f64, warning: f64, unit: &'static str) -> GoldenSignal {
-    let status = if value <= healthy {
+    banded(value, healthy, warning, unit, |v, limit| v <= limit)
+}
+
+/// A signal whose band is the first limit (`healthy`, then `warning`) that `value` is `within`.
+fn banded(
+    value: f64,
+    healthy: f64,
+    warning: f64,
+    unit: &'static str,
+    within: fn(f64, f64) -> bool,
+) -> GoldenSignal {
+    let status = if within(value, healthy) {
         Band::Healthy
-    } else if value <= warning {
+    } else if within(value, warning) {
         Band::Warning
     } else {
         Band::Critical

@@ -93,52 +93,34 @@ impl HealthReport {
 /// for a directory, by creating and removing a probe file in it; for a file, by opening it for
 /// appending (or, if it does not exist, creating its directory and a probe next to it).
 pub fn check_path_writable(variable: &str, path: &Path, is_dir: bool) -> Check {
-    let name = format!("path:{variable}");
-    let dir = if is_dir { Some(path) } else { path.parent() };
-    let Some(dir) = dir else {
-        return Check::new(
-            name,
-            HealthStatus::Unhealthy,
-            format!("{variable} ({}) has no directory", path.display()),
-        );
+    let (status, detail) = match probe_writable(variable, path, is_dir) {
+        Ok(()) => (
+            HealthStatus::Healthy,
+            format!("{} is writable", path.display()),
+        ),
+        Err(problem) => (HealthStatus::Unhealthy, problem),
     };
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        return Check::new(
-            name,
-            HealthStatus::Unhealthy,
-            format!("{variable}: cannot create {}: {e}", dir.display()),
-        );
-    }
+    Check::new(format!("path:{variable}"), status, detail)
+}
+
+/// Why `path` cannot be written (see [`check_path_writable`]), naming `variable`.
+fn probe_writable(variable: &str, path: &Path, is_dir: bool) -> Result<(), String> {
+    let dir = if is_dir { Some(path) } else { path.parent() };
+    let dir = dir.ok_or_else(|| format!("{variable} ({}) has no directory", path.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("{variable}: cannot create {}: {e}", dir.display()))?;
     if !is_dir && path.exists() {
-        return match std::fs::OpenOptions::new().append(true).open(path) {
-            Ok(_) => Check::new(
-                name,
-                HealthStatus::Healthy,
-                format!("{} is writable", path.display()),
-            ),
-            Err(e) => Check::new(
-                name,
-                HealthStatus::Unhealthy,
-                format!("{variable}: {} is not writable: {e}", path.display()),
-            ),
-        };
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(|e| format!("{variable}: {} is not writable: {e}", path.display()));
     }
     let probe = dir.join(format!(".taskpilot-probe-{}", std::process::id()));
-    match std::fs::write(&probe, b"probe") {
-        Ok(()) => {
-            let _ = std::fs::remove_file(&probe);
-            Check::new(
-                name,
-                HealthStatus::Healthy,
-                format!("{} is writable", path.display()),
-            )
-        }
-        Err(e) => Check::new(
-            name,
-            HealthStatus::Unhealthy,
-            format!("{variable}: {} is not writable: {e}", dir.display()),
-        ),
-    }
+    std::fs::write(&probe, b"probe")
+        .map_err(|e| format!("{variable}: {} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// Checks that the OTLP endpoint URL accepts TCP connections within `timeout`. An unreachable

@@ -243,18 +243,23 @@ impl RedisStore {
         })
     }
 
+    /// The stored JSON of these tasks (at most [`BATCH`] ids), in the same order; `None` where
+    /// the key does not exist.
+    async fn read_raw(&self, ids: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(|id| self.task_key(id)).collect();
+        self.run("read tasks", |mut c| {
+            let keys = keys.clone();
+            async move { c.mget(keys).await }
+        })
+        .await
+    }
+
     /// The tasks with these ids, in the same order; ids whose key vanished meanwhile are
     /// skipped.
     async fn load_many(&self, ids: &[String]) -> Result<Vec<Task>, StoreError> {
         let mut tasks = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH) {
-            let keys: Vec<String> = chunk.iter().map(|id| self.task_key(id)).collect();
-            let values: Vec<Option<String>> = self
-                .run("read tasks", |mut c| {
-                    let keys = keys.clone();
-                    async move { c.mget(keys).await }
-                })
-                .await?;
+            let values = self.read_raw(chunk).await?;
             for (id, value) in chunk.iter().zip(values) {
                 if let Some(json) = value {
                     tasks.push(self.parse(id, &json)?);
@@ -601,13 +606,7 @@ impl TaskStore for RedisStore {
         let mut by_status: std::collections::HashMap<Status, HashSet<String>> =
             std::collections::HashMap::new();
         for chunk in ids.chunks(BATCH) {
-            let keys: Vec<String> = chunk.iter().map(|id| self.task_key(id)).collect();
-            let values: Vec<Option<String>> = self
-                .run("read tasks", |mut c| {
-                    let keys = keys.clone();
-                    async move { c.mget(keys).await }
-                })
-                .await?;
+            let values = self.read_raw(chunk).await?;
             for (id, value) in chunk.iter().zip(values) {
                 let Some(json) = value else { continue };
                 report.tasks += 1;

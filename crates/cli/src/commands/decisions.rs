@@ -153,17 +153,7 @@ async fn read_log(ctx: &Context) -> anyhow::Result<(Vec<Decision>, String)> {
         let store = ctx.open_store().await?;
         return crate::commands::store_decisions::read_from(&store, &ctx.settings).await;
     }
-    let path = &ctx.settings.decision_logs_file.value;
-    let (decisions, bad) = taskpilot_observe::read_decisions(path)?;
-    for b in &bad {
-        eprintln!(
-            "{}:{}: skipped an unreadable line: {}",
-            path.display(),
-            b.line,
-            safe(&b.error)
-        );
-    }
-    Ok((decisions, path.display().to_string()))
+    crate::commands::store_decisions::read_log_file(&ctx.settings)
 }
 
 /// A short name for a decision type, for narrow screens.

@@ -49,18 +49,17 @@ pub(crate) async fn read_from(
         }
         Ok((decisions, store.describe()))
     } else {
-        let path = &settings.decision_logs_file.value;
-        let (decisions, bad) = read_decisions(path)?;
-        for b in &bad {
-            eprintln!(
-                "{}:{}: skipped an unreadable line: {}",
-                path.display(),
-                b.line,
-                b.error
-            );
-        }
-        Ok((decisions, path.display().to_string()))
+        read_log_file(settings)
     }
+}
+
+/// Every decision in `DECISION_LOGS_FILE`, oldest first, and its path; unreadable lines are
+/// skipped with a warning.
+pub(crate) fn read_log_file(settings: &Settings) -> anyhow::Result<(Vec<Decision>, String)> {
+    let path = &settings.decision_logs_file.value;
+    let (decisions, bad) = read_decisions(path)?;
+    crate::output::warn_unreadable_lines(path, &bad);
+    Ok((decisions, path.display().to_string()))
 }
 
 /// Writes `decisions` to `store` (or, for the file store, appends the ones it lacks to

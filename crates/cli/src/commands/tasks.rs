@@ -71,33 +71,9 @@ pub(crate) enum TasksCommand {
         json: bool,
     },
     /// Approve a task in review (or still pending); the executor runs it at once.
-    Approve {
-        /// The task id.
-        id: String,
-        /// Why; recorded with the decision and shown in the task's history.
-        #[arg(long)]
-        reason: Option<String>,
-        /// Who is deciding, recorded with the decision (default: $USER).
-        #[arg(long, env = "USER")]
-        reviewer: Option<String>,
-        /// Print the task as stored at the end as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Approve(DecisionArgs),
     /// Reject a task in review (or still pending).
-    Reject {
-        /// The task id.
-        id: String,
-        /// Why; recorded with the decision and shown in the task's history.
-        #[arg(long)]
-        reason: Option<String>,
-        /// Who is deciding, recorded with the decision (default: $USER).
-        #[arg(long, env = "USER")]
-        reviewer: Option<String>,
-        /// Print the task as stored at the end as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Reject(DecisionArgs),
     /// Delete one task, or every task in a status.
     Delete {
         /// The task id to delete.
@@ -127,6 +103,22 @@ pub(crate) enum TasksCommand {
     },
 }
 
+/// What `tasks approve` and `tasks reject` take.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DecisionArgs {
+    /// The task id.
+    id: String,
+    /// Why; recorded with the decision and shown in the task's history.
+    #[arg(long)]
+    reason: Option<String>,
+    /// Who is deciding, recorded with the decision (default: $USER).
+    #[arg(long, env = "USER")]
+    reviewer: Option<String>,
+    /// Print the task as stored at the end as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 pub(crate) async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     let fail = |e| crate::exit::store_error(e, &ctx.settings);
     match command {
@@ -142,28 +134,8 @@ pub(crate) async fn run(command: TasksCommand, ctx: &Context) -> anyhow::Result<
             }
             return result;
         }
-        TasksCommand::Approve {
-            id,
-            reason,
-            reviewer,
-            json,
-        } => {
-            decide(ctx, &id, Status::Approved, reason, reviewer, json)
-                .await
-                .map_err(|e| with_store(e, ctx))?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        TasksCommand::Reject {
-            id,
-            reason,
-            reviewer,
-            json,
-        } => {
-            decide(ctx, &id, Status::Rejected, reason, reviewer, json)
-                .await
-                .map_err(|e| with_store(e, ctx))?;
-            return Ok(ExitCode::SUCCESS);
-        }
+        TasksCommand::Approve(args) => return decide(ctx, Status::Approved, &args).await,
+        TasksCommand::Reject(args) => return decide(ctx, Status::Rejected, &args).await,
         _ => {}
     }
     let store = ctx.open_store().await?;
@@ -363,15 +335,21 @@ async fn write(
 /// A person's decision on a task in `review` (or still `pending`; approve also retries a
 /// `failed` task). Both are logged as `human_approval` decisions; an approval continues at the
 /// executor, so the task ends `executed` or `failed`. `--json` prints
-/// the task as stored at the end.
-async fn decide(
-    ctx: &Context,
-    id: &str,
-    to: Status,
-    reason: Option<String>,
-    reviewer: Option<String>,
-    json: bool,
-) -> anyhow::Result<()> {
+/// the task as stored at the end. Errors name the store.
+async fn decide(ctx: &Context, to: Status, args: &DecisionArgs) -> anyhow::Result<ExitCode> {
+    decide_task(ctx, to, args)
+        .await
+        .map_err(|e| with_store(e, ctx))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn decide_task(ctx: &Context, to: Status, args: &DecisionArgs) -> anyhow::Result<()> {
+    let DecisionArgs {
+        id,
+        reason,
+        reviewer,
+        json,
+    } = args;
     let id = TaskId::parse(id)?;
     let rt = super::run::runtime(ctx).await?;
     let user = reviewer.as_deref().filter(|u| !u.trim().is_empty());
@@ -388,7 +366,7 @@ async fn decide(
     let Some(task) = result.task else {
         anyhow::bail!("task {id} disappeared while it was being decided");
     };
-    if json {
+    if *json {
         print_json(&task)?;
     } else {
         let verb = if to == Status::Approved {

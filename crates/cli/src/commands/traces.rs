@@ -8,7 +8,7 @@ use taskpilot_observe::trace::TraceNode;
 use taskpilot_observe::{TraceTree, read_spans};
 
 use crate::context::Context;
-use crate::output::{clip, print_json, safe_line, width};
+use crate::output::{clip, print_json, safe_line, warn_unreadable_lines, width};
 
 /// How many traces are shown unless told otherwise.
 pub(crate) const DEFAULT_LIMIT: usize = 10;
@@ -32,14 +32,7 @@ pub(crate) struct TracesArgs {
 pub(crate) async fn run(args: TracesArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let path = &ctx.settings.traces_file.value;
     let (spans, bad) = read_spans(path)?;
-    for b in &bad {
-        eprintln!(
-            "{}:{}: skipped an unreadable line: {}",
-            path.display(),
-            b.line,
-            safe_line(&b.error)
-        );
-    }
+    warn_unreadable_lines(path, &bad);
     let mut trees = TraceTree::build(spans);
     let recorded = trees.len();
     if let Some(request) = &args.request {
