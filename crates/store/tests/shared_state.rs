@@ -100,10 +100,9 @@ async fn a_run_from_before_0004_is_found_by_task(url: &str, dialect: &str) {
          ('run_20250101_000000_000001_0000abce', 'failed', 2, '{untasked}')"
     );
     let statements = [schema.as_str(), insert.as_str()];
+    let created = format!("{url}?mode=rwc"); // SQLite creates the file
     match dialect {
-        "sqlite" => {
-            execute::<sqlx::SqliteConnection>(&format!("{url}?mode=rwc"), &statements).await
-        }
+        "sqlite" => execute::<sqlx::SqliteConnection>(&created, &statements).await,
         "postgres" => execute::<sqlx::PgConnection>(url, &statements).await,
         _ => execute::<sqlx::MySqlConnection>(url, &statements).await,
     }
