@@ -269,6 +269,12 @@ async fn create_numbered(
     created
 }
 
+/// The ids of `n` low-priority tasks made by [`create_numbered`].
+async fn numbered_ids(store: &dyn TaskStore, title: &str, n: usize) -> Vec<TaskId> {
+    let created = create_numbered(store, title, "low", n).await;
+    created.into_iter().map(|t| t.id).collect()
+}
+
 /// `new` created and brought to `status` through allowed transitions.
 pub async fn task_in(store: &dyn TaskStore, new: NewTask, status: Status) -> Task {
     let task = store
@@ -296,11 +302,7 @@ pub async fn task_in(store: &dyn TaskStore, new: NewTask, status: Status) -> Tas
 async fn delete_variants_and_prune(store: &dyn TaskStore) {
     reset(store).await;
     let name = ctx(store);
-    let ids: Vec<TaskId> = create_numbered(store, "d", "low", 10)
-        .await
-        .into_iter()
-        .map(|t| t.id)
-        .collect();
+    let ids = numbered_ids(store, "d", 10).await;
     for id in &ids[..4] {
         store
             .transition(id, &Transition::to(Status::Rejected))
@@ -434,11 +436,7 @@ async fn round_trip_of_every_field(store: &dyn TaskStore) {
 async fn scan_pages_in_id_order(store: &dyn TaskStore) {
     reset(store).await;
     let name = ctx(store);
-    let ids: Vec<TaskId> = create_numbered(store, "s", "low", 7)
-        .await
-        .into_iter()
-        .map(|t| t.id)
-        .collect();
+    let ids = numbered_ids(store, "s", 7).await;
     let seen: Vec<TaskId> = read_all(store, 3).await.into_iter().map(|t| t.id).collect();
     assert_eq!(
         seen, ids,

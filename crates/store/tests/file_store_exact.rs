@@ -69,8 +69,7 @@ async fn folded_once(path: &Path) -> FileStore {
 
 #[tokio::test]
 async fn check_states_the_snapshot_and_the_journal_exactly_in_every_handle() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().canonicalize().unwrap().join(".tasks.json");
+    let (_dir, path) = task_file();
     let a = open_unfolded(&path).await;
     let b = open_unfolded(&path).await;
     let report = a.check().await.unwrap();
@@ -131,8 +130,7 @@ async fn the_journal_header_names_the_snapshot_by_digest_length_and_mtime() {
 
 #[tokio::test]
 async fn an_unreadable_line_read_by_another_handle_is_named_by_its_line_number() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().canonicalize().unwrap().join(".tasks.json");
+    let (_dir, path) = task_file();
     let a = open_unfolded(&path).await;
     let b = open_unfolded(&path).await;
     a.create(NewTask::new("one", "low")).await.unwrap(); // line 1 header, 2
@@ -612,8 +610,7 @@ async fn a_journal_that_cannot_be_read_stops_a_recovery_instead_of_being_skipped
 #[tokio::test]
 async fn a_task_file_or_journal_that_cannot_be_read_is_an_error_not_a_missing_file() {
     // A journal that cannot be opened (here a directory) stops the open.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().canonicalize().unwrap().join(".tasks.json");
+    let (_dir, path) = task_file();
     std::fs::write(&path, b"{}\n").unwrap();
     std::fs::create_dir(journal(&path)).unwrap();
     let err = FileStore::open(path.clone()).await.err().expect("refused");

@@ -20,10 +20,15 @@ use taskpilot_store::{FileStore, FileStoreOptions};
 use taskpilot_testkit::files_in;
 use tempfile::TempDir;
 
-/// A temporary directory and the path of `.tasks.json` in it (not created).
+/// A temporary directory and the path of `.tasks.json` in it (not created), without links, as
+/// the store names it in messages.
 pub(crate) fn task_file() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("create a temporary directory");
-    let path = dir.path().join(".tasks.json");
+    let path = dir
+        .path()
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("resolve {}: {e}", dir.path().display()))
+        .join(".tasks.json");
     (dir, path)
 }
 
