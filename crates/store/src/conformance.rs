@@ -1,9 +1,11 @@
 //! The conformance suite every backend passes (modelled on `object_store`'s `integration.rs`):
-//! each backend's test opens a store and calls [`run_all`]; two handles on the same data (two
-//! processes or instances) are checked with [`contested_across_handles`], several with
-//! [`parallel_creates_across_handles`] and [`claims_have_one_executor`]; the reference
+//! each backend's test opens a store (with [`open`] where a URL is enough) and calls
+//! [`run_all`]; two handles on the same data (two processes or instances) are checked with
+//! [`contested_across_handles`], three with [`several_handles`] (or its parts
+//! [`parallel_creates_across_handles`] and [`claims_have_one_executor`]); the reference
 //! fixture goes in and back out with [`fixture_round_trip`]. A backend's test file only opens
-//! its connections and calls these.
+//! its connections and calls these, plus what is specific to the backend (for which
+//! [`task_in`] brings a task to a status and [`assert_clear_error`] checks an error message).
 //!
 //! The functions panic with a message naming the backend and the broken expectation, as
 //! tests do. They clear the store they are given.
@@ -13,12 +15,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
+use taskpilot_config::{Secret, StoreLocation};
 use taskpilot_core::{CoreError, NewTask, Priority, Status, Task, TaskId, Timestamp, Transition};
 
 use crate::{FileStore, ListQuery, StoreError, TaskStore, claim, fixture};
 
-/// Runs every check in turn on an empty-able store.
+/// The store at `url` (any backend `taskpilot_store::open` takes by URL); panics naming the
+/// URL when it cannot be opened.
+pub async fn open(url: &str) -> Arc<dyn TaskStore> {
+    crate::open(&StoreLocation::Url(Secret::new(url)))
+        .await
+        .unwrap_or_else(|e| panic!("open {url}: {e}"))
+}
+
+/// Runs every check in turn on an empty-able store, and says how long they took.
 pub async fn run_all(store: Arc<dyn TaskStore>) {
+    let started = std::time::Instant::now();
     create_get_and_validation(store.as_ref()).await;
     list_order_filter_limit_and_stats(store.as_ref()).await;
     every_allowed_and_forbidden_transition(store.as_ref()).await;
@@ -29,6 +41,26 @@ pub async fn run_all(store: Arc<dyn TaskStore>) {
     contested_transitions_have_one_winner(store.clone(), store.clone()).await;
     claims_hold_expire_and_are_dropped(store.as_ref()).await;
     store.clear().await.expect("clear at the end");
+    eprintln!(
+        "{} conformance suite: {:?}",
+        ctx(store.as_ref()),
+        started.elapsed()
+    );
+}
+
+/// Three handles on the same data: the first two contest decisions, create `per_writer` tasks
+/// each at once when given (see [`parallel_creates_across_handles`]), and all three execute
+/// `claimed` approved tasks (see [`claims_have_one_executor`]).
+pub async fn several_handles(
+    handles: [Arc<dyn TaskStore>; 3],
+    per_writer: Option<usize>,
+    claimed: usize,
+) {
+    contested_across_handles(handles[0].clone(), handles[1].clone()).await;
+    if let Some(per_writer) = per_writer {
+        parallel_creates_across_handles(&handles[..2], per_writer).await;
+    }
+    claims_have_one_executor(&handles, claimed).await;
 }
 
 /// Two handles on the same data (two processes, two instances) deciding the same tasks.
@@ -125,15 +157,7 @@ async fn create_get_and_validation(store: &dyn TaskStore) {
 async fn list_order_filter_limit_and_stats(store: &dyn TaskStore) {
     reset(store).await;
     let name = ctx(store);
-    let mut created = Vec::new();
-    for i in 0..12 {
-        created.push(
-            store
-                .create(NewTask::new(format!("task {i}"), "medium"))
-                .await
-                .expect("create"),
-        );
-    }
+    let created = create_numbered(store, "task ", "medium", 12).await;
     for task in &created[..3] {
         store
             .transition(&task.id, &Transition::to(Status::Review))
@@ -188,7 +212,7 @@ async fn every_allowed_and_forbidden_transition(store: &dyn TaskStore) {
     for from in Status::ALL {
         for to in Status::ALL {
             reset(store).await;
-            let task = task_in(store, from).await;
+            let task = task_in(store, NewTask::new(format!("to {from}"), "low"), from).await;
             let result = store
                 .transition(&task.id, &Transition::to(to).with_error("e"))
                 .await;
@@ -225,12 +249,38 @@ async fn every_allowed_and_forbidden_transition(store: &dyn TaskStore) {
     }
 }
 
-/// A task brought to `status` through allowed transitions.
-async fn task_in(store: &dyn TaskStore, status: Status) -> Task {
+/// `n` tasks titled `<title><i>` of `priority`, created one after the other.
+async fn create_numbered(
+    store: &dyn TaskStore,
+    title: &str,
+    priority: &str,
+    n: usize,
+) -> Vec<Task> {
+    let mut created = Vec::new();
+    for i in 0..n {
+        let new = NewTask::new(format!("{title}{i}"), priority);
+        created.push(
+            store
+                .create(new)
+                .await
+                .unwrap_or_else(|e| panic!("{}: create failed: {e}", ctx(store))),
+        );
+    }
+    created
+}
+
+/// The ids of `n` low-priority tasks made by [`create_numbered`].
+async fn numbered_ids(store: &dyn TaskStore, title: &str, n: usize) -> Vec<TaskId> {
+    let created = create_numbered(store, title, "low", n).await;
+    created.into_iter().map(|t| t.id).collect()
+}
+
+/// `new` created and brought to `status` through allowed transitions.
+pub async fn task_in(store: &dyn TaskStore, new: NewTask, status: Status) -> Task {
     let task = store
-        .create(NewTask::new(format!("to {status}"), "low"))
+        .create(new)
         .await
-        .expect("create");
+        .unwrap_or_else(|e| panic!("{}: create failed: {e}", ctx(store)));
     let path: &[Status] = match status {
         Status::Pending => &[],
         Status::Review => &[Status::Review],
@@ -244,7 +294,7 @@ async fn task_in(store: &dyn TaskStore, status: Status) -> Task {
         task = store
             .transition(&task.id, &Transition::to(*step))
             .await
-            .expect("step");
+            .unwrap_or_else(|e| panic!("{}: {} to {step} failed: {e}", ctx(store), task.id));
     }
     task
 }
@@ -252,16 +302,7 @@ async fn task_in(store: &dyn TaskStore, status: Status) -> Task {
 async fn delete_variants_and_prune(store: &dyn TaskStore) {
     reset(store).await;
     let name = ctx(store);
-    let mut ids = Vec::new();
-    for i in 0..10 {
-        ids.push(
-            store
-                .create(NewTask::new(format!("d{i}"), "low"))
-                .await
-                .expect("create")
-                .id,
-        );
-    }
+    let ids = numbered_ids(store, "d", 10).await;
     for id in &ids[..4] {
         store
             .transition(id, &Transition::to(Status::Rejected))
@@ -395,26 +436,8 @@ async fn round_trip_of_every_field(store: &dyn TaskStore) {
 async fn scan_pages_in_id_order(store: &dyn TaskStore) {
     reset(store).await;
     let name = ctx(store);
-    let mut ids = Vec::new();
-    for i in 0..7 {
-        ids.push(
-            store
-                .create(NewTask::new(format!("s{i}"), "low"))
-                .await
-                .expect("create")
-                .id,
-        );
-    }
-    let mut seen = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.scan(after.as_ref(), 3).await.expect("scan");
-        if page.is_empty() {
-            break;
-        }
-        after = page.last().map(|t| t.id.clone());
-        seen.extend(page.into_iter().map(|t| t.id));
-    }
+    let ids = numbered_ids(store, "s", 7).await;
+    let seen: Vec<TaskId> = read_all(store, 3).await.into_iter().map(|t| t.id).collect();
     assert_eq!(
         seen, ids,
         "{name}: scan pages cover every task once, oldest first"
@@ -424,27 +447,8 @@ async fn scan_pages_in_id_order(store: &dyn TaskStore) {
 async fn parallel_creates_get_unique_ids(store: Arc<dyn TaskStore>) {
     reset(store.as_ref()).await;
     let name = ctx(store.as_ref());
-    let mut handles = Vec::new();
-    for worker in 0..8 {
-        let store = store.clone();
-        handles.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for i in 0..25 {
-                let task = store
-                    .create(NewTask::new(format!("w{worker} #{i}"), "low"))
-                    .await
-                    .expect("parallel create");
-                ids.push(task.id);
-            }
-            ids
-        }));
-    }
-    let mut all = HashSet::new();
-    for handle in handles {
-        for id in handle.await.expect("join") {
-            assert!(all.insert(id.clone()), "{name}: duplicate id {id}");
-        }
-    }
+    let writers = (0..8).map(|worker| (format!("w{worker}"), store.clone()));
+    let all = create_at_once(&name, writers, 25).await;
     assert_eq!(all.len(), 200);
     assert_eq!(
         store.stats().await.expect("stats").total(),
@@ -500,13 +504,13 @@ async fn contested_transitions_have_one_winner(a: Arc<dyn TaskStore>, b: Arc<dyn
     }
 }
 
-/// Every task of a store, oldest first, read page by page with `scan` (as `store migrate`
-/// reads).
-pub async fn read_all(store: &dyn TaskStore) -> Vec<Task> {
+/// Every task of a store, oldest first, read `page` tasks at a time with `scan` (as `store
+/// migrate` reads, 500 at a time).
+pub async fn read_all(store: &dyn TaskStore, page: usize) -> Vec<Task> {
     let mut all: Vec<Task> = Vec::new();
     loop {
         let page = store
-            .scan(all.last().map(|t| &t.id), 500)
+            .scan(all.last().map(|t| &t.id), page)
             .await
             .unwrap_or_else(|e| panic!("{}: scan failed: {e}", ctx(store)));
         if page.is_empty() {
@@ -529,22 +533,22 @@ pub async fn copy_into(store: &dyn TaskStore, tasks: &[Task]) -> usize {
     written
 }
 
-/// Two writers per handle create `per_writer` tasks each at once (ids collide in the same
-/// microsecond across instances), then the handles approve every task from both ends: no id
-/// is lost or duplicated, and every task is decided once.
-pub async fn parallel_creates_across_handles(handles: &[Arc<dyn TaskStore>], per_writer: usize) {
-    let first = handles.first().expect("at least one handle").clone();
-    let name = ctx(first.as_ref());
-    first.clear().await.expect("clear");
+/// Each of `writers` (a name and a handle) creates `per_writer` tasks at the same time as the
+/// others; every id is new. Returns the ids.
+async fn create_at_once(
+    name: &str,
+    writers: impl Iterator<Item = (String, Arc<dyn TaskStore>)>,
+    per_writer: usize,
+) -> HashSet<TaskId> {
     let mut jobs = Vec::new();
-    for (n, store) in handles.iter().chain(handles).cloned().enumerate() {
+    for (writer, store) in writers {
         jobs.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             for i in 0..per_writer {
                 let task = store
-                    .create(NewTask::new(format!("h{n} #{i}"), "low"))
+                    .create(NewTask::new(format!("{writer} #{i}"), "low"))
                     .await
-                    .expect("create");
+                    .unwrap_or_else(|e| panic!("{writer}: parallel create failed: {e}"));
                 ids.push(task.id);
             }
             ids
@@ -556,6 +560,23 @@ pub async fn parallel_creates_across_handles(handles: &[Arc<dyn TaskStore>], per
             assert!(all.insert(id.clone()), "{name}: duplicate id {id}");
         }
     }
+    all
+}
+
+/// Two writers per handle create `per_writer` tasks each at once (ids collide in the same
+/// microsecond across instances), then the handles approve every task from both ends: no id
+/// is lost or duplicated, and every task is decided once.
+pub async fn parallel_creates_across_handles(handles: &[Arc<dyn TaskStore>], per_writer: usize) {
+    let first = handles.first().expect("at least one handle").clone();
+    let name = ctx(first.as_ref());
+    first.clear().await.expect("clear");
+    let writers = handles.iter().chain(handles).cloned().enumerate();
+    let all = create_at_once(
+        &name,
+        writers.map(|(n, s)| (format!("h{n}"), s)),
+        per_writer,
+    )
+    .await;
     let expected = per_writer * handles.len() * 2;
     assert_eq!(all.len(), expected, "{name}: every create got an id");
     let last = handles.last().expect("a handle").clone();
@@ -609,7 +630,7 @@ pub async fn fixture_round_trip(target: Arc<dyn TaskStore>) {
     let source = FileStore::open(dir.join("source.json"))
         .await
         .expect("open the fixture");
-    let tasks = read_all(&source).await;
+    let tasks = read_all(&source, 500).await;
     assert_eq!(tasks.len(), 3689, "the fixture's size");
 
     target.clear().await.expect("clear");
@@ -626,7 +647,7 @@ pub async fn fixture_round_trip(target: Arc<dyn TaskStore>) {
         "{name}: a second copy changes nothing"
     );
     let started = std::time::Instant::now();
-    let stored = read_all(target.as_ref()).await;
+    let stored = read_all(target.as_ref(), 500).await;
     let read = started.elapsed();
     assert_eq!(stored, tasks, "{name}: every task stored as it was");
     let stats = target.stats().await.expect("stats");
@@ -661,16 +682,18 @@ fn rand_suffix() -> u32 {
         .map_or(0, |d| d.subsec_nanos())
 }
 
-/// An error message names `shown` (the URL with its password hidden), never the password
-/// `secret`, and gives the `hint`.
-pub fn assert_clear_error(message: &str, shown: &str, hint: &str) {
+/// An error message names each of `shown` (a URL with its password hidden, a bucket, an
+/// endpoint), never the password or key `secret`, and gives the `hint`.
+pub fn assert_clear_error(message: &str, shown: &[&str], secret: &str, hint: &str) {
+    for shown in shown {
+        assert!(
+            message.contains(shown),
+            "the error names {shown}: {message}"
+        );
+    }
     assert!(
-        message.contains(shown),
-        "the error names {shown}: {message}"
-    );
-    assert!(
-        !message.contains("secret"),
-        "the password never appears: {message}"
+        !message.contains(secret),
+        "the secret never appears: {message}"
     );
     assert!(message.contains(hint), "the error says `{hint}`: {message}");
 }
@@ -681,7 +704,7 @@ pub fn assert_clear_error(message: &str, shown: &str, hint: &str) {
 async fn claims_hold_expire_and_are_dropped(store: &dyn TaskStore) {
     reset(store).await;
     let name = ctx(store);
-    let task = task_in(store, Status::Review).await;
+    let task = task_in(store, NewTask::new("to review", "low"), Status::Review).await;
     let approve = Transition::to(Status::Approved)
         .expecting(&[Status::Review])
         .claiming("w1", crate::lease_end(Duration::from_mins(1)));

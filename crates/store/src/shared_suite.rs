@@ -1,7 +1,7 @@
 //! The shared-state suite: what every backend's decision log and runs must do, run against
-//! two handles on one store (two "replicas"). Backend tests call [`decisions`], [`runs`] and
-//! [`runs_copied_and_by_task`] (the file store not [`decisions`]: its decisions stay in
-//! `DECISION_LOGS_FILE`).
+//! two handles on one store (two "replicas"). Backend tests call [`run_all`]: [`decisions`],
+//! [`runs`] and [`runs_copied_and_by_task`] (the file store calls the last two alone: its
+//! decisions stay in `DECISION_LOGS_FILE`).
 //!
 //! Panics on the first broken rule, with a message naming it.
 
@@ -21,6 +21,13 @@ fn entry(id: &str, index: usize, request: Option<&str>, task: Option<&str>) -> D
         task_id: task.map(str::to_owned),
         json: format!(r#"{{"decision_id":"{id}"}}"#),
     }
+}
+
+/// [`decisions`], [`runs`] and [`runs_copied_and_by_task`] (with `newer` runs) in turn.
+pub async fn run_all(a: Arc<dyn TaskStore>, b: Arc<dyn TaskStore>, newer: usize) {
+    decisions(a.clone(), b.clone()).await;
+    runs(a.clone(), b.clone()).await;
+    runs_copied_and_by_task(a, b, newer).await;
 }
 
 /// A decision written through `a` is read through `b`; a task's decisions include its

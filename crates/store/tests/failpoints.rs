@@ -19,6 +19,8 @@
 //! A "power cut" variant of `append.written` truncates the journal to what was synced before
 //! aborting: a process kill keeps the page cache, a power cut does not.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -27,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::{open_unfolded, unfolded};
 use taskpilot_core::{NewTask, Status, Task, TaskId, TimeStyle, Timestamp, Transition};
 use taskpilot_store::file::FAILPOINTS;
 use taskpilot_store::{FileStore, FileStoreOptions, TaskStore};
@@ -253,13 +256,6 @@ fn store_path(dir: &Path) -> PathBuf {
     dir.join("store").join(".tasks.json")
 }
 
-fn options(idle_fold: Option<Duration>) -> FileStoreOptions {
-    FileStoreOptions {
-        idle_fold,
-        ..FileStoreOptions::default()
-    }
-}
-
 /// The child's record of what the store acknowledged, for the parent: one JSON line per
 /// acknowledged change (`{"put": task}`, `{"delete": id}`) and `{"folded": true}` after each
 /// completed fold. The page cache survives the abort, so no sync is needed.
@@ -296,34 +292,30 @@ async fn play(case: Case, dir: &Path) {
     let path = store_path(dir);
     let mut acked = Acked(File::create(dir.join("acked.jsonl")).unwrap());
 
-    // A store with a history, nothing armed: a fold (so `.bak` and `.journal.bak` exist),
-    // then creates, a transition and a delete in the journal.
-    let store = FileStore::open_with(path.clone(), options(None))
-        .await
-        .unwrap();
+    // A store with a history, nothing armed: creates and a transition, a fold (so `.bak` and
+    // `.journal.bak` exist), then creates, a transition and a delete in the journal.
+    let store = open_unfolded(&path).await;
     let mut ids = Vec::new();
-    for title in ["one", "two", "three"] {
-        let task = store.create(NewTask::new(title, "low")).await.unwrap();
+    for (batch, priority) in [
+        (["one", "two", "three"], "low"),
+        (["four", "five", "six"], "high"),
+    ] {
+        if !ids.is_empty() {
+            store.compact().await.unwrap();
+            acked.folded();
+        }
+        for title in batch {
+            let task = store.create(NewTask::new(title, priority)).await.unwrap();
+            acked.put(&task);
+            ids.push(task.id);
+        }
+        let first = &ids[ids.len() - batch.len()];
+        let task = store
+            .transition(first, &Transition::to(Status::Review))
+            .await
+            .unwrap();
         acked.put(&task);
-        ids.push(task.id);
     }
-    let task = store
-        .transition(&ids[0], &Transition::to(Status::Review))
-        .await
-        .unwrap();
-    acked.put(&task);
-    store.compact().await.unwrap();
-    acked.folded();
-    for title in ["four", "five", "six"] {
-        let task = store.create(NewTask::new(title, "high")).await.unwrap();
-        acked.put(&task);
-        ids.push(task.id);
-    }
-    let task = store
-        .transition(&ids[3], &Transition::to(Status::Review))
-        .await
-        .unwrap();
-    acked.put(&task);
     store.delete(&ids[1]).await.unwrap();
     acked.delete(&ids[1]);
     if case.journal == Journal::Folded {
@@ -347,7 +339,11 @@ async fn play(case: Case, dir: &Path) {
         // The idle fold may start as soon as the store is open.
         arm(case, dir, synced);
     }
-    let store = FileStore::open_with(path, options(idle)).await.unwrap();
+    let options = FileStoreOptions {
+        idle_fold: idle,
+        ..FileStoreOptions::default()
+    };
+    let store = FileStore::open_with(path, options).await.unwrap();
     if case.trigger != Trigger::Idle {
         arm(case, dir, synced);
     }
@@ -580,7 +576,7 @@ async fn check_after_crash(case: Case, dir: &Path) {
         .map(|i| i + 1);
 
     // Reopened: every acknowledged write, nothing else; `check` names what it skipped.
-    let store = FileStore::open_with(path.clone(), options(None))
+    let store = FileStore::open_with(path.clone(), unfolded())
         .await
         .unwrap_or_else(|e| panic!("{case:?}: reopening failed: {e}"));
     let tasks = store.scan(None, usize::MAX).await.unwrap();
@@ -657,9 +653,7 @@ async fn check_after_crash(case: Case, dir: &Path) {
     );
 
     // A later process: the same tasks, sound, and every recovery named.
-    let store = FileStore::open_with(path.clone(), options(None))
-        .await
-        .unwrap();
+    let store = open_unfolded(&path).await;
     assert_eq!(
         store.scan(None, usize::MAX).await.unwrap(),
         expected.values().cloned().collect::<Vec<_>>(),

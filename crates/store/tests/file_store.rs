@@ -4,43 +4,25 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 
-use common::{open_store, open_unfolded};
-use taskpilot_core::{NewTask, Status, Transition};
+use common::{open_store as open, open_unfolded, set_aside, task_file};
+use taskpilot_core::{NewTask, Status};
 use taskpilot_store::{FileStore, ListQuery, StoreError, TaskStore, conformance};
 use taskpilot_testkit::files_in;
 
-async fn open(path: &Path) -> Arc<dyn TaskStore> {
-    Arc::new(open_store(path).await)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn file_store_passes_the_conformance_suite() {
-    let dir = tempfile::tempdir().unwrap();
-    conformance::run_all(open(&dir.path().join("data/.tasks.json")).await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_handles_on_one_file_share_tasks_and_contest_fairly() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
-    conformance::contested_across_handles(open(&path).await, open(&path).await).await;
+common::each_backend!(conformance::run_all; file_store_passes_the_conformance_suite: File);
+common::on_fresh! {
+    two_handles_on_one_file_share_tasks_and_contest_fairly: File => |file| {
+        conformance::contested_across_handles(file.open().await, file.open().await).await;
+    }
 }
 
 #[tokio::test]
 async fn writes_survive_reopening_and_compaction_keeps_the_seed_format() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let store = open(&path).await;
-    let task = store
-        .create(NewTask::new("persist me", "low"))
-        .await
-        .unwrap();
-    store
-        .transition(&task.id, &Transition::to(Status::Review))
-        .await
-        .unwrap();
+    let new = NewTask::new("persist me", "low");
+    let task = conformance::task_in(&store, new, Status::Review).await;
     drop(store);
     let store = open(&path).await;
     assert_eq!(store.get(&task.id).await.unwrap().status, Status::Review);
@@ -67,8 +49,7 @@ async fn writes_survive_reopening_and_compaction_keeps_the_seed_format() {
 
 #[tokio::test]
 async fn corrupt_snapshot_recovers_from_bak_and_journals_and_keeps_the_evidence() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let store = open(&path).await;
     let before = store
         .create(NewTask::new("before compaction", "high"))
@@ -93,14 +74,9 @@ async fn corrupt_snapshot_recovers_from_bak_and_journals_and_keeps_the_evidence(
         after,
         "journaled task recovered"
     );
-    let names = files_in(dir.path());
-    let aside: Vec<_> = names
-        .iter()
-        .filter(|n| n.starts_with(".tasks.json.corrupt-"))
-        .collect();
-    assert_eq!(aside.len(), 1, "{names:?}");
+    let aside = set_aside(dir.path(), ".tasks.json.corrupt-");
     assert_eq!(
-        std::fs::read(dir.path().join(aside[0])).unwrap(),
+        std::fs::read(dir.path().join(aside)).unwrap(),
         b"{ this is not json"
     );
     let report = store.check().await.unwrap();
@@ -112,8 +88,7 @@ async fn corrupt_snapshot_recovers_from_bak_and_journals_and_keeps_the_evidence(
 
 #[tokio::test]
 async fn corrupt_snapshot_and_bak_is_an_error_that_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     std::fs::write(&path, b"garbage").unwrap();
     std::fs::write(dir.path().join(".tasks.json.bak"), b"also garbage").unwrap();
     let err = FileStore::open(path.clone())
@@ -139,8 +114,7 @@ async fn corrupt_snapshot_and_bak_is_an_error_that_changes_nothing() {
 
 #[tokio::test]
 async fn torn_journal_tail_is_ignored_and_earlier_records_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let store = open_unfolded(&path).await;
     let a = store.create(NewTask::new("a", "low")).await.unwrap();
     let b = store.create(NewTask::new("b", "low")).await.unwrap();
@@ -166,8 +140,7 @@ async fn torn_journal_tail_is_ignored_and_earlier_records_kept() {
 
 #[tokio::test]
 async fn invalid_records_are_kept_aside_not_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     std::fs::write(
         &path,
         r#"{"task_20251220_100404_305973": {"id":"task_20251220_100404_305973","title":"good","priority":"high","description":"","status":"pending","created_at":"2025-12-20T10:04:04.305998","reviewed_at":null,"executed_at":null,"reviewer_response":null,"error":null},
@@ -176,11 +149,7 @@ async fn invalid_records_are_kept_aside_not_deleted() {
     .unwrap();
     let store = open(&path).await;
     assert_eq!(store.stats().await.unwrap().total(), 1);
-    let names = files_in(dir.path());
-    let aside = names
-        .iter()
-        .find(|n| n.starts_with(".tasks.json.invalid-"))
-        .expect("aside file");
+    let aside = set_aside(dir.path(), ".tasks.json.invalid-");
     let kept: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join(aside)).unwrap()).unwrap();
     assert_eq!(kept["task_20251220_100404_305974"]["status"], "finished");
@@ -188,8 +157,7 @@ async fn invalid_records_are_kept_aside_not_deleted() {
 
 #[tokio::test]
 async fn the_reference_fixture_loads_as_it_is() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     std::fs::copy(taskpilot_store::fixture::reference_fixture(), &path).unwrap();
     let original = std::fs::read(&path).unwrap();
     let store = open(&path).await;

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{open_store as open, open_unfolded};
+use common::{open_store as open, open_unfolded, set_aside, task_file};
 use taskpilot_core::{NewTask, Status, Transition};
 use taskpilot_store::{FileStore, FileStoreOptions, TaskStore};
 use taskpilot_testkit::files_in;
@@ -20,10 +20,22 @@ fn seed(path: &Path) -> serde_json::Map<String, serde_json::Value> {
 
 /// Copies `.tasks.json` alone to a fresh directory, as the storage guide's backup does.
 fn copy_alone(path: &Path) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join(".tasks.json");
+    let (dir, copy) = task_file();
     std::fs::copy(path, &copy).unwrap();
     (dir, copy)
+}
+
+/// In `dir`, `app/.tasks.json` a symbolic link to `volume/tasks.json` (`{}`): returns the
+/// directory `app`, the directory `volume`, the link and its target.
+fn linked_task_file(dir: &Path) -> [PathBuf; 4] {
+    let (app, volume) = (dir.join("app"), dir.join("volume"));
+    std::fs::create_dir(&volume).unwrap();
+    std::fs::create_dir(&app).unwrap();
+    let target = volume.join("tasks.json");
+    std::fs::write(&target, "{}\n").unwrap();
+    let link = app.join(".tasks.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    [app, volume, link, target]
 }
 
 fn python3(script: &str, args: &[&Path]) -> String {
@@ -45,8 +57,7 @@ const TASK: &str = r#""task_20251220_100404_305973": {"id": "task_20251220_10040
 
 #[tokio::test]
 async fn dropping_the_last_handle_folds_so_the_task_file_alone_is_complete() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let store = open(&path).await;
     let a = store.create(NewTask::new("a", "high")).await.unwrap();
     let b = store.create(NewTask::new("b", "low")).await.unwrap();
@@ -73,8 +84,7 @@ async fn dropping_the_last_handle_folds_so_the_task_file_alone_is_complete() {
 
 #[tokio::test]
 async fn close_folds_and_the_store_stays_usable() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     let store = open_unfolded(&path).await;
     let a = store.create(NewTask::new("a", "high")).await.unwrap();
     assert!(path.with_extension("json.journal").exists());
@@ -95,8 +105,7 @@ async fn close_folds_and_the_store_stays_usable() {
 
 #[tokio::test]
 async fn an_idle_store_folds_its_journal() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     let store = FileStore::open_with(
         path.clone(),
         FileStoreOptions {
@@ -122,8 +131,7 @@ async fn an_idle_store_folds_its_journal() {
 
 #[tokio::test]
 async fn the_reference_store_copied_alone_after_writes_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     std::fs::copy(taskpilot_store::fixture::reference_fixture(), &path).unwrap();
     let store = open(&path).await;
     let mut created = Vec::new();
@@ -151,8 +159,7 @@ async fn the_reference_store_copied_alone_after_writes_loses_nothing() {
 
 #[tokio::test]
 async fn a_task_file_edited_by_python_wins_and_the_journal_is_kept_as_evidence() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let store = open(&path).await;
     let a = store.create(NewTask::new("a", "high")).await.unwrap();
     let b = store.create(NewTask::new("b", "high")).await.unwrap();
@@ -180,28 +187,19 @@ async fn a_task_file_edited_by_python_wins_and_the_journal_is_kept_as_evidence()
         Status::Pending,
         "the journal of the replaced file is not replayed"
     );
-    let names = files_in(dir.path());
-    let stale: Vec<&String> = names
-        .iter()
-        .filter(|n| n.starts_with(".tasks.json.journal.stale-"))
-        .collect();
-    assert_eq!(stale.len(), 1, "{names:?}");
-    let evidence = std::fs::read_to_string(dir.path().join(stale[0])).unwrap();
+    let stale = set_aside(dir.path(), ".tasks.json.journal.stale-");
+    let evidence = std::fs::read_to_string(dir.path().join(&stale)).unwrap();
     assert!(evidence.contains("approved"), "{evidence}");
     let report = store.check().await.unwrap();
     assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.contains(stale[0].as_str())),
+        report.problems.iter().any(|p| p.contains(stale.as_str())),
         "the warning names the evidence: {report:?}"
     );
 }
 
 #[tokio::test]
 async fn a_backup_copied_over_the_task_file_is_a_rollback() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let store = open(&path).await;
     let a = store.create(NewTask::new("a", "high")).await.unwrap();
     drop(store);
@@ -223,8 +221,7 @@ async fn a_backup_copied_over_the_task_file_is_a_rollback() {
 
 #[tokio::test]
 async fn an_interrupted_fold_is_completed_not_taken_for_an_outside_edit() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let store = open_unfolded(&path).await;
     let a = store.create(NewTask::new("a", "high")).await.unwrap();
     let everything = vec![a.clone()];
@@ -249,8 +246,7 @@ async fn an_interrupted_fold_is_completed_not_taken_for_an_outside_edit() {
 
 #[tokio::test]
 async fn a_corrupt_young_store_is_rebuilt_from_its_journal_and_check_reports_it_later() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let store = open_unfolded(&path).await;
     let a = store.create(NewTask::new("a", "high")).await.unwrap();
     let b = store.create(NewTask::new("b", "low")).await.unwrap();
@@ -265,14 +261,9 @@ async fn a_corrupt_young_store_is_rebuilt_from_its_journal_and_check_reports_it_
     assert_eq!(store.get(&b.id).await.unwrap(), b);
     drop(store);
     assert_eq!(seed(&path).len(), 2, "the rebuilt snapshot is complete");
-    let names = files_in(dir.path());
-    let corrupt: Vec<&String> = names
-        .iter()
-        .filter(|n| n.starts_with(".tasks.json.corrupt-"))
-        .collect();
-    assert_eq!(corrupt.len(), 1, "{names:?}");
+    let corrupt = set_aside(dir.path(), ".tasks.json.corrupt-");
     assert_eq!(
-        std::fs::read(dir.path().join(corrupt[0])).unwrap(),
+        std::fs::read(dir.path().join(&corrupt)).unwrap(),
         b"{ broken"
     );
     // A later process sees the recovery in `check`.
@@ -284,13 +275,12 @@ async fn a_corrupt_young_store_is_rebuilt_from_its_journal_and_check_reports_it_
         .filter(|n| n.contains("earlier recovery"))
         .collect();
     assert_eq!(earlier.len(), 1, "{report:?}");
-    assert!(earlier[0].contains(corrupt[0].as_str()), "{}", earlier[0]);
+    assert!(earlier[0].contains(corrupt.as_str()), "{}", earlier[0]);
 }
 
 #[tokio::test]
 async fn duplicate_ids_are_reported_and_every_copy_is_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let second = TASK.replace("seeded", "second copy");
     std::fs::write(&path, format!("{{{TASK},\n{second}}}\n")).unwrap();
     let store = open(&path).await;
@@ -303,14 +293,9 @@ async fn duplicate_ids_are_reported_and_every_copy_is_kept() {
         "{report:?}"
     );
     drop(store);
-    let names = files_in(dir.path());
-    let aside: Vec<&String> = names
-        .iter()
-        .filter(|n| n.starts_with(".tasks.json.duplicates-"))
-        .collect();
-    assert_eq!(aside.len(), 1, "{names:?}");
+    let aside = set_aside(dir.path(), ".tasks.json.duplicates-");
     let kept: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(dir.path().join(aside[0])).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.path().join(aside)).unwrap()).unwrap();
     assert_eq!(kept.len(), 2);
     assert_eq!(kept[0]["record"]["title"], "seeded");
     assert_eq!(kept[1]["record"]["title"], "second copy");
@@ -328,8 +313,7 @@ async fn duplicate_ids_are_reported_and_every_copy_is_kept() {
 
 #[tokio::test]
 async fn new_timestamps_follow_the_files_style_and_python_can_sort_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     std::fs::copy(taskpilot_store::fixture::reference_fixture(), &path).unwrap();
     let store = open(&path).await;
     let t = store.create(NewTask::new("new", "low")).await.unwrap();
@@ -386,14 +370,7 @@ async fn a_file_with_offsets_keeps_offsets_and_a_mixed_file_becomes_naive() {
 #[tokio::test]
 async fn a_symlinked_task_file_stays_a_link_and_the_store_lives_beside_the_target() {
     let dir = tempfile::tempdir().unwrap();
-    let volume = dir.path().join("volume");
-    std::fs::create_dir(&volume).unwrap();
-    let app = dir.path().join("app");
-    std::fs::create_dir(&app).unwrap();
-    let target = volume.join("tasks.json");
-    std::fs::write(&target, "{}\n").unwrap();
-    let link = app.join(".tasks.json");
-    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let [app, _, link, target] = linked_task_file(dir.path());
     let store = open(&link).await;
     let a = store.create(NewTask::new("a", "high")).await.unwrap();
     store.compact().await.unwrap();
@@ -415,15 +392,7 @@ async fn a_symlinked_task_file_stays_a_link_and_the_store_lives_beside_the_targe
 async fn the_runs_of_a_symlinked_task_file_live_beside_the_target() {
     use taskpilot_store::shared::RunBook;
     let dir = tempfile::tempdir().unwrap();
-    let volume = dir.path().join("volume");
-    std::fs::create_dir(&volume).unwrap();
-    let app = dir.path().join("app");
-    std::fs::create_dir(&app).unwrap();
-    let target = volume.join("tasks.json");
-    std::fs::write(&target, "{}\n").unwrap();
-    let link = app.join(".tasks.json");
-    std::os::unix::fs::symlink(&target, &link).unwrap();
-
+    let [app, volume, link, target] = linked_task_file(dir.path());
     let store = open(&link).await;
     assert_eq!(store.real_path(), target.canonicalize().unwrap());
     let through_link = RunBook::of(std::sync::Arc::new(store)).expect("the file store keeps runs");
@@ -454,8 +423,7 @@ async fn the_runs_of_a_symlinked_task_file_live_beside_the_target() {
 
 #[tokio::test]
 async fn a_fifo_or_a_device_is_refused_and_nothing_is_created() {
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join(".tasks.json");
+    let (dir, fifo) = task_file();
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
     let err = FileStore::open(fifo.clone()).await.err().expect("refused");
@@ -476,8 +444,7 @@ async fn a_fifo_or_a_device_is_refused_and_nothing_is_created() {
 
 #[tokio::test]
 async fn data_files_are_0600_or_0640_in_a_setgid_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let store = open(&path).await;
     store.create(NewTask::new("a", "high")).await.unwrap();
     drop(store);

@@ -4,25 +4,15 @@
 //! unreadable records read by another handle, the compaction threshold to the byte, runs kept
 //! beside the task file, and the handle's own description.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use common::{open_store, open_unfolded, run_files, set_aside, task_file, unfolded};
 use sha2::{Digest, Sha256};
 use taskpilot_core::{NewTask, Task, TaskId, TimeStyle, Timestamp};
 use taskpilot_store::{FileStore, FileStoreOptions, TaskStore, shared_suite};
-
-/// Folds only at close or on request, so a test decides when the journal is folded.
-async fn open_unfolded(path: &Path) -> FileStore {
-    FileStore::open_with(
-        path.to_owned(),
-        FileStoreOptions {
-            idle_fold: None,
-            ..FileStoreOptions::default()
-        },
-    )
-    .await
-    .expect("open file store")
-}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -68,10 +58,18 @@ fn expected_notes(path: &Path, records: Option<u64>, bak: bool) -> Vec<String> {
     ]
 }
 
+/// A store at `path` that has folded a task "one" into its snapshot, so that `.bak` and
+/// `.journal.bak` exist; it folds again only when told to.
+async fn folded_once(path: &Path) -> FileStore {
+    let store = open_unfolded(path).await;
+    store.create(NewTask::new("one", "low")).await.unwrap();
+    store.compact().await.unwrap();
+    store
+}
+
 #[tokio::test]
 async fn check_states_the_snapshot_and_the_journal_exactly_in_every_handle() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().canonicalize().unwrap().join(".tasks.json");
+    let (_dir, path) = task_file();
     let a = open_unfolded(&path).await;
     let b = open_unfolded(&path).await;
     let report = a.check().await.unwrap();
@@ -107,11 +105,8 @@ async fn check_states_the_snapshot_and_the_journal_exactly_in_every_handle() {
 
 #[tokio::test]
 async fn the_journal_header_names_the_snapshot_by_digest_length_and_mtime() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
-    let store = open_unfolded(&path).await;
-    store.create(NewTask::new("one", "low")).await.unwrap();
-    store.compact().await.unwrap();
+    let (_dir, path) = task_file();
+    let store = folded_once(&path).await;
     store.create(NewTask::new("two", "low")).await.unwrap();
     let snapshot = std::fs::read(&path).unwrap();
     let mtime = std::fs::metadata(&path)
@@ -135,8 +130,7 @@ async fn the_journal_header_names_the_snapshot_by_digest_length_and_mtime() {
 
 #[tokio::test]
 async fn an_unreadable_line_read_by_another_handle_is_named_by_its_line_number() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().canonicalize().unwrap().join(".tasks.json");
+    let (_dir, path) = task_file();
     let a = open_unfolded(&path).await;
     let b = open_unfolded(&path).await;
     a.create(NewTask::new("one", "low")).await.unwrap(); // line 1 header, 2
@@ -198,8 +192,7 @@ fn tasks_of_record_length(mut bytes: usize) -> Vec<Task> {
 #[tokio::test]
 async fn the_journal_is_compacted_once_it_passes_256_kib_and_the_snapshot_to_the_byte() {
     const THRESHOLD: u64 = 256 * 1024;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     let store = open_unfolded(&path).await;
     store.create(NewTask::new("first", "low")).await.unwrap();
     // Exactly at the threshold (and far larger than the snapshot): no compaction.
@@ -225,19 +218,11 @@ async fn the_journal_is_compacted_once_it_passes_256_kib_and_the_snapshot_to_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn runs_live_beside_the_task_file_and_two_handles_share_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
-    let a: Arc<dyn TaskStore> = Arc::new(FileStore::open(path.clone()).await.unwrap());
-    let b: Arc<dyn TaskStore> = Arc::new(FileStore::open(path.clone()).await.unwrap());
+    let (_dir, path) = task_file();
+    let a: Arc<dyn TaskStore> = Arc::new(open_store(&path).await);
+    let b: Arc<dyn TaskStore> = Arc::new(open_store(&path).await);
     shared_suite::runs(a, b).await;
-    let runs_dir = taskpilot_store::file::runs_dir(&path);
-    assert_eq!(runs_dir, dir.path().join(".tasks.json.runs"));
-    let mut names: Vec<String> = std::fs::read_dir(&runs_dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| std::path::Path::new(n).extension() == Some(std::ffi::OsStr::new("json")))
-        .collect();
-    names.sort();
+    let names = run_files(&path);
     assert_eq!(names.len(), 14, "one file per run: {names:?}");
 }
 
@@ -245,7 +230,7 @@ async fn runs_live_beside_the_task_file_and_two_handles_share_them() {
 async fn a_handle_names_its_path_as_given() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data").join(".tasks.json");
-    let store = FileStore::open(path.clone()).await.unwrap();
+    let store = open_store(&path).await;
     assert_eq!(store.path(), path.as_path());
     assert_eq!(store.describe(), format!("file://{}", path.display()));
 }
@@ -258,8 +243,7 @@ fn rewrite_as_new_file(path: &Path, bytes: &[u8]) {
 
 #[tokio::test]
 async fn a_task_file_replaced_under_an_open_handle_is_read_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     let store = open_unfolded(&path).await;
     let kept = store.create(NewTask::new("kept", "low")).await.unwrap();
     store.compact().await.unwrap(); // no journal now
@@ -274,8 +258,7 @@ async fn a_task_file_replaced_under_an_open_handle_is_read_again() {
 
 #[tokio::test]
 async fn a_journal_replaced_or_cut_under_an_open_handle_is_read_from_the_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     let a = open_unfolded(&path).await;
     let b = open_unfolded(&path).await;
     let one = a.create(NewTask::new("one", "low")).await.unwrap();
@@ -312,8 +295,7 @@ async fn a_journal_replaced_or_cut_under_an_open_handle_is_read_from_the_start()
 
 #[tokio::test]
 async fn a_handle_that_saw_a_torn_tail_reads_what_another_appended_after_cutting_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     let store = open_unfolded(&path).await;
     store.create(NewTask::new("one", "low")).await.unwrap();
     store.abandon();
@@ -342,8 +324,7 @@ async fn a_handle_that_saw_a_torn_tail_reads_what_another_appended_after_cutting
 
 #[tokio::test]
 async fn a_fold_that_cannot_retire_the_journal_fails_naming_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     let store = open_unfolded(&path).await;
     let journal_bak = path.with_extension("json.journal.bak");
     std::fs::create_dir(&journal_bak).unwrap();
@@ -359,8 +340,7 @@ async fn a_fold_that_cannot_retire_the_journal_fails_naming_the_file() {
 
 #[tokio::test]
 async fn a_load_that_moved_records_aside_rewrites_the_task_file_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     let good = NewTask::new("good", "low")
         .into_task(TaskId::generate(), Timestamp::now_in(TimeStyle::Naive))
         .unwrap();
@@ -391,36 +371,22 @@ async fn a_load_that_moved_records_aside_rewrites_the_task_file_at_once() {
 
 #[tokio::test]
 async fn restoring_starts_empty_over_a_missing_or_unreadable_task_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let restore = FileStoreOptions {
         mode: taskpilot_store::OpenMode::Restore,
         idle_fold: None,
     };
-    let store = open_unfolded(&path).await;
-    store.create(NewTask::new("one", "low")).await.unwrap();
-    store.compact().await.unwrap(); // `.bak` exists
-    drop(store);
+    drop(folded_once(&path).await);
 
     std::fs::write(&path, b"{ unreadable").unwrap();
     let store = FileStore::open_with(path.clone(), restore).await.unwrap();
     assert_eq!(store.stats().await.unwrap().total(), 0, "starts empty");
     drop(store);
-    let corrupt = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".tasks.json.corrupt-")
-        })
-        .count();
-    assert_eq!(corrupt, 1, "the unreadable file is kept aside");
+    set_aside(dir.path(), ".tasks.json.corrupt-"); // the unreadable file is kept aside
 
     std::fs::remove_file(&path).unwrap();
     assert!(
-        FileStore::open_with(path.clone(), options_normal())
+        FileStore::open_with(path.clone(), unfolded())
             .await
             .is_err(),
         "a normal open refuses a missing file that has a .bak"
@@ -429,20 +395,12 @@ async fn restoring_starts_empty_over_a_missing_or_unreadable_task_file() {
     assert_eq!(store.stats().await.unwrap().total(), 0);
 }
 
-fn options_normal() -> FileStoreOptions {
-    FileStoreOptions {
-        idle_fold: None,
-        ..FileStoreOptions::default()
-    }
-}
-
 #[tokio::test]
 async fn a_failed_append_fails_the_writes_of_its_batch_and_answers_the_reads() {
     use std::future::Future;
     use std::task::{Context, Waker};
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (dir, path) = task_file();
     let store = open_unfolded(&path).await;
     let existing = store.create(NewTask::new("existing", "low")).await.unwrap();
     store.compact().await.unwrap(); // the next write starts a journal
@@ -485,9 +443,8 @@ async fn a_failed_append_fails_the_writes_of_its_batch_and_answers_the_reads() {
 async fn errors_in_the_runs_directory_are_reported_not_taken_for_absence() {
     use taskpilot_store::shared::{RunRecord, RunState};
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
-    let store = FileStore::open(path.clone()).await.unwrap();
+    let (_dir, path) = task_file();
+    let store = open_store(&path).await;
     let runs_dir = taskpilot_store::file::runs_dir(&path);
     let runs = store.run_records().expect("the file store keeps runs");
     assert_eq!(runs.open_run_ids().await.unwrap(), Vec::<String>::new());
@@ -601,8 +558,7 @@ fn seeded(path: &Path) -> Task {
 #[tokio::test]
 async fn a_young_store_is_rebuilt_only_from_a_journal_that_starts_from_nothing() {
     // The journal continues a file with a task in it: it alone cannot rebuild the store.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     seeded(&path);
     let store = open_unfolded(&path).await;
     store.create(NewTask::new("after", "low")).await.unwrap();
@@ -621,8 +577,7 @@ async fn a_young_store_is_rebuilt_only_from_a_journal_that_starts_from_nothing()
     );
 
     // No journal at all.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
+    let (_dir, path) = task_file();
     std::fs::write(&path, b"{ broken").unwrap();
     let err = FileStore::open(path.clone()).await.err().expect("refused");
     assert!(
@@ -633,12 +588,8 @@ async fn a_young_store_is_rebuilt_only_from_a_journal_that_starts_from_nothing()
 
 #[tokio::test]
 async fn a_journal_that_cannot_be_read_stops_a_recovery_instead_of_being_skipped() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
-    let store = open_unfolded(&path).await;
-    store.create(NewTask::new("one", "low")).await.unwrap();
-    store.compact().await.unwrap(); // `.bak` and `.journal.bak` exist
-    drop(store);
+    let (_dir, path) = task_file();
+    drop(folded_once(&path).await);
     let journal_bak = path.with_extension("json.journal.bak");
     std::fs::remove_file(&journal_bak).unwrap();
     std::fs::create_dir(&journal_bak).unwrap();
@@ -659,8 +610,7 @@ async fn a_journal_that_cannot_be_read_stops_a_recovery_instead_of_being_skipped
 #[tokio::test]
 async fn a_task_file_or_journal_that_cannot_be_read_is_an_error_not_a_missing_file() {
     // A journal that cannot be opened (here a directory) stops the open.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().canonicalize().unwrap().join(".tasks.json");
+    let (_dir, path) = task_file();
     std::fs::write(&path, b"{}\n").unwrap();
     std::fs::create_dir(journal(&path)).unwrap();
     let err = FileStore::open(path.clone()).await.err().expect("refused");
@@ -672,9 +622,7 @@ async fn a_task_file_or_journal_that_cannot_be_read_is_an_error_not_a_missing_fi
     std::fs::remove_dir(journal(&path)).unwrap();
 
     // A task file replaced by something unreadable (here a directory) under an open handle.
-    let store = open_unfolded(&path).await;
-    store.create(NewTask::new("one", "low")).await.unwrap();
-    store.compact().await.unwrap(); // `.bak` exists
+    let store = folded_once(&path).await;
     std::fs::remove_file(&path).unwrap();
     std::fs::create_dir(&path).unwrap();
     std::fs::write(path.join("occupied"), b"").unwrap();

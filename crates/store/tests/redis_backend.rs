@@ -9,64 +9,44 @@
 //! With `CI=true` a missing Redis fails the test; without it the test reports the skip
 //! (`taskpilot_testkit::service_missing`) and returns.
 
+mod common;
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{OwnServer, free_port};
 use taskpilot_config::{Secret, StoreLocation};
 use taskpilot_core::{NewTask, Status, TaskId, Transition};
-use taskpilot_store::{StoreError, TaskStore, conformance};
+use taskpilot_store::StoreError;
+use taskpilot_store::conformance::{self, open};
 use taskpilot_testkit::redis::{REDIS, TempPrefix};
 
-async fn open(url: &str) -> Arc<dyn TaskStore> {
-    taskpilot_store::open(&StoreLocation::Url(Secret::new(url)))
-        .await
-        .unwrap_or_else(|e| panic!("open {url}: {e}"))
-}
-
 // ---------------------------------------------------------------------------------------------
-// The conformance suite, and two handles (instances) on one prefix.
+// The shared suites: one handle, three handles (instances) on one prefix, two processes, the
+// reference fixture in and out.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn redis_passes_the_conformance_suite() {
-    let Some(temp) = TempPrefix::new() else {
-        return;
-    };
-    let started = Instant::now();
-    conformance::run_all(open(&temp.url).await).await;
-    eprintln!("redis conformance suite: {:?}", started.elapsed());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_redis_handles_contest_fairly_and_never_share_an_id() {
-    let Some(temp) = TempPrefix::new() else {
-        return;
-    };
-    let (a, b) = (open(&temp.url).await, open(&temp.url).await);
-    conformance::contested_across_handles(a.clone(), b.clone()).await;
-    conformance::parallel_creates_across_handles(&[a.clone(), b.clone()], 50).await;
-    conformance::claims_have_one_executor(&[a, b, open(&temp.url).await], 30).await;
+common::each_backend!(conformance::run_all; redis_passes_the_conformance_suite: Redis);
+common::each_backend!(conformance::fixture_round_trip;
+    the_fixture_goes_into_redis_and_back_equal: Redis
+);
+common::on_fresh! {
+    two_redis_handles_contest_fairly_and_never_share_an_id: Redis => |redis| {
+        conformance::several_handles(redis.three().await, Some(50), 30).await;
+    }
+    contested_decisions_from_two_processes_have_one_winner_each: Redis => |redis| {
+        decide_in_two_processes(&redis.location).await;
+    }
 }
 
 /// Separate processes: this test binary started twice in "decider" mode, one approving and
-/// one rejecting the same tasks at the same moment.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn contested_decisions_from_two_processes_have_one_winner_each() {
-    let Some(temp) = TempPrefix::new() else {
-        return;
-    };
-    let store = open(&temp.url).await;
+/// one rejecting the same tasks at the same moment, on the store at `url`.
+async fn decide_in_two_processes(url: &str) {
+    let store = open(url).await;
     let mut ids = Vec::new();
     for i in 0..40 {
-        let task = store
-            .create(NewTask::new(format!("contested {i}"), "high"))
-            .await
-            .unwrap();
-        store
-            .transition(&task.id, &Transition::to(Status::Review))
-            .await
-            .unwrap();
+        let new = NewTask::new(format!("contested {i}"), "high");
+        let task = conformance::task_in(store.as_ref(), new, Status::Review).await;
         ids.push(task.id);
     }
     let start_at = std::time::SystemTime::now()
@@ -84,7 +64,7 @@ async fn contested_decisions_from_two_processes_have_one_winner_each() {
                 "--test-threads=1",
             ])
             .env("TASKPILOT_TEST_DECIDER", decision)
-            .env("TASKPILOT_TEST_DECIDER_URL", &temp.url)
+            .env("TASKPILOT_TEST_DECIDER_URL", url)
             .env(
                 "TASKPILOT_TEST_DECIDER_IDS",
                 ids.iter()
@@ -205,15 +185,7 @@ async fn decider_process() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The reference fixture in and out; check.
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_fixture_goes_into_redis_and_back_equal() {
-    let Some(temp) = TempPrefix::new() else {
-        return;
-    };
-    conformance::fixture_round_trip(open(&temp.url).await).await;
-}
+// Check.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_finds_tasks_missing_from_the_indexes_and_stale_entries() {
@@ -265,68 +237,18 @@ async fn check_finds_tasks_missing_from_the_indexes_and_stale_entries() {
 // ---------------------------------------------------------------------------------------------
 // A server of our own, killed and restarted.
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `redis-server` on `port` without persistence, killed on drop.
-struct OwnRedis(Child);
-
-impl OwnRedis {
-    fn start(port: u16) -> Option<OwnRedis> {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match child {
-            Ok(child) => child,
-            Err(e) => {
-                taskpilot_testkit::service_missing("redis-server", e);
-                return None;
-            }
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(OwnRedis(child))
-    }
-
-    fn kill(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn own_redis(port: u16) -> Option<OwnServer> {
+    let mut command = Command::new("redis-server");
+    command.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+    command.args(["--save", "", "--appendonly", "no"]);
+    OwnServer::start(&mut command, port, Duration::from_secs(10))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_mid_run_gives_a_clear_error_then_reconnects() {
     let port = free_port();
-    let Some(server) = OwnRedis::start(port) else {
+    let Some(server) = own_redis(port) else {
         return;
     };
     let url = format!("redis://127.0.0.1:{port}/0");
@@ -337,7 +259,7 @@ async fn a_redis_restart_mid_run_gives_a_clear_error_then_reconnects() {
         .unwrap();
     assert_eq!(store.get(&before.id).await.unwrap(), before);
 
-    server.kill();
+    drop(server);
     let started = Instant::now();
     let error = store
         .get(&before.id)
@@ -359,7 +281,7 @@ async fn a_redis_restart_mid_run_gives_a_clear_error_then_reconnects() {
         "the failure comes quickly"
     );
 
-    let _server = OwnRedis::start(port).expect("restart on the same port");
+    let _server = own_redis(port).expect("restart on the same port");
     let started = Instant::now();
     // The server came back empty (no persistence): the store works again without reopening.
     let after = loop {
@@ -390,11 +312,8 @@ async fn an_unreachable_server_and_a_bad_url_give_clear_errors() {
         Ok(_) => panic!("nothing listens on {port}"),
         Err(e) => e.to_string(),
     };
-    assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
-    assert!(
-        !error.contains("hunter22"),
-        "no password in errors: {error}"
-    );
+    let shown = format!("127.0.0.1:{port}");
+    conformance::assert_clear_error(&error, &[&shown], "hunter22", "is it running");
     let bad = taskpilot_store::open(&StoreLocation::Url(Secret::new(
         "redis://127.0.0.1:6379/notanumber",
     )))

@@ -11,60 +11,45 @@
 //! With `CI=true` a missing server fails the test; otherwise it reports the skip
 //! (`taskpilot_testkit::service_missing`) and returns.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::backends::S3_SECRET as SECRET;
+use common::{OwnServer, free_port};
 use taskpilot_core::{CoreError, NewTask, Status, Task, Transition};
+use taskpilot_store::conformance::{self, assert_clear_error};
 use taskpilot_store::s3::S3Store;
-use taskpilot_store::{StoreError, TaskStore, conformance};
-use taskpilot_testkit::s3::{self, TempBucket};
-
-const SECRET: &str = "test-secret-key-not-to-be-printed";
-
-/// A store on `prefix` of `bucket`.
-async fn open(bucket: &TempBucket, prefix: &str) -> Arc<dyn TaskStore> {
-    let url = bucket.url(prefix);
-    Arc::new(
-        open_at(&bucket.endpoint, &url, "test")
-            .await
-            .unwrap_or_else(|e| panic!("open {url}: {e}")),
-    )
-}
+use taskpilot_store::{StoreError, TaskStore};
+use taskpilot_testkit::s3;
 
 async fn open_at(endpoint: &str, url: &str, key_id: &str) -> Result<S3Store, StoreError> {
     S3Store::open_with(url, &s3::options(endpoint, key_id, SECRET)).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn s3_passes_the_conformance_suite() {
-    let Some(bucket) = TempBucket::new().await else {
-        return;
-    };
-    let started = Instant::now();
-    conformance::run_all(open(&bucket, "team/a").await).await;
-    eprintln!("s3 conformance suite: {:?}", started.elapsed());
+common::each_backend!(conformance::run_all; s3_passes_the_conformance_suite: S3);
+common::each_backend!(conformance::fixture_round_trip;
+    the_fixture_goes_into_s3_and_back_equal: S3
+);
+common::on_fresh! {
+    two_s3_handles_racing_on_one_task_have_one_winner: S3 => |bucket| {
+        let [a, b, c] = bucket.three().await;
+        conformance::contested_across_handles(a.clone(), b.clone()).await;
+        racing_transitions_have_one_winner(&a, &b).await;
+        a.clear().await.unwrap();
+        conformance::claims_have_one_executor(&[a, b, c], 20).await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_s3_handles_racing_on_one_task_have_one_winner() {
-    let Some(bucket) = TempBucket::new().await else {
-        return;
-    };
-    let (a, b) = (open(&bucket, "p").await, open(&bucket, "p").await);
-    conformance::contested_across_handles(a.clone(), b.clone()).await;
-
-    // Approved tasks: one handle executes, the other marks failed, with no expectation of the
-    // status, so both read `approved` and both PUT with the same ETag; the one whose PUT gets
-    // 412 re-reads, finds the winner's status and is refused by the transition rules.
+/// Approved tasks: one handle executes, the other marks failed, with no expectation of the
+/// status, so both read `approved` and both PUT with the same ETag; the one whose PUT gets 412
+/// re-reads, finds the winner's status and is refused by the transition rules.
+async fn racing_transitions_have_one_winner(a: &Arc<dyn TaskStore>, b: &Arc<dyn TaskStore>) {
     for round in 0..15 {
-        let task = a
-            .create(NewTask::new(format!("race {round}"), "low"))
-            .await
-            .unwrap();
-        a.transition(&task.id, &Transition::to(Status::Approved))
-            .await
-            .unwrap();
+        let new = NewTask::new(format!("race {round}"), "low");
+        let task = conformance::task_in(a.as_ref(), new, Status::Approved).await;
         let (sa, sb, ida, idb) = (a.clone(), b.clone(), task.id.clone(), task.id.clone());
         let one =
             tokio::spawn(
@@ -87,16 +72,6 @@ async fn two_s3_handles_racing_on_one_task_have_one_winner() {
         );
         assert_eq!(&a.get(&task.id).await.unwrap(), winners[0]);
     }
-    a.clear().await.unwrap();
-    conformance::claims_have_one_executor(&[a, b, open(&bucket, "p").await], 20).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_fixture_goes_into_s3_and_back_equal() {
-    let Some(bucket) = TempBucket::new().await else {
-        return;
-    };
-    conformance::fixture_round_trip(open(&bucket, "fixture").await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,23 +86,7 @@ async fn a_missing_bucket_gives_a_clear_error_naming_it_and_the_endpoint() {
         .expect("a missing bucket is an error")
         .to_string();
     eprintln!("{error}");
-    assert!(error.contains(&missing), "names the bucket: {error}");
-    assert!(error.contains(&endpoint), "names the endpoint: {error}");
-    assert!(
-        error.contains("does not exist"),
-        "says what is wrong: {error}"
-    );
-    assert!(!error.contains(SECRET), "no secret: {error}");
-}
-
-/// A moto of the test's own with authentication on (no key is known to it), killed on drop.
-struct AuthMoto(Child);
-
-impl Drop for AuthMoto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    assert_clear_error(&error, &[&missing, &endpoint], SECRET, "does not exist");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,28 +101,14 @@ async fn wrong_credentials_give_a_clear_error_without_the_secret() {
         );
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _server = AuthMoto(
-        Command::new(&moto)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // A moto of the test's own with authentication on (no key is known to it).
+    let port = free_port();
+    let mut command = Command::new(&moto);
+    command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    let command = command.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
+    let Some(_server) = OwnServer::start(command, port, Duration::from_secs(30)) else {
+        return;
+    };
     let endpoint = format!("http://127.0.0.1:{port}");
     let error = open_at(&endpoint, "s3://locked-bucket/tasks", "AKIAWRONGKEY")
         .await
@@ -171,13 +116,8 @@ async fn wrong_credentials_give_a_clear_error_without_the_secret() {
         .expect("wrong credentials are an error")
         .to_string();
     eprintln!("{error}");
-    assert!(error.contains("locked-bucket"), "names the bucket: {error}");
-    assert!(error.contains(&endpoint), "names the endpoint: {error}");
-    assert!(
-        error.contains("AWS_ACCESS_KEY_ID"),
-        "says what to check: {error}"
-    );
-    assert!(!error.contains(SECRET), "no secret: {error}");
+    let shown = ["locked-bucket", &endpoint];
+    assert_clear_error(&error, &shown, SECRET, "AWS_ACCESS_KEY_ID");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,17 +4,12 @@
 //! or key prefix per test, removed at the end); S3 the server of `scripts/s3-server start`.
 //! With `CI=true` a missing service fails the test.
 
+mod common;
+
 use std::path::Path;
-use std::sync::Arc;
 
 use sqlx::Connection;
-
-use taskpilot_config::{Secret, StoreLocation};
-use taskpilot_store::s3::S3Store;
-use taskpilot_store::{FileStore, TaskStore, shared_suite};
-use taskpilot_testkit::redis::TempPrefix;
-use taskpilot_testkit::s3::{self, TempBucket};
-use taskpilot_testkit::sql::TempDb;
+use taskpilot_store::{conformance, shared_suite};
 
 /// Runs written after a task's run in `runs_copied_and_by_task`: more than the newest 1,000 the
 /// task history used to look at.
@@ -24,105 +19,62 @@ const NEWER: usize = 1_001;
 /// whatever the count.
 const NEWER_S3: usize = 60;
 
-async fn open(url: &str) -> Arc<dyn TaskStore> {
-    taskpilot_store::open(&StoreLocation::Url(Secret::new(url)))
+common::on_fresh! {
+    sqlite_shares_decisions_and_runs_between_two_handles: Sqlite => |db| {
+        shared_suite::run_all(db.open().await, db.open().await, NEWER).await;
+    }
+    postgres_shares_decisions_and_runs_between_two_handles: Postgres => |db| {
+        shared_suite::run_all(db.open().await, db.open().await, NEWER).await;
+    }
+    mariadb_shares_decisions_and_runs_between_two_handles: Mysql => |db| {
+        shared_suite::run_all(db.open().await, db.open().await, NEWER).await;
+    }
+    redis_shares_decisions_and_runs_between_two_handles: Redis => |redis| {
+        shared_suite::run_all(redis.open().await, redis.open().await, NEWER).await;
+        let temp = redis.redis().expect("a Redis prefix");
+        let keys = temp.keys().expect("list the keys under the prefix");
+        assert!(
+            keys.iter().any(|k| k.starts_with(&format!("{}:run:", temp.prefix))),
+            "runs live under the store's prefix: {keys:?}"
+        );
+    }
+    s3_shares_decisions_and_runs_between_two_handles: S3 => |bucket| {
+        shared_suite::run_all(bucket.open().await, bucket.open().await, NEWER_S3).await;
+    }
+    the_file_store_shares_runs_between_two_handles: File => |file| {
+        let (a, b) = (file.open().await, file.open().await);
+        assert!(a.decision_records().is_none(), "decisions stay in DECISION_LOGS_FILE");
+        shared_suite::runs(a.clone(), b.clone()).await;
+        shared_suite::runs_copied_and_by_task(a, b, NEWER).await;
+        let files = common::run_files(Path::new(&file.location)).len();
+        assert_eq!(files, 14 + 2 + NEWER, "one file per run: 14 of `runs`, 2 + NEWER copied");
+    }
+    migration_0004_indexes_the_runs_sqlite_already_had: Sqlite => |db| {
+        a_run_from_before_0004_is_found_by_task(&db.location, "sqlite").await;
+    }
+    migration_0004_indexes_the_runs_postgres_already_had: Postgres => |db| {
+        a_run_from_before_0004_is_found_by_task(&db.location, "postgres").await;
+    }
+    migration_0004_indexes_the_runs_mariadb_already_had: Mysql => |db| {
+        a_run_from_before_0004_is_found_by_task(&db.location, "mysql").await;
+    }
+}
+
+/// Runs `statements` (each a script) over a new connection of type `C` to `url`.
+async fn execute<C>(url: &str, statements: &[&str])
+where
+    C: Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+{
+    let mut conn = C::connect(url)
         .await
-        .unwrap_or_else(|e| panic!("open {url}: {e}"))
-}
-
-async fn both(url: &str) -> (Arc<dyn TaskStore>, Arc<dyn TaskStore>) {
-    (open(url).await, open(url).await)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_shares_decisions_and_runs_between_two_handles() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("tasks.db").display());
-    let (a, b) = both(&url).await;
-    shared_suite::decisions(a.clone(), b.clone()).await;
-    shared_suite::runs(a.clone(), b.clone()).await;
-    shared_suite::runs_copied_and_by_task(a, b, NEWER).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_shares_decisions_and_runs_between_two_handles() {
-    let Some(db) = TempDb::postgres().await else {
-        return;
-    };
-    let (a, b) = both(&db.url).await;
-    shared_suite::decisions(a.clone(), b.clone()).await;
-    shared_suite::runs(a.clone(), b.clone()).await;
-    shared_suite::runs_copied_and_by_task(a, b, NEWER).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn mariadb_shares_decisions_and_runs_between_two_handles() {
-    let Some(db) = TempDb::mysql().await else {
-        return;
-    };
-    let (a, b) = both(&db.url).await;
-    shared_suite::decisions(a.clone(), b.clone()).await;
-    shared_suite::runs(a.clone(), b.clone()).await;
-    shared_suite::runs_copied_and_by_task(a, b, NEWER).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn redis_shares_decisions_and_runs_between_two_handles() {
-    let Some(temp) = TempPrefix::new() else {
-        return;
-    };
-    let (a, b) = both(&temp.url).await;
-    shared_suite::decisions(a.clone(), b.clone()).await;
-    shared_suite::runs(a.clone(), b.clone()).await;
-    shared_suite::runs_copied_and_by_task(a, b, NEWER).await;
-    let keys = temp.keys().expect("list the keys under the prefix");
-    assert!(
-        keys.iter()
-            .any(|k| k.starts_with(&format!("{}:run:", temp.prefix))),
-        "runs live under the store's prefix: {keys:?}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn s3_shares_decisions_and_runs_between_two_handles() {
-    let Some(bucket) = TempBucket::new().await else {
-        return;
-    };
-    let url = bucket.url("team");
-    let options = s3::options(&bucket.endpoint, "test", "test-secret");
-    let a: Arc<dyn TaskStore> = Arc::new(S3Store::open_with(&url, &options).await.unwrap());
-    let b: Arc<dyn TaskStore> = Arc::new(S3Store::open_with(&url, &options).await.unwrap());
-    shared_suite::decisions(a.clone(), b.clone()).await;
-    shared_suite::runs(a.clone(), b.clone()).await;
-    shared_suite::runs_copied_and_by_task(a, b, NEWER_S3).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_file_store_shares_runs_between_two_handles() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".tasks.json");
-    let a: Arc<dyn TaskStore> = Arc::new(FileStore::open(path.clone()).await.unwrap());
-    let b: Arc<dyn TaskStore> = Arc::new(FileStore::open(path.clone()).await.unwrap());
-    assert!(
-        a.decision_records().is_none(),
-        "decisions stay in DECISION_LOGS_FILE"
-    );
-    shared_suite::runs(a.clone(), b.clone()).await;
-    shared_suite::runs_copied_and_by_task(a, b, NEWER).await;
-    let runs_dir = taskpilot_store::file::runs_dir(&path);
-    assert_eq!(runs_dir, dir.path().join(".tasks.json.runs"));
-    let files = std::fs::read_dir(&runs_dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".json"))
-        })
-        .count();
-    assert_eq!(
-        files,
-        14 + 2 + NEWER,
-        "one file per run: 14 of `runs`, 2 + NEWER copied"
-    );
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    for sql in statements {
+        sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("run SQL on {url}: {e}"));
+    }
 }
 
 /// A run recorded before migration 0004 (runs without a `task_id` column), written with the
@@ -147,44 +99,14 @@ async fn a_run_from_before_0004_is_found_by_task(url: &str, dialect: &str) {
          ('run_20250101_000000_000000_0000abcd', 'succeeded', 3, '{run}'), \
          ('run_20250101_000000_000001_0000abce', 'failed', 2, '{untasked}')"
     );
+    let statements = [schema.as_str(), insert.as_str()];
+    let created = format!("{url}?mode=rwc"); // SQLite creates the file
     match dialect {
-        "sqlite" => {
-            let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
-                .await
-                .expect("connect to SQLite");
-            sqlx::raw_sql(&schema)
-                .execute(&mut conn)
-                .await
-                .expect("0001 and 0003");
-            sqlx::raw_sql(&insert)
-                .execute(&mut conn)
-                .await
-                .expect("an old run");
-        }
-        "postgres" => {
-            let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
-            sqlx::raw_sql(&schema)
-                .execute(&mut conn)
-                .await
-                .expect("0001 and 0003");
-            sqlx::raw_sql(&insert)
-                .execute(&mut conn)
-                .await
-                .expect("an old run");
-        }
-        _ => {
-            let mut conn = sqlx::MySqlConnection::connect(url).await.expect("connect");
-            sqlx::raw_sql(&schema)
-                .execute(&mut conn)
-                .await
-                .expect("0001 and 0003");
-            sqlx::raw_sql(&insert)
-                .execute(&mut conn)
-                .await
-                .expect("an old run");
-        }
+        "sqlite" => execute::<sqlx::SqliteConnection>(&created, &statements).await,
+        "postgres" => execute::<sqlx::PgConnection>(url, &statements).await,
+        _ => execute::<sqlx::MySqlConnection>(url, &statements).await,
     }
-    let store = open(url).await;
+    let store = conformance::open(url).await;
     let records = store.run_records().expect("runs");
     let found = records.runs_for_task(task).await.expect("a task's runs");
     assert_eq!(
@@ -196,27 +118,4 @@ async fn a_run_from_before_0004_is_found_by_task(url: &str, dialect: &str) {
     assert_eq!(found[0].version, 3);
     let all = records.scan_runs(None, 10).await.expect("scan");
     assert_eq!(all.len(), 2, "the run without a task is still there");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn migration_0004_indexes_the_runs_sqlite_already_had() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("old.db").display());
-    a_run_from_before_0004_is_found_by_task(&url, "sqlite").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn migration_0004_indexes_the_runs_postgres_already_had() {
-    let Some(db) = TempDb::postgres().await else {
-        return;
-    };
-    a_run_from_before_0004_is_found_by_task(&db.url, "postgres").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn migration_0004_indexes_the_runs_mariadb_already_had() {
-    let Some(db) = TempDb::mysql().await else {
-        return;
-    };
-    a_run_from_before_0004_is_found_by_task(&db.url, "mysql").await;
 }

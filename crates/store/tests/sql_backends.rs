@@ -9,93 +9,52 @@
 //! end (even when the test fails). With `CI=true` an unreachable server fails the test; without
 //! it the test reports the skip (`taskpilot_testkit::service_missing`) and returns.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
 use sqlx::Connection;
 use taskpilot_config::{Secret, StoreLocation};
-use taskpilot_core::{NewTask, Status, Transition};
-use taskpilot_store::conformance::{self, assert_clear_error as assert_clear};
-use taskpilot_store::{StoreError, TaskStore};
+use taskpilot_core::{NewTask, Status};
+use taskpilot_store::StoreError;
+use taskpilot_store::conformance::{self, assert_clear_error as assert_clear, open};
 use taskpilot_testkit::sql::{Server, TempDb};
 
-async fn open(url: &str) -> Arc<dyn TaskStore> {
-    taskpilot_store::open(&StoreLocation::Url(Secret::new(url)))
-        .await
-        .unwrap_or_else(|e| panic!("open {url}: {e}"))
-}
+// ---------------------------------------------------------------------------------------------
+// The shared suites on each backend: one store, several handles (instances), the fixture.
 
-fn sqlite_url(path: &Path) -> String {
-    format!("sqlite://{}", path.display())
+common::each_backend!(conformance::run_all;
+    sqlite_passes_the_conformance_suite: Sqlite,
+    postgres_passes_the_conformance_suite: Postgres,
+    mysql_passes_the_conformance_suite: Mysql,
+);
+common::each_backend!(conformance::fixture_round_trip;
+    the_fixture_goes_into_sqlite_and_back_equal: Sqlite,
+    the_fixture_goes_into_postgres_and_back_equal: Postgres,
+    the_fixture_goes_into_mysql_and_back_equal: Mysql,
+);
+common::on_fresh! {
+    two_postgres_pools_create_and_decide_tasks_concurrently: Postgres => |db| {
+        let alias = open(&db.location.replacen("postgres://", "postgresql://", 1)).await;
+        let handles = [db.open().await, alias, db.open().await];
+        conformance::several_handles(handles, Some(40), 30).await;
+    }
+    two_mysql_pools_create_and_decide_tasks_concurrently: Mysql => |db| {
+        let alias = open(&db.location.replacen("mysql://", "mariadb://", 1)).await;
+        let handles = [db.open().await, alias, db.open().await];
+        conformance::several_handles(handles, Some(40), 30).await;
+    }
+    two_sqlite_handles_on_one_file_contest_fairly: Sqlite => |db| {
+        conformance::several_handles(db.three().await, None, 30).await;
+    }
+    postgres_migrations_started_twice_at_once_both_succeed: Postgres => |db| {
+        concurrent_migrations(&db.location).await;
+    }
+    mysql_migrations_started_twice_at_once_both_succeed: Mysql => |db| {
+        concurrent_migrations(&db.location).await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The conformance suite on each backend.
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_passes_the_conformance_suite() {
-    let dir = tempfile::tempdir().unwrap();
-    conformance::run_all(open(&sqlite_url(&dir.path().join("data/tasks.db"))).await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_passes_the_conformance_suite() {
-    let Some(db) = TempDb::create(Server::Postgres).await else {
-        return;
-    };
-    conformance::run_all(open(&db.url).await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn mysql_passes_the_conformance_suite() {
-    let Some(db) = TempDb::create(Server::Mysql).await else {
-        return;
-    };
-    conformance::run_all(open(&db.url).await).await;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Several handles (instances) on one database.
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_postgres_pools_create_and_decide_tasks_concurrently() {
-    let Some(db) = TempDb::create(Server::Postgres).await else {
-        return;
-    };
-    let (a, b) = (
-        open(&db.url).await,
-        open(&db.url.replacen("postgres://", "postgresql://", 1)).await,
-    );
-    conformance::contested_across_handles(a.clone(), b.clone()).await;
-    conformance::parallel_creates_across_handles(&[a.clone(), b.clone()], 40).await;
-    conformance::claims_have_one_executor(&[a, b, open(&db.url).await], 30).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_mysql_pools_create_and_decide_tasks_concurrently() {
-    let Some(db) = TempDb::create(Server::Mysql).await else {
-        return;
-    };
-    let (a, b) = (
-        open(&db.url).await,
-        open(&db.url.replacen("mysql://", "mariadb://", 1)).await,
-    );
-    conformance::contested_across_handles(a.clone(), b.clone()).await;
-    conformance::parallel_creates_across_handles(&[a.clone(), b.clone()], 40).await;
-    conformance::claims_have_one_executor(&[a, b, open(&db.url).await], 30).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_sqlite_handles_on_one_file_contest_fairly() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir.path().join("tasks.db"));
-    conformance::contested_across_handles(open(&url).await, open(&url).await).await;
-    let handles = [open(&url).await, open(&url).await, open(&url).await];
-    conformance::claims_have_one_executor(&handles, 30).await;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Migrations started by two pools at once.
+// Migrations started by two pools at once (the two tests are above).
 
 async fn concurrent_migrations(url: &str) {
     let location = StoreLocation::Url(Secret::new(url));
@@ -120,22 +79,6 @@ async fn concurrent_migrations(url: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_migrations_started_twice_at_once_both_succeed() {
-    let Some(db) = TempDb::create(Server::Postgres).await else {
-        return;
-    };
-    concurrent_migrations(&db.url).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn mysql_migrations_started_twice_at_once_both_succeed() {
-    let Some(db) = TempDb::create(Server::Mysql).await else {
-        return;
-    };
-    concurrent_migrations(&db.url).await;
-}
-
 // ---------------------------------------------------------------------------------------------
 // SQLite specifics and `check`.
 
@@ -143,22 +86,14 @@ async fn mysql_migrations_started_twice_at_once_both_succeed() {
 async fn sqlite_creates_its_file_in_wal_mode_and_check_reports_bad_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/dir/tasks.db");
-    let url = sqlite_url(&path);
+    let url = format!("sqlite://{}", path.display());
     let store = open(&url).await;
     assert!(path.exists(), "the database file is created");
-    let task = store
-        .create(NewTask::new("persist me", "high"))
-        .await
-        .unwrap();
-    store
-        .transition(&task.id, &Transition::to(Status::Review))
-        .await
-        .unwrap();
+    let new = NewTask::new("persist me", "high");
+    let task = conformance::task_in(store.as_ref(), new, Status::Review).await;
     drop(store);
 
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&mut conn)
         .await
@@ -201,31 +136,6 @@ async fn a_relative_sqlite_path_is_refused() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The reference fixture into each backend and back.
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_fixture_goes_into_sqlite_and_back_equal() {
-    let dir = tempfile::tempdir().unwrap();
-    conformance::fixture_round_trip(open(&sqlite_url(&dir.path().join("tasks.db"))).await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_fixture_goes_into_postgres_and_back_equal() {
-    let Some(db) = TempDb::create(Server::Postgres).await else {
-        return;
-    };
-    conformance::fixture_round_trip(open(&db.url).await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_fixture_goes_into_mysql_and_back_equal() {
-    let Some(db) = TempDb::create(Server::Mysql).await else {
-        return;
-    };
-    conformance::fixture_round_trip(open(&db.url).await).await;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Errors that name the URL and never the password.
 
 async fn open_error(url: &str) -> String {
@@ -238,20 +148,29 @@ async fn open_error(url: &str) -> String {
     }
 }
 
+/// Opening each URL fails with an error that names the URL shown (its password hidden), never
+/// the password `secret`, and gives the hint.
+async fn assert_open_errors(cases: &[(&str, &str, &str)]) {
+    for (url, shown, hint) in cases {
+        assert_clear(&open_error(url).await, &[shown], "secret", hint);
+    }
+}
+
 #[tokio::test]
 async fn unreachable_servers_give_a_clear_error() {
-    let message = open_error("postgres://nobody:secret@127.0.0.1:1/tasks").await;
-    assert_clear(
-        &message,
-        "postgres://nobody:***@127.0.0.1:1/tasks",
-        "is the server running",
-    );
-    let message = open_error("mysql://root:secret@127.0.0.1:1/tasks").await;
-    assert_clear(
-        &message,
-        "mysql://root:***@127.0.0.1:1/tasks",
-        "is the server running",
-    );
+    assert_open_errors(&[
+        (
+            "postgres://nobody:secret@127.0.0.1:1/tasks",
+            "postgres://nobody:***@127.0.0.1:1/tasks",
+            "is the server running",
+        ),
+        (
+            "mysql://root:secret@127.0.0.1:1/tasks",
+            "mysql://root:***@127.0.0.1:1/tasks",
+            "is the server running",
+        ),
+    ])
+    .await;
 }
 
 #[tokio::test]
@@ -259,29 +178,28 @@ async fn postgres_unknown_user_and_missing_database_give_clear_errors() {
     let Some(db) = TempDb::create(Server::Postgres).await else {
         return;
     };
-    // The server trusts local users, so a wrong password cannot fail there: an unknown user does.
-    let message = open_error("postgres://nobody:secret@127.0.0.1:5432/does_not_exist").await;
-    assert_clear(
-        &message,
-        "postgres://nobody:***@127.0.0.1:5432/does_not_exist",
-        "nobody",
-    );
     let user = db
         .admin
         .trim_start_matches("postgres://")
         .split('@')
         .next()
         .unwrap_or("postgres");
-    let url = format!(
+    let missing = format!(
         "postgres://{user}:secret@127.0.0.1:5432/does_not_exist_{}",
         std::process::id()
     );
-    let message = open_error(&url).await;
-    assert_clear(
-        &message,
-        &format!("postgres://{user}:***@127.0.0.1:5432/does_not_exist"),
-        "create the database",
-    );
+    let shown = format!("postgres://{user}:***@127.0.0.1:5432/does_not_exist");
+    assert_open_errors(&[
+        // The server trusts local users, so a wrong password cannot fail there: an unknown
+        // user does.
+        (
+            "postgres://nobody:secret@127.0.0.1:5432/does_not_exist",
+            "postgres://nobody:***@127.0.0.1:5432/does_not_exist",
+            "nobody",
+        ),
+        (&missing, &shown, "create the database"),
+    ])
+    .await;
 }
 
 #[tokio::test]
@@ -289,12 +207,17 @@ async fn mysql_wrong_password_and_missing_database_give_clear_errors() {
     let Some(_db) = TempDb::create(Server::Mysql).await else {
         return;
     };
-    let message = open_error("mysql://root:secret@127.0.0.1:3306/test").await;
-    assert_clear(&message, "mysql://root:***@127.0.0.1:3306/test", "password");
-    let message = open_error("mariadb://root@127.0.0.1:3306/does_not_exist_here").await;
-    assert_clear(
-        &message,
-        "mariadb://root@127.0.0.1:3306/does_not_exist_here",
-        "create the database",
-    );
+    assert_open_errors(&[
+        (
+            "mysql://root:secret@127.0.0.1:3306/test",
+            "mysql://root:***@127.0.0.1:3306/test",
+            "password",
+        ),
+        (
+            "mariadb://root@127.0.0.1:3306/does_not_exist_here",
+            "mariadb://root@127.0.0.1:3306/does_not_exist_here",
+            "create the database",
+        ),
+    ])
+    .await;
 }
