@@ -116,7 +116,7 @@ fn dollars_and_references_in_quoted_values() {
 }
 
 #[test]
-fn comments_protect_nothing_and_end_at_the_line() {
+fn comments_change_nothing_on_their_line_or_the_next() {
     // A comment after a value needs a space or tab before its `#`; what it holds (quotes,
     // references) changes nothing, on its line or the next.
     assert_eq!(
@@ -165,7 +165,7 @@ fn quotes_and_line_breaks_end_where_they_should() {
         vars("V=\"a # it's\" #c\nW=$$y\n"),
         pairs(&[("V", "a # it's"), ("W", "$y")])
     );
-    // A key may not start a quote: the `'` in `export`'s neighbour line is a value's.
+    // `export` before the name changes nothing: the value's single quotes still keep `$$`.
     assert_eq!(
         vars("export V='$$'\nW=$$y\n"),
         pairs(&[("V", "$$"), ("W", "$y")])
