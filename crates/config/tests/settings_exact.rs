@@ -697,3 +697,146 @@ fn an_unset_store_url_and_secrets_show_as_null() {
         json!({"value": null, "source": "default"})
     );
 }
+
+#[test]
+fn the_base_dir_reason_names_where_the_marker_was_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("project");
+    let deep = project.join("src").join("deep");
+    std::fs::create_dir_all(&deep).expect("mkdir");
+    let reason = |cwd: &Path, pairs: &[(&str, &str)]| {
+        let s = resolve(cwd, pairs).expect("settings");
+        (s.base_dir, s.base_dir_reason)
+    };
+    assert_eq!(
+        reason(&deep, &[]),
+        (
+            Sourced::new(deep.clone(), Source::Default),
+            format!(
+                "BASE_DIR is unset and neither {} nor a directory above it holds .env or .tasks.json",
+                deep.display()
+            )
+        )
+    );
+    // A marker that is a directory does not count.
+    std::fs::create_dir(project.join(".tasks.json")).expect("mkdir");
+    assert_eq!(
+        reason(&deep, &[]).0,
+        Sourced::new(deep.clone(), Source::Default)
+    );
+    std::fs::remove_dir(project.join(".tasks.json")).expect("rmdir");
+
+    std::fs::write(project.join(".tasks.json"), "{}").expect("write");
+    assert_eq!(
+        reason(&project, &[]),
+        (
+            Sourced::new(project.clone(), Source::Discovered),
+            "the current directory holds .tasks.json".to_owned()
+        )
+    );
+    assert_eq!(
+        reason(&deep, &[]),
+        (
+            Sourced::new(project.clone(), Source::Discovered),
+            format!(
+                "{} holds .tasks.json (nearest such directory above the current directory {})",
+                project.display(),
+                deep.display()
+            )
+        )
+    );
+    // `.env` is looked for before `.tasks.json` in the same directory.
+    std::fs::write(project.join(".env"), "").expect("write");
+    assert_eq!(reason(&project, &[]).1, "the current directory holds .env");
+    assert_eq!(
+        reason(&deep, &[]).1,
+        format!(
+            "{} holds .env (nearest such directory above the current directory {})",
+            project.display(),
+            deep.display()
+        )
+    );
+    let base = dir.path().to_str().expect("utf-8");
+    assert_eq!(
+        reason(&deep, &[("BASE_DIR", base)]),
+        (
+            Sourced::new(dir.path().to_owned(), Source::Env),
+            "BASE_DIR is set".to_owned()
+        )
+    );
+}
+
+#[test]
+fn allowed_origins_and_hosts_are_trimmed_lists_without_empty_entries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".env"),
+        "TASKPILOT_ALLOWED_HOSTS=\" tasks.example.com,,  ,api.example.com \"\n",
+    )
+    .expect("write .env");
+    let s = resolve(
+        dir.path(),
+        &[(
+            "TASKPILOT_ALLOWED_ORIGINS",
+            " https://a.example/ ,, https://b.example:8443//, ,",
+        )],
+    )
+    .expect("settings");
+    assert_eq!(
+        s.allowed_origins,
+        Sourced::new(
+            vec![
+                "https://a.example".to_owned(),
+                "https://b.example:8443".to_owned()
+            ],
+            Source::Env
+        )
+    );
+    assert_eq!(
+        s.allowed_hosts,
+        Sourced::new(
+            vec!["tasks.example.com".to_owned(), "api.example.com".to_owned()],
+            Source::Dotenv
+        )
+    );
+    // Only separators (and a lone `/`): an empty list, still from the environment.
+    let s = resolve(dir.path(), &[("TASKPILOT_ALLOWED_ORIGINS", " , / ,")]).expect("settings");
+    assert_eq!(s.allowed_origins, Sourced::new(Vec::new(), Source::Env));
+}
+
+#[test]
+fn aws_variables_merge_the_environment_and_the_dotenv_file_sorted_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".env"),
+        "AWS_SECRET_ACCESS_KEY=from-dotenv-secret\nAWS_ACCESS_KEY_ID=from-dotenv\nAWS_PROFILE=\n\
+         AWS_ENDPOINT_URL=http://127.0.0.1:9000\nNOT_AWS_X=1\nAWSX=2\n",
+    )
+    .expect("write .env");
+    let s = resolve(
+        dir.path(),
+        &[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "from-env"),
+            ("AWS_SESSION_TOKEN", "  "),
+            ("MY_AWS_KEY", "x"),
+        ],
+    )
+    .expect("settings");
+    let shown: Vec<(&str, &str)> = s
+        .aws_variables
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.expose()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("AWS_ACCESS_KEY_ID", "from-env"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_SECRET_ACCESS_KEY", "from-dotenv-secret"),
+        ]
+    );
+    let none = resolve(dir.path(), &[("ENV_FILE_PATH", "/dev/null")]).expect("settings");
+    assert!(none.aws_variables.is_empty(), "{:?}", none.aws_variables);
+}
