@@ -61,11 +61,15 @@ pub fn parse(
     path: &Path,
     env: &HashMap<String, String>,
 ) -> Result<Dotenv, ConfigError> {
-    let (protected, references) = protect(text);
+    let (protected, references, continued) = protect(text);
     let mut out = Dotenv::default();
+    // The line after the last entry read: where the search for a bad line starts.
+    let mut next_line = 0;
     for item in dotenvy::from_read_iter(protected.as_bytes()) {
         match item {
             Ok((name, value)) => {
+                next_line = entry_line(&protected, &name, next_line, &continued)
+                    .map_or(next_line, |i| i + 1);
                 let value = expand(
                     &value,
                     &references,
@@ -78,10 +82,12 @@ pub fn parse(
                 out.vars.insert(name, value);
             }
             Err(dotenvy::Error::LineParse(content, index)) => {
+                let (line, column) =
+                    error_position(&protected, &content, index, next_line, &continued);
                 return Err(ConfigError::DotenvLine {
                     path: path.to_owned(),
-                    line: line_number(&protected, &content),
-                    reason: format!("unexpected character at column {}", index + 1),
+                    line,
+                    reason: format!("unexpected character at column {column}"),
                 });
             }
             Err(e) => {
@@ -144,10 +150,12 @@ fn expand(
 /// The text dotenvy is given: outside single quotes and comments, `$$` and lone `$` become
 /// `\$` (dotenvy's literal dollar) and `${NAME}` / `${NAME:-default}` becomes a marker
 /// holding the index of the reference returned beside it. Line breaks are kept, so dotenvy's
-/// line numbers stay true.
-fn protect(text: &str) -> (String, Vec<(String, Option<String>)>) {
+/// line numbers stay true. Also returned: the indexes of the lines that continue a quoted
+/// value begun on an earlier line.
+fn protect(text: &str) -> (String, Vec<(String, Option<String>)>, Vec<usize>) {
     let mut out = String::with_capacity(text.len() + 16);
     let mut references = Vec::new();
+    let (mut line, mut continued) = (0, Vec::new());
     let mut in_key = true;
     let mut line_blank = true;
     let (mut strong, mut weak, mut escaped, mut comment) = (false, false, false, false);
@@ -155,6 +163,12 @@ fn protect(text: &str) -> (String, Vec<(String, Option<String>)>) {
     let mut chars = text.char_indices();
     while let Some((i, c)) = chars.next() {
         let prev = std::mem::replace(&mut previous, c);
+        if c == '\n' {
+            line += 1;
+            if strong || weak {
+                continued.push(line);
+            }
+        }
         if c == '\n' && !strong && !weak {
             (in_key, line_blank, escaped, comment) = (true, true, false, false);
             out.push(c);
@@ -240,16 +254,49 @@ fn protect(text: &str) -> (String, Vec<(String, Option<String>)>) {
             _ => out.push(c),
         }
     }
-    (out, references)
+    (out, references, continued)
 }
 
-/// The 1-based number of the first line that starts with `content` (dotenvy reports the
-/// offending text, not its position).
-fn line_number(text: &str, content: &str) -> usize {
-    let first = content.lines().next().unwrap_or(content).trim();
-    text.lines()
-        .position(|line| !first.is_empty() && line.trim_start().starts_with(first))
-        .map_or(0, |i| i + 1)
+/// The index of the first line from `from` on that assigns `name` (`name=`, `export name =`),
+/// skipping the lines that continue a quoted value.
+fn entry_line(text: &str, name: &str, from: usize, continued: &[usize]) -> Option<usize> {
+    text.lines().enumerate().skip(from).find_map(|(i, line)| {
+        if continued.contains(&i) {
+            return None;
+        }
+        let line = line.trim_start();
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        let rest = line.strip_prefix(name)?.trim_start();
+        rest.starts_with('=').then_some(i)
+    })
+}
+
+/// The 1-based line and column of a parse error, searching from the line index `from` (the
+/// line after the last entry read) and skipping the lines that continue a quoted value. dotenvy reports the offending text and the index of the
+/// bad character in it: the whole line for a bad key, only the value for a bad value, whose
+/// column is then counted from the start of its line here. `(0, index + 1)` if the text is
+/// not found.
+fn error_position(
+    text: &str,
+    content: &str,
+    index: usize,
+    from: usize,
+    continued: &[usize],
+) -> (usize, usize) {
+    let first = content.lines().next().unwrap_or_default();
+    let found = text.lines().enumerate().skip(from).find_map(|(i, line)| {
+        if first.is_empty() || continued.contains(&i) {
+            None
+        } else if line.starts_with(first) {
+            Some((i, index))
+        } else {
+            let value = line.split_once('=')?.1.trim_start();
+            value
+                .starts_with(first)
+                .then(|| (i, line.len() - value.len() + index))
+        }
+    });
+    found.map_or((0, index + 1), |(i, offset)| (i + 1, offset + 1))
 }
 
 #[cfg(test)]

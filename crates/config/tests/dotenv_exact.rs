@@ -267,3 +267,31 @@ fn a_bad_key_is_named_by_its_line_and_column() {
         }
     }
 }
+
+#[test]
+fn a_bad_value_is_named_by_its_line_and_its_column_in_that_line() {
+    for (text, line, column) in [
+        // dotenvy reports only the value; the column counts from the start of the line.
+        ("A=1\nB=1 2\n", 2, 5),
+        ("V='a \"b' \"$$\"\n", 1, 10),
+        ("A=1\nexport  V='x' y\n", 2, 15),
+        ("A=1\nV = 'x' y\n", 2, 9),
+        // The same text earlier in the file, as a value read before or inside a quoted value
+        // that goes on over lines, does not take the blame.
+        ("A='1 2'\nB=1 2\n", 2, 5),
+        ("A='x\n1 2'\nB=1 2\n", 3, 5),
+        ("A=\"x\nB=1 2\"\nC=3\nB=1 2\n", 4, 5),
+        ("A=\"x\nB C\"\nB C\n", 3, 3),
+    ] {
+        match dotenv::parse(text, Path::new("/x/.env"), &env()) {
+            Err(ConfigError::DotenvLine {
+                line: l, reason, ..
+            }) => assert_eq!(
+                (l, reason),
+                (line, format!("unexpected character at column {column}")),
+                "{text:?}"
+            ),
+            other => panic!("{text:?}: {other:?}"),
+        }
+    }
+}
