@@ -12,10 +12,13 @@
 //! Compose `${NAME:-default}` interpolation is resolved to the default (as `docker compose`
 //! does when NAME is unset), so an unset `OPENAI_API_KEY` selects the offline provider.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use common::{Ran, run_cmd};
 use serde_json::Value;
 
 type Env = BTreeMap<String, String>;
@@ -84,10 +87,10 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-/// The `environment:` of a compose service, map or list form.
-fn compose_env(file: &str, service: &str) -> Env {
+/// The `environment:` of a compose file's `taskpilot` service, map or list form.
+fn compose_env(file: &str) -> Env {
     let doc = read_yaml(file);
-    let env = &doc["services"][service]["environment"];
+    let env = &doc["services"]["taskpilot"]["environment"];
     let mut out = Env::new();
     match env {
         Value::Object(map) => {
@@ -102,7 +105,7 @@ fn compose_env(file: &str, service: &str) -> Env {
                 out.insert(k.to_owned(), interpolate(v));
             }
         }
-        other => panic!("{file}: services.{service}.environment is {other}"),
+        other => panic!("{file}: services.taskpilot.environment is {other}"),
     }
     out
 }
@@ -199,23 +202,16 @@ fn container_root() -> tempfile::TempDir {
 }
 
 /// `taskpilot ARGS` with exactly `env` (nothing inherited), in `<root>/app` (the WORKDIR).
-fn taskpilot(root: &Path, env: &Env, args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("taskpilot"));
-    cmd.env_clear().current_dir(root.join("app")).args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run taskpilot")
+fn taskpilot(root: &Path, env: &Env, args: &[&str]) -> Ran {
+    let mut cmd = Command::new(common::binary());
+    cmd.env_clear().current_dir(root.join("app")).envs(env);
+    run_cmd(&mut cmd, args)
 }
 
 fn config_json(root: &Path, env: &Env) -> Value {
     let out = taskpilot(root, env, &["config", "--json"]);
-    assert!(
-        out.status.success(),
-        "taskpilot config --json failed with {env:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("config --json prints JSON")
+    assert_eq!(out.code, Some(0), "{env:?}: {}", out.stderr);
+    out.json()
 }
 
 /// Every location of `LOCATIONS` (minus `skip`) is set by `env` and resolves to the container
@@ -243,29 +239,13 @@ fn check_locations(what: &str, root: &Path, env: &Env, skip: &[&str]) -> Value {
 /// the task, metrics, traces, decisions and the application log where the table says.
 fn check_runs(what: &str, root: &Path, env: &Env) {
     let out = taskpilot(root, env, &["doctor", "--json"]);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{what}: doctor printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert!(out.status.success(), "{what}: doctor: {report}");
+    let report = out.json();
+    assert_eq!(out.code, Some(0), "{what}: doctor: {report}");
     assert_eq!(report["status"], "healthy", "{what}: doctor: {report}");
 
-    let out = taskpilot(
-        root,
-        env,
-        &[
-            "run",
-            "--json",
-            "Create a high priority task to prepare the board deck",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{what}: run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let request = "Create a high priority task to prepare the board deck";
+    let out = taskpilot(root, env, &["run", "--json", request]);
+    assert_eq!(out.code, Some(0), "{what}: run failed: {}", out.stderr);
     // The application log is opened in LOGS_DIR at start-up; a quiet offline run may write no
     // line at info level, so only its existence is required.
     let log = root.join("var/log/taskpilot/taskpilot.log");
@@ -294,70 +274,55 @@ fn check_runs(what: &str, root: &Path, env: &Env) {
     );
 }
 
+/// A container filesystem and `env` re-rooted under it.
+fn in_container(env: &Env) -> (tempfile::TempDir, Env) {
+    let root = container_root();
+    let env = reroot(root.path(), env);
+    (root, env)
+}
+
 #[test]
 fn compose_named_volumes_environment() {
-    let root = container_root();
-    let env = reroot(
-        root.path(),
-        &compose_env("deploy/docker-compose.yml", "taskpilot"),
-    );
+    let what = "docker-compose.yml";
+    let (root, env) = in_container(&compose_env("deploy/docker-compose.yml"));
     assert!(
         !env.contains_key("TASK_STORE_URL"),
         "Example 1 uses the file store"
     );
-    let config = check_locations("docker-compose.yml", root.path(), &env, &[]);
+    let config = check_locations(what, root.path(), &env, &[]);
     assert_eq!(config["port"]["value"], 8000, "{config}");
-    check_runs("docker-compose.yml", root.path(), &env);
+    check_runs(what, root.path(), &env);
 }
 
 #[test]
-fn compose_bind_mounts_environment() {
-    let root = container_root();
-    let env = reroot(
-        root.path(),
-        &compose_env("deploy/docker-compose.bind-mounts.yml", "taskpilot"),
-    );
-    check_locations("docker-compose.bind-mounts.yml", root.path(), &env, &[]);
-    check_runs("docker-compose.bind-mounts.yml", root.path(), &env);
+fn bind_mounts_kubernetes_and_dockerfile_environments() {
+    for (what, env) in [
+        (
+            "docker-compose.bind-mounts.yml",
+            compose_env("deploy/docker-compose.bind-mounts.yml"),
+        ),
+        ("kubernetes ConfigMap", kubernetes_env()),
+        ("Dockerfile ENV", dockerfile_env()),
+    ] {
+        let (root, env) = in_container(&env);
+        check_locations(what, root.path(), &env, &[]);
+        check_runs(what, root.path(), &env);
+    }
 }
 
 #[test]
 fn compose_postgres_environment() {
-    let root = container_root();
-    let env = reroot(
-        root.path(),
-        &compose_env("deploy/docker-compose.postgres.yml", "taskpilot"),
-    );
+    let (root, env) = in_container(&compose_env("deploy/docker-compose.postgres.yml"));
     let url = env.get("TASK_STORE_URL").expect("TASK_STORE_URL is set");
     assert!(url.starts_with("postgres://"), "{url}");
     // Tasks are in PostgreSQL; every other location is as in the table.
-    let config = check_locations(
-        "docker-compose.postgres.yml",
-        root.path(),
-        &env,
-        &["tasks_file"],
-    );
+    let what = "docker-compose.postgres.yml";
+    let config = check_locations(what, root.path(), &env, &["tasks_file"]);
     let shown = config["task_store_url"]["value"].as_str().unwrap_or("");
     assert!(
         shown.starts_with("postgres://") && !shown.contains(":taskpilot@"),
         "the URL is shown with the password hidden: {config}"
     );
-}
-
-#[test]
-fn kubernetes_configmap_environment() {
-    let root = container_root();
-    let env = reroot(root.path(), &kubernetes_env());
-    check_locations("kubernetes ConfigMap", root.path(), &env, &[]);
-    check_runs("kubernetes ConfigMap", root.path(), &env);
-}
-
-#[test]
-fn dockerfile_environment() {
-    let root = container_root();
-    let env = reroot(root.path(), &dockerfile_env());
-    check_locations("Dockerfile ENV", root.path(), &env, &[]);
-    check_runs("Dockerfile ENV", root.path(), &env);
 }
 
 #[test]
@@ -369,7 +334,7 @@ fn compose_files_agree_with_the_configmap() {
         "deploy/docker-compose.yml",
         "deploy/docker-compose.bind-mounts.yml",
     ] {
-        let compose = compose_env(file, "taskpilot");
+        let compose = compose_env(file);
         for (_, var, path) in LOCATIONS {
             assert_eq!(
                 compose.get(*var).map(String::as_str),
@@ -395,21 +360,15 @@ fn every_deployment_sets_the_claim_lease_above_the_tool_timeout() {
     // Replicas take over each other's tasks after CLAIM_LEASE_SECONDS: every deployment says
     // how long, from its own environment, and not shorter than one tool call may take.
     let root = container_root();
-    for (what, env) in [
-        ("kubernetes ConfigMap", kubernetes_env()),
-        (
-            "docker-compose.yml",
-            compose_env("deploy/docker-compose.yml", "taskpilot"),
-        ),
-        (
-            "docker-compose.bind-mounts.yml",
-            compose_env("deploy/docker-compose.bind-mounts.yml", "taskpilot"),
-        ),
-        (
-            "docker-compose.postgres.yml",
-            compose_env("deploy/docker-compose.postgres.yml", "taskpilot"),
-        ),
+    let mut deployments = vec![("kubernetes ConfigMap", kubernetes_env())];
+    for file in [
+        "docker-compose.yml",
+        "docker-compose.bind-mounts.yml",
+        "docker-compose.postgres.yml",
     ] {
+        deployments.push((file, compose_env(&format!("deploy/{file}"))));
+    }
+    for (what, env) in deployments {
         assert_eq!(
             env.get("CLAIM_LEASE_SECONDS").map(String::as_str),
             Some("300"),

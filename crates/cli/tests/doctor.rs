@@ -3,23 +3,15 @@
 
 mod common;
 
-use common::taskpilot;
+use common::{run_cmd, taskpilot};
 
+/// `taskpilot doctor --json` with `env`: the exit code and the report.
 fn doctor(base: &std::path::Path, env: &[(&str, &str)]) -> (i32, serde_json::Value) {
-    let mut cmd = taskpilot(base);
-    cmd.args(["doctor", "--json"]);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}): {} {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), report)
+    let out = run_cmd(
+        taskpilot(base).envs(env.iter().copied()),
+        &["doctor", "--json"],
+    );
+    (out.code.unwrap_or(-1), out.json())
 }
 
 fn check<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {

@@ -17,25 +17,26 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use common::{json, taskpilot};
+use common::{json, run, taskpilot};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use taskpilot_testkit::strings;
 
 fn spawn(base: &Path, args: &[&str], stdout: Stdio) -> Child {
-    Command::new(common::binary())
+    spawn_with(base, args, stdout, Stdio::null())
+}
+
+fn spawn_with(base: &Path, args: &[&str], stdout: Stdio, stderr: Stdio) -> Child {
+    common::process(base)
         .args(args)
-        .env_clear()
-        .env("BASE_DIR", base)
-        .env("DOCKER_LOGS_DIR", base.join("none"))
-        .current_dir(base)
         .stdout(stdout)
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start taskpilot {args:?}: {e}"))
 }
@@ -146,7 +147,7 @@ fn crash_trial(rng: &mut StdRng, writers: usize, max_life_ms: u64) -> Trial {
             assert_eq!(*found, "approved", "acknowledged approval of {id} lost");
         }
     }
-    taskpilot(base).args(["store", "check"]).assert().success();
+    run(base, &["store", "check"]).success();
     Trial {
         acknowledged: acknowledged.len(),
         compactions,
@@ -211,16 +212,7 @@ fn several_processes_share_one_file_without_lost_updates() {
         assert!(out.unwrap().status.success());
     }
     let children: Vec<_> = (0..6)
-        .map(|_| {
-            Command::new(common::binary())
-                .args(["store", "stress", "--count", "40"])
-                .env_clear()
-                .env("BASE_DIR", base)
-                .env("DOCKER_LOGS_DIR", base.join("none"))
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap()
-        })
+        .map(|_| spawn(base, &["store", "stress", "--count", "40"], Stdio::null()))
         .collect();
     for mut child in children {
         assert!(child.wait().unwrap().success());
@@ -231,12 +223,7 @@ fn several_processes_share_one_file_without_lost_updates() {
         "12 writers × 40 tasks, every one approved: {stats}"
     );
     let list = json(base, &["tasks", "list", "--all", "--json"]);
-    let ids: HashSet<&str> = list["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let ids: HashSet<&str> = strings(&list["tasks"], "id").into_iter().collect();
     assert_eq!(ids.len(), 480, "no duplicate ids");
 }
 
@@ -248,15 +235,9 @@ fn contested_decisions_from_many_processes_have_one_winner() {
         let id = common::add(base, &format!("contested {round}"), "high");
         let children: Vec<_> = (0..6)
             .map(|i| {
-                Command::new(common::binary())
-                    .args(["tasks", if i % 2 == 0 { "approve" } else { "reject" }, &id])
-                    .env_clear()
-                    .env("BASE_DIR", base)
-                    .env("DOCKER_LOGS_DIR", base.join("none"))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
+                let decision = if i % 2 == 0 { "approve" } else { "reject" };
+                let args = ["tasks", decision, &id];
+                spawn_with(base, &args, Stdio::null(), Stdio::piped())
             })
             .collect();
         let outputs: Vec<_> = children

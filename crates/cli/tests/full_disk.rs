@@ -7,7 +7,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use predicates::prelude::*;
+use common::{run_cmd, taskpilot};
+use taskpilot_testkit::strings;
 
 /// A tmpfs of `size` mounted on `dir` for the life of the value.
 struct TinyDisk<'a>(&'a Path);
@@ -46,22 +47,26 @@ fn writes_on_a_full_disk_fail_clearly_and_lose_nothing_acknowledged() {
     let Some(_mounted) = TinyDisk::mount(&disk, "96k") else {
         return;
     };
-    let out = common::taskpilot(base.path())
-        .env("TASKS_FILE", disk.join(".tasks.json"))
-        .args(["store", "stress", "--count", "100000"])
-        .output()
-        .unwrap();
-    assert!(
-        !out.status.success(),
+    let on_disk = |args: &[&str]| {
+        run_cmd(
+            taskpilot(base.path()).env("TASKS_FILE", disk.join(".tasks.json")),
+            args,
+        )
+    };
+    let out = on_disk(&["store", "stress", "--count", "100000"]);
+    assert_ne!(
+        out.code,
+        Some(0),
         "writing 100,000 tasks into 96 KiB cannot succeed"
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = &out.stderr;
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert!(
         stderr.contains(".tasks.json"),
         "the error names the file: {stderr}"
     );
-    let acknowledged: Vec<String> = String::from_utf8_lossy(&out.stdout)
+    let acknowledged: Vec<String> = out
+        .stdout
         .lines()
         .filter_map(|l| l.strip_prefix("created ").map(str::to_owned))
         .collect();
@@ -70,23 +75,12 @@ fn writes_on_a_full_disk_fail_clearly_and_lose_nothing_acknowledged() {
         "some writes fit before the disk filled"
     );
 
-    let list = common::taskpilot(base.path())
-        .env("TASKS_FILE", disk.join(".tasks.json"))
-        .args(["tasks", "list", "--all", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        list.status.success(),
-        "the store still loads: {}",
-        String::from_utf8_lossy(&list.stderr)
-    );
-    let tasks: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let stored: std::collections::HashSet<&str> = tasks["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    // The store still loads.
+    let tasks = on_disk(&["tasks", "list", "--all", "--json"])
+        .success()
+        .json();
+    let stored: std::collections::HashSet<&str> =
+        strings(&tasks["tasks"], "id").into_iter().collect();
     for id in &acknowledged {
         assert!(stored.contains(id.as_str()), "acknowledged task {id} lost");
     }
@@ -106,15 +100,13 @@ fn compaction_on_a_full_disk_fails_and_keeps_the_old_file() {
     let tasks_file = disk.join(".tasks.json");
     std::fs::copy(&fixture, &tasks_file).unwrap();
     let before = std::fs::read(&tasks_file).unwrap();
-    common::taskpilot(base.path())
-        .env("TASKS_FILE", &tasks_file)
-        .args(["store", "compact"])
-        .assert()
-        .code(1)
-        .stderr(
-            predicate::str::contains("No space left on device")
-                .and(predicate::str::contains("TASKS_FILE")),
-        );
+    run_cmd(
+        taskpilot(base.path()).env("TASKS_FILE", &tasks_file),
+        &["store", "compact"],
+    )
+    .code(1)
+    .stderr_has("No space left on device")
+    .stderr_has("TASKS_FILE");
     assert_eq!(
         std::fs::read(&tasks_file).unwrap(),
         before,
@@ -124,11 +116,11 @@ fn compaction_on_a_full_disk_fails_and_keeps_the_old_file() {
         !disk.join(".tasks.json.tmp").exists(),
         "no half-written .tmp left behind"
     );
-    common::taskpilot(base.path())
-        .env("TASKS_FILE", &tasks_file)
-        .args(["tasks", "stats", "--json"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("\"rejected\": 2060"))
-        .stdout(predicate::str::contains("\"by_status\": {"));
+    run_cmd(
+        taskpilot(base.path()).env("TASKS_FILE", &tasks_file),
+        &["tasks", "stats", "--json"],
+    )
+    .success()
+    .stdout_has("\"rejected\": 2060")
+    .stdout_has("\"by_status\": {");
 }

@@ -1,23 +1,14 @@
 //! Black-box tests of the observability commands: `metrics`, `traces`, `decisions`,
 //! `cost-report` and `golden-signals`, run as the real binary against files in a temp dir.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
+mod common;
+
+use common::{json, run};
 use taskpilot_observe::{
     CostTracker, Decision, DecisionLog, DecisionResult, DecisionType, Metrics, Prices, Tracer,
     names,
 };
-
-fn taskpilot(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("taskpilot").unwrap();
-    cmd.current_dir(dir)
-        .env("BASE_DIR", dir)
-        .env_remove("METRICS_FILE")
-        .env_remove("TRACES_FILE")
-        .env_remove("DECISION_LOGS_FILE")
-        .env_remove("OBSERVABILITY_DIR");
-    cmd
-}
+use taskpilot_testkit::strings;
 
 #[test]
 fn metrics_recorded_by_two_handles_show_in_json_table_and_prometheus() {
@@ -30,37 +21,18 @@ fn metrics_recorded_by_two_handles_show_in_json_table_and_prometheus() {
         m.observe(names::WORKFLOW_LATENCY_MS, 120.0);
         m.flush().unwrap();
     }
-    let out = taskpilot(dir.path())
-        .args(["metrics", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = json(dir.path(), &["metrics", "--json"]);
     assert_eq!(v["counters"]["workflow.runs"], 4.0);
     assert_eq!(v["histograms"]["workflow.latency_ms"]["count"], 2);
-    taskpilot(dir.path())
-        .args(["metrics", "--prometheus"])
-        .assert()
+    run(dir.path(), &["metrics", "--prometheus"])
         .success()
-        .stdout(predicate::str::contains(
-            "taskpilot_workflow_runs_total 4\n",
-        ))
-        .stdout(predicate::str::contains(
-            r#"taskpilot_agent_invocations_total{agent="PlannerAgent"} 2"#,
-        ))
-        .stdout(predicate::str::contains(
-            r#"taskpilot_workflow_duration_seconds_bucket{le="+Inf"} 2"#,
-        ));
-    taskpilot(dir.path())
-        .arg("metrics")
-        .assert()
+        .stdout_has("taskpilot_workflow_runs_total 4\n")
+        .stdout_has(r#"taskpilot_agent_invocations_total{agent="PlannerAgent"} 2"#)
+        .stdout_has(r#"taskpilot_workflow_duration_seconds_bucket{le="+Inf"} 2"#);
+    run(dir.path(), &["metrics"])
         .success()
-        .stdout(
-            predicate::str::contains("workflow.runs")
-                .and(predicate::str::contains("workflow.latency_ms")),
-        );
+        .stdout_has("workflow.runs")
+        .stdout_has("workflow.latency_ms");
 }
 
 #[test]
@@ -74,14 +46,9 @@ fn traces_prints_the_tree_of_one_request_indented_by_parent() {
         agent.end();
         root.end();
     }
-    let out = taskpilot(dir.path())
-        .args(["traces", "--request", "req-b"])
-        .assert()
+    let text = run(dir.path(), &["traces", "--request", "req-b"])
         .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+        .stdout;
     assert!(
         text.contains("request req-b") && !text.contains("req-a"),
         "{text}"
@@ -96,21 +63,10 @@ fn traces_prints_the_tree_of_one_request_indented_by_parent() {
         "{text}"
     );
     assert!(text.contains(" ms"));
-    taskpilot(dir.path())
-        .args(["traces", "--request", "nope"])
-        .assert()
+    run(dir.path(), &["traces", "--request", "nope"])
         .success()
-        .stdout(predicate::str::contains(
-            "No trace has the request id 'nope' (2 traces in",
-        ));
-    let out = taskpilot(dir.path())
-        .args(["traces", "--tail", "1", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        .stdout_has("No trace has the request id 'nope' (2 traces in");
+    let v = json(dir.path(), &["traces", "--tail", "1", "--json"]);
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(
         v[0]["roots"][0]["children"][0]["name"],
@@ -146,79 +102,50 @@ fn decisions_filters_newest_first_summarises_and_skips_a_torn_line() {
     bytes.extend_from_slice(br#"{"decision_id": "torn"#);
     std::fs::write(&path, bytes).unwrap();
 
-    let out = taskpilot(dir.path())
-        .args(["decisions", "--json"])
-        .assert()
+    let v = run(dir.path(), &["decisions", "--json"])
         .success()
-        .stderr(predicate::str::contains("decision_logs.jsonl:5:"))
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        .stderr_has("decision_logs.jsonl:5:")
+        .json();
     assert_eq!(
         (v["count"].clone(), v["total"].clone()),
         (4.into(), 4.into()),
         "wrapped as the API wraps a listing: {v}"
     );
-    let reasons: Vec<&str> = v["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["reason"].as_str().unwrap())
-        .collect();
+    let reasons: Vec<&str> = strings(&v["decisions"], "reason");
     assert_eq!(reasons, ["reason 3", "reason 2", "reason 1", "reason 0"]);
 
-    taskpilot(dir.path())
-        .args(["decisions", "--type", "tool_call", "--result", "deny"])
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("delete_task")
-                .and(predicate::str::contains("create_task").not()),
-        );
-    taskpilot(dir.path())
-        .args(["decisions", "--tool", "create_task", "--tail", "5"])
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("reason 0").and(predicate::str::contains("reason 1").not()),
-        );
+    run(
+        dir.path(),
+        &["decisions", "--type", "tool_call", "--result", "deny"],
+    )
+    .success()
+    .stdout_has("delete_task")
+    .stdout_lacks("create_task");
+    run(
+        dir.path(),
+        &["decisions", "--tool", "create_task", "--tail", "5"],
+    )
+    .success()
+    .stdout_has("reason 0")
+    .stdout_lacks("reason 1");
 
-    let out = taskpilot(dir.path())
-        .args(["decisions", "--summary", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let s = json(dir.path(), &["decisions", "--summary", "--json"]);
     assert_eq!(s["total"], 4);
     assert_eq!(s["by_result"]["allow"]["count"], 2);
     assert_eq!(s["by_result"]["allow"]["percent"], 50.0);
     assert_eq!(s["by_type"]["tool_call"]["percent"], 50.0);
     assert_eq!(s["latency_ms"]["max"], 4.0);
-    taskpilot(dir.path())
-        .args(["decisions", "--summary"])
-        .assert()
+    run(dir.path(), &["decisions", "--summary"])
         .success()
-        .stdout(predicate::str::contains("require_approval").and(predicate::str::contains("p95")));
-    taskpilot(dir.path())
-        .args(["decisions", "--type", "bogus"])
-        .assert()
-        .failure();
+        .stdout_has("require_approval")
+        .stdout_has("p95");
+    run(dir.path(), &["decisions", "--type", "bogus"]).failure();
 }
 
 #[test]
 fn golden_signals_with_no_runs_and_cost_report_of_gpt_4o() {
     let dir = tempfile::tempdir().unwrap();
-    let out = taskpilot(dir.path())
-        .args(["golden-signals", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let g: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let g = json(dir.path(), &["golden-signals", "--json"]);
     assert_eq!(g["success_rate"]["value"], 100.0);
     assert_eq!(g["success_rate"]["status"], "healthy");
     assert_eq!(g["cost_per_successful_task"]["value"], 0.0);
@@ -233,56 +160,24 @@ fn golden_signals_with_no_runs_and_cost_report_of_gpt_4o() {
     metrics.incr(names::WORKFLOW_RUNS, 3.0);
     metrics.incr(names::WORKFLOW_SUCCESS, 1.0);
     metrics.flush().unwrap();
-    taskpilot(dir.path())
-        .args(["cost-report", "--format", "csv"])
-        .assert()
+    run(dir.path(), &["cost-report", "--format", "csv"])
         .success()
-        .stdout(predicate::str::contains(
-            "total,all,1,1000,500,1500,0.0075,false",
-        ))
-        .stdout(predicate::str::contains(
-            "agent,PlannerAgent,1,1000,500,1500,0.0075,false",
-        ))
-        .stdout(predicate::str::contains(
-            "model,gpt-4o,1,1000,500,1500,0.0075,false",
-        ));
-    let out = taskpilot(dir.path())
-        .args(["cost-report", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let c: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        .stdout_has("total,all,1,1000,500,1500,0.0075,false")
+        .stdout_has("agent,PlannerAgent,1,1000,500,1500,0.0075,false")
+        .stdout_has("model,gpt-4o,1,1000,500,1500,0.0075,false");
+    let c = json(dir.path(), &["cost-report", "--format", "json"]);
     assert_eq!(c["total"]["cost_usd"], 0.0075);
-    taskpilot(dir.path())
-        .arg("cost-report")
-        .assert()
+    run(dir.path(), &["cost-report"])
         .success()
-        .stdout(predicate::str::contains("0.0075").and(predicate::str::contains("PlannerAgent")));
-    let out = taskpilot(dir.path())
-        .args(["cost-report", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let j: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        .stdout_has("0.0075")
+        .stdout_has("PlannerAgent");
+    let j = json(dir.path(), &["cost-report", "--json"]);
     assert_eq!(j, c, "--json is --format json");
-    let out = taskpilot(dir.path())
-        .args(["golden-signals", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let g: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let g = json(dir.path(), &["golden-signals", "--json"]);
     assert_eq!(g["success_rate"]["value"], 33.33);
     assert_eq!(g["success_rate"]["status"], "critical");
     assert_eq!(g["cost_per_successful_task"]["value"], 0.0075);
-    taskpilot(dir.path())
-        .arg("golden-signals")
-        .assert()
+    run(dir.path(), &["golden-signals"])
         .success()
-        .stdout(predicate::str::contains("success_rate"));
+        .stdout_has("success_rate");
 }

@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use common::binary;
+use common::{binary, http_client as client};
 use serde_json::{Value, json};
 
 const OPENAI_KEY: &str = "sk-openaiSECRET0001abcdefghijklmnop";
@@ -43,68 +43,6 @@ const SECRETS: [&str; 11] = [
     REQUEST_KEY,
     REASON_PASSWORD,
 ];
-
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-fn psql(url: &str, sql: &str) -> Result<(), String> {
-    let out = Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-/// A fresh database, dropped at the end.
-struct PgDb {
-    admin: String,
-    name: String,
-}
-
-impl PgDb {
-    fn create() -> Option<PgDb> {
-        let name = format!("taskpilot_secrets_{}", std::process::id());
-        let mut last = String::new();
-        for admin in ["postgres@127.0.0.1:5432", "root@127.0.0.1:5432"] {
-            let admin_url = format!("postgres://{admin}/postgres");
-            let _ = psql(&admin_url, &format!("DROP DATABASE IF EXISTS \"{name}\""));
-            match psql(&admin_url, &format!("CREATE DATABASE \"{name}\"")) {
-                Ok(()) => {
-                    return Some(PgDb {
-                        admin: admin.to_owned(),
-                        name,
-                    });
-                }
-                Err(e) => last = e,
-            }
-        }
-        assert!(!ci(), "CI=true but PostgreSQL is not usable: {last}");
-        eprintln!("NOTICE: skipping: PostgreSQL at 127.0.0.1:5432 is not usable ({last})");
-        None
-    }
-
-    fn url(&self) -> String {
-        format!(
-            "postgres://{}/{}?password={PG_PASSWORD}",
-            self.admin, self.name
-        )
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let admin_url = format!("postgres://{}/postgres", self.admin);
-        let _ = psql(
-            &admin_url,
-            &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
-        );
-    }
-}
 
 /// A webhook receiver that answers every POST with 500 and echoes the request line (and so
 /// the secret in the URL's path) in its body. Returns its port.
@@ -251,13 +189,6 @@ fn serve(
     (child, addr, rx)
 }
 
-fn client() -> reqwest::Client {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    reqwest::Client::new()
-}
-
 /// `GET url` (with a token), the body as text.
 async fn get(c: &reqwest::Client, url: String, token: Option<&str>) -> String {
     let mut r = c.get(url);
@@ -280,10 +211,16 @@ fn every_file(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 
 #[test]
 fn no_secret_reaches_any_output_or_file() {
-    let Some(db) = PgDb::create() else { return };
+    let Some(db) = common::TempPg::create("taskpilot_secrets") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
-    let env = environment(base, &db.url(), echoing_webhook());
+    let env = environment(
+        base,
+        &format!("{}?password={PG_PASSWORD}", db.url()),
+        echoing_webhook(),
+    );
     let mut outputs: Vec<String> = Vec::new();
 
     for args in [
@@ -373,11 +310,7 @@ fn no_secret_reaches_any_output_or_file() {
         assert!(tasks.contains("[REDACTED OpenAI key]"), "{tasks}");
         outputs.push(tasks);
     });
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::sigterm(&child);
     let mut child = child;
     assert!(child.wait().unwrap().success());
     outputs.push(lines.try_iter().collect::<Vec<_>>().join("\n"));

@@ -5,55 +5,19 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{binary, json, taskpilot};
+use common::{add_args, json, run, run_cmd, serve_with, sigterm, taskpilot};
 
-/// Starts `taskpilot serve args…` with `envs`; the stderr lines up to "serving on", and the
-/// address. The server is stopped before returning.
+/// Starts `taskpilot serve --port 0 args…` with `envs`; the stderr lines up to "serving on",
+/// and the address. The server is stopped before returning.
 fn serve_lines(
     base: &std::path::Path,
     envs: &[(&str, &str)],
     args: &[&str],
 ) -> (Vec<String>, String) {
-    let mut cmd = Command::new(binary());
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("BASE_DIR", base)
-        .env("DOCKER_LOGS_DIR", base.join("no-docker-logs"))
-        .env("LLM_PROVIDER", "offline")
-        .current_dir(base)
-        .args(["serve", "--port", "0"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn taskpilot serve");
-    let mut reader = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    let addr = loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("taskpilot serve exited early: {seen:?}");
-        }
-        seen.push(line.trim_end().to_owned());
-        if let Some(rest) = line.split("serving on http://").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-        }
-    };
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
+    let (mut child, addr, seen) = serve_with(base, envs, &[&["--port", "0"][..], args].concat());
+    sigterm(&child);
     let _ = child.wait();
     (seen, addr)
 }
@@ -67,18 +31,13 @@ fn without_tokens_the_server_listens_on_loopback_only_and_says_why() {
     let text = lines.join("\n");
     assert!(text.contains("instead of HOST=0.0.0.0"), "{text}");
     // An explicit non-loopback --host without tokens is refused.
-    let out = taskpilot(dir.path())
-        .args(["serve", "--host", "0.0.0.0", "--port", "0"])
-        .timeout(Duration::from_mins(1))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("refusing to serve an API without tokens on 0.0.0.0"),
-        "{err}"
-    );
-    assert!(err.contains("--allow-open"), "{err}");
+    run_cmd(
+        taskpilot(dir.path()).timeout(Duration::from_mins(1)),
+        &["serve", "--host", "0.0.0.0", "--port", "0"],
+    )
+    .code(2)
+    .stderr_has("refusing to serve an API without tokens on 0.0.0.0")
+    .stderr_has("--allow-open");
     // --allow-open serves where asked, and says it is open.
     let (lines, addr) = serve_lines(dir.path(), &[], &["--host", "0.0.0.0", "--allow-open"]);
     assert!(addr.starts_with("0.0.0.0:"), "{addr}");
@@ -119,14 +78,14 @@ fn a_token_configuration_without_tokens_or_with_two_roles_is_refused() {
     ];
     assert_eq!(cases.len(), 4);
     for (name, value, expected) in cases {
-        let out = taskpilot(dir.path())
-            .env(name, &value)
-            .args(["serve", "--host", "127.0.0.1", "--port", "0"])
-            .timeout(Duration::from_mins(1))
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{name}={value:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let out = run_cmd(
+            taskpilot(dir.path())
+                .env(name, &value)
+                .timeout(Duration::from_mins(1)),
+            &["serve", "--host", "127.0.0.1", "--port", "0"],
+        );
+        assert_eq!(out.code, Some(2), "{name}={value:?}");
+        let err = out.stderr;
         assert!(err.contains(&expected), "{name}={value:?}: {err}");
         assert!(!err.contains("same-token-1"), "{err}");
     }
@@ -140,61 +99,44 @@ fn dotenv_expands_only_braced_names() {
         "OPENAI_MODEL_ID=gpt$ecret$$x\nOTEL_SERVICE_NAME=svc-${HOME}\nKIBANA_URL=http://${NO_SUCH_NAME_X}:5601\n",
     )
     .unwrap();
-    let out = taskpilot(dir.path())
-        .env("HOME", "/home/tp")
-        .args(["config", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run_cmd(
+        taskpilot(dir.path()).env("HOME", "/home/tp"),
+        &["config", "--json"],
+    )
+    .success()
+    .stderr_has("warning:")
+    .stderr_has("${NO_SUCH_NAME_X}");
+    let v = out.json();
     assert_eq!(v["openai_model_id"]["value"], "gpt$ecret$x");
     assert_eq!(v["otel_service_name"]["value"], "svc-/home/tp");
     assert_eq!(v["kibana_url"]["value"], "http://:5601");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("warning:") && err.contains("${NO_SUCH_NAME_X}"),
-        "{err}"
-    );
 }
 
 #[test]
 fn an_explicit_env_file_that_does_not_exist_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("prod.env");
-    let out = taskpilot(dir.path())
-        .env("ENV_FILE_PATH", &missing)
-        .args(["config"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&format!(
-            "ENV_FILE_PATH={}: the file does not exist",
-            missing.display()
-        )),
-        "{err}"
+    let expected = format!(
+        "ENV_FILE_PATH={}: the file does not exist",
+        missing.display()
     );
+    run_cmd(
+        taskpilot(dir.path()).env("ENV_FILE_PATH", &missing),
+        &["config"],
+    )
+    .code(2)
+    .stderr_has(&expected);
 }
 
 #[test]
 fn run_file_refuses_endless_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let out = taskpilot(dir.path())
-        .args(["run", "--file", "/dev/zero"])
-        .timeout(Duration::from_mins(1))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("--file /dev/zero line 1 is longer than 16384 bytes"),
-        "{err}"
-    );
+    run_cmd(
+        taskpilot(dir.path()).timeout(Duration::from_mins(1)),
+        &["run", "--file", "/dev/zero"],
+    )
+    .code(2)
+    .stderr_has("--file /dev/zero line 1 is longer than 16384 bytes");
 }
 
 #[test]
@@ -205,13 +147,10 @@ fn reasons_and_titles_with_invisible_or_control_characters_are_refused() {
         ("\u{200B}\u{200B}", "U+200B"),
         ("invoice \u{202E}fdp.exe", "U+202E"),
     ] {
-        let out = taskpilot(base)
-            .args(["tasks", "add", "--title", title, "--priority", "low"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{title:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("title") && err.contains(cp), "{err}");
+        run(base, &add_args(title, "low"))
+            .code(2)
+            .stderr_has("title")
+            .stderr_has(cp);
     }
     let id = common::add(base, "decide me", "low");
     for (reason, expected) in [
@@ -219,23 +158,16 @@ fn reasons_and_titles_with_invisible_or_control_characters_are_refused() {
         ("ok \u{2066}hidden", "U+2066".to_owned()),
         (&*"r".repeat(2_001), "the limit is 2000".to_owned()),
     ] {
-        let out = taskpilot(base)
-            .args(["tasks", "reject", &id, "--reason", reason])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("reason") && err.contains(&expected), "{err}");
+        run(base, &["tasks", "reject", &id, "--reason", reason])
+            .code(2)
+            .stderr_has("reason")
+            .stderr_has(&expected);
     }
     let task = json(base, &["tasks", "show", &id, "--json"]);
     assert_eq!(task["status"], "pending");
-    let out = taskpilot(base)
-        .args(["tasks", "reject", &id, "--reason", &"r".repeat(2_000)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run(
+        base,
+        &["tasks", "reject", &id, "--reason", &"r".repeat(2_000)],
+    )
+    .success();
 }

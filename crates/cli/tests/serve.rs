@@ -4,28 +4,11 @@
 
 mod common;
 
-use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{json, serve as start};
-
-/// An HTTP client (reqwest here is built without a default TLS crypto provider).
-fn client() -> reqwest::Client {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    reqwest::Client::new()
-}
-
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
+use common::{http_client as client, json, serve as start, sigterm};
 
 #[test]
 fn open_server_warns_and_stops_on_sigterm() {
@@ -57,15 +40,12 @@ fn open_server_warns_and_stops_on_sigterm() {
 #[test]
 fn bad_token_configuration_is_refused_without_showing_the_token() {
     let dir = tempfile::tempdir().unwrap();
-    let out = common::taskpilot(dir.path())
-        .env("TASKPILOT_API_TOKENS", "very-secret-value:superuser")
-        .args(["serve", "--port", "0"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("superuser"), "{err}");
-    assert!(!err.contains("very-secret-value"), "{err}");
+    let mut cmd = common::taskpilot(dir.path());
+    cmd.env("TASKPILOT_API_TOKENS", "very-secret-value:superuser");
+    common::run_cmd(&mut cmd, &["serve", "--port", "0"])
+        .failure()
+        .stderr_has("superuser")
+        .stderr_lacks("very-secret-value");
 }
 
 #[test]

@@ -8,8 +8,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{stdout_of, taskpilot};
+use common::{run_cmd, stdout_of, taskpilot};
 use serde_json::Value;
+use taskpilot_testkit::strings;
 
 const EXECUTED_REQUEST: &str = "Create a high priority task to prepare the board deck";
 const REVIEW_REQUEST: &str = "Create a task to review the confidential salary report";
@@ -78,12 +79,7 @@ fn migrate_backup_and_restore_carry_the_decisions_on_sqlite() {
     let run_id = runs[0]["run_id"].as_str().unwrap();
     let shown: Value =
         serde_json::from_str(&stdout_of(base, &env, &["runs", "show", run_id, "--json"])).unwrap();
-    let steps: Vec<&str> = shown["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["step"].as_str().unwrap())
-        .collect();
+    let steps: Vec<&str> = strings(&shown["steps"], "step");
     assert_eq!(
         steps,
         [
@@ -126,54 +122,20 @@ fn migrate_backup_and_restore_carry_the_decisions_on_sqlite() {
     // A broken decisions file is refused with its line number, nothing restored.
     std::fs::write(base.join("bad.json"), "{}").unwrap();
     std::fs::write(base.join("bad.json.decisions.jsonl"), "{not json\n").unwrap();
-    let out = taskpilot(base)
-        .env("TASK_STORE_URL", &other)
-        .args(["store", "restore", "bad.json"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.json.decisions.jsonl:1"), "{err}");
+    run_cmd(
+        taskpilot(base).env("TASK_STORE_URL", &other),
+        &["store", "restore", "bad.json"],
+    )
+    .failure()
+    .stderr_has("bad.json.decisions.jsonl:1");
 }
 
 #[test]
 fn migrate_carries_the_decisions_to_postgres() {
-    let admin = "postgres://postgres@127.0.0.1:5432/postgres";
-    let name = format!(
-        "taskpilot_cli_dec_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos())
-    );
-    let psql = |sql: &str| {
-        std::process::Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-                sql,
-            ])
-            .output()
+    let Some(pg) = common::TempPg::create("taskpilot_cli_dec") else {
+        return;
     };
-    match psql(&format!("CREATE DATABASE \"{name}\"")) {
-        Ok(out) if out.status.success() => {}
-        other => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but PostgreSQL at {admin} cannot be used: {other:?}"
-            );
-            eprintln!("NOTICE: skipping: cannot create a PostgreSQL database ({other:?})");
-            return;
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-    let ids = migrate_with_decisions(dir.path(), &url);
+    let ids = migrate_with_decisions(dir.path(), &pg.url());
     assert!(!ids.is_empty());
-    let _ = psql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
 }

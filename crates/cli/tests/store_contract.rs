@@ -5,12 +5,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{add, json, taskpilot};
-use predicates::prelude::*;
+use common::{add, json, run, run_cmd, taskpilot};
 use taskpilot_testkit::files_in;
 
 /// `.tasks.json` alone, copied to a fresh base directory, as the storage guide's backup does.
@@ -84,31 +82,7 @@ fn the_reference_store_copied_alone_after_add_and_approve_loses_nothing() {
 fn a_servers_graceful_stop_leaves_a_complete_task_file() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
-    let mut child = Command::new(common::binary())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("BASE_DIR", base)
-        .env("DOCKER_LOGS_DIR", base.join("no-docker-logs"))
-        .env("LLM_PROVIDER", "offline")
-        .current_dir(base)
-        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn taskpilot serve");
-    let mut reader = BufReader::new(child.stderr.take().unwrap());
-    let addr = loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("taskpilot serve exited early");
-        }
-        if let Some(rest) = line.split("serving on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in reader.lines() {});
+    let (mut child, addr, _) = common::serve(base, &[]);
     let mut ids = Vec::new();
     for n in 0..5 {
         let body = format!("{{\"title\": \"served {n}\", \"priority\": \"low\"}}");
@@ -121,11 +95,7 @@ fn a_servers_graceful_stop_leaves_a_complete_task_file() {
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
         ids.push(v["id"].as_str().expect("created").to_owned());
     }
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
+    common::sigterm(&child);
     assert!(child.wait().unwrap().success());
     assert!(!base.join(".tasks.json.journal").exists());
     let copy = copy_alone(base);
@@ -146,8 +116,7 @@ fn read_only_commands_create_nothing_and_name_the_store_they_looked_for() {
         &["store", "check"],
         &["tasks", "list", "--json"],
     ] {
-        let out = taskpilot(base).args(args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = run(base, args).stderr;
         if args[0] != "config" {
             assert!(
                 stderr.contains(&format!("No task store at {store}")),
@@ -160,11 +129,9 @@ fn read_only_commands_create_nothing_and_name_the_store_they_looked_for() {
             "{args:?} created files"
         );
     }
-    taskpilot(base)
-        .args(["tasks", "show", "task_20251220_100404_305973"])
-        .assert()
+    run(base, &["tasks", "show", "task_20251220_100404_305973"])
         .code(3)
-        .stderr(predicate::str::contains("No task store at"));
+        .stderr_has("No task store at");
     assert_eq!(files_in(base), Vec::<String>::new());
 }
 
@@ -176,20 +143,13 @@ fn a_subdirectory_of_a_project_finds_the_projects_store() {
     std::fs::create_dir_all(&sub).unwrap();
     std::fs::write(project.join(".env"), "LLM_PROVIDER=offline\n").unwrap();
     let id = add(&project, "Project task", "high");
-    let in_sub = |args: &[&str]| {
-        let mut cmd = taskpilot(&sub);
-        cmd.env_remove("BASE_DIR").args(args);
-        cmd
-    };
-    let out = in_sub(&["tasks", "list", "--json"]).output().unwrap();
-    assert!(out.status.success());
-    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let in_sub = |args: &[&str]| run_cmd(taskpilot(&sub).env_remove("BASE_DIR"), args).success();
+    let listed = in_sub(&["tasks", "list", "--json"]).json();
     assert_eq!(listed["tasks"].as_array().unwrap().len(), 1);
     assert_eq!(listed["tasks"][0]["id"], id.as_str());
-    in_sub(&["config"]).assert().success().stdout(
-        predicate::str::contains(format!("base directory: {}", project.display()))
-            .and(predicate::str::contains("holds .env")),
-    );
+    in_sub(&["config"])
+        .stdout_has(&format!("base directory: {}", project.display()))
+        .stdout_has("holds .env");
     assert_eq!(files_in(&sub), Vec::<String>::new());
 }
 
@@ -211,20 +171,15 @@ fn a_missing_task_file_with_a_bak_suggests_a_restore_that_works_when_pasted() {
     let first = add(base, "First", "high");
     let second = add(base, "Second", "low");
     std::fs::remove_file(base.join(".tasks.json")).unwrap();
-    let out = taskpilot(base).args(["tasks", "list"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stderr = run(base, &["tasks", "list"]).code(1).stderr;
     let commands = suggested_commands(&stderr);
     assert_eq!(commands.len(), 1, "{stderr}");
     let words: Vec<&str> = commands[0].split_whitespace().collect();
     assert_eq!(&words[..3], ["taskpilot", "store", "restore"], "{stderr}");
-    taskpilot(base).args(&words[1..]).assert().success();
+    run(base, &words[1..]).success();
     // `.bak` is the store before the last command: the first task.
     assert_eq!(task_in(base, &first)["title"], "First");
-    taskpilot(base)
-        .args(["tasks", "show", &second])
-        .assert()
-        .code(3);
+    run(base, &["tasks", "show", &second]).code(3);
 }
 
 #[test]
@@ -235,22 +190,20 @@ fn backup_and_migrate_to_a_file_write_one_complete_file() {
     add(base, "B", "low");
     let out_dir = base.join("out");
     std::fs::create_dir(&out_dir).unwrap();
-    taskpilot(base)
-        .args(["store", "backup", "out/backup.json"])
-        .assert()
-        .success();
+    run(base, &["store", "backup", "out/backup.json"]).success();
     assert_eq!(files_in(&out_dir), ["backup.json"]);
-    taskpilot(base)
-        .args([
+    run(
+        base,
+        &[
             "store",
             "migrate",
             "--from",
             ".tasks.json",
             "--to",
             "out/moved.json",
-        ])
-        .assert()
-        .success();
+        ],
+    )
+    .success();
     assert_eq!(files_in(&out_dir), ["backup.json", "moved.json"]);
     for name in ["backup.json", "moved.json"] {
         let seed: serde_json::Map<String, serde_json::Value> =

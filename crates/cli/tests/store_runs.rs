@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{http, stdout_of, taskpilot};
+use common::{TempPg, http, stdout_of};
 use serde_json::Value;
 
 const REQUESTS: [&str; 3] = [
@@ -35,64 +35,11 @@ fn migrated_line(out: &str) -> &str {
         .unwrap_or_else(|| panic!("no runs line in:\n{out}"))
 }
 
-/// A PostgreSQL database made with `psql` on the machine's server, dropped at the end.
-struct TempPg {
-    name: String,
-}
-
-impl TempPg {
-    fn psql(sql: &str) -> std::io::Result<std::process::Output> {
-        std::process::Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-                sql,
-            ])
-            .output()
-    }
-
-    fn create() -> Option<TempPg> {
-        let name = format!(
-            "taskpilot_cli_runs_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos())
-        );
-        match TempPg::psql(&format!("CREATE DATABASE \"{name}\"")) {
-            Ok(out) if out.status.success() => Some(TempPg { name }),
-            other => {
-                taskpilot_testkit::service_missing(
-                    "PostgreSQL at 127.0.0.1:5432 (psql -U postgres)",
-                    format!("{other:?}"),
-                );
-                None
-            }
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-}
-
-impl Drop for TempPg {
-    fn drop(&mut self) {
-        let _ = TempPg::psql(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.name
-        ));
-    }
-}
-
 #[test]
 fn migrate_carries_the_runs_file_to_sqlite_to_postgres_and_back_exactly() {
-    let Some(pg) = TempPg::create() else { return };
+    let Some(pg) = TempPg::create("taskpilot_cli_runs") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
     for request in REQUESTS {
@@ -180,7 +127,9 @@ fn migrate_carries_the_runs_file_to_sqlite_to_postgres_and_back_exactly() {
 
 #[test]
 fn backup_and_restore_carry_the_runs_between_backends_exactly() {
-    let Some(pg) = TempPg::create() else { return };
+    let Some(pg) = TempPg::create("taskpilot_cli_runs") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
     let pg_url = pg.url();
@@ -260,7 +209,7 @@ fn backup_and_restore_carry_the_runs_between_backends_exactly() {
     let out = stdout_of(base, &[], &["store", "backup", "from-file.json"]);
     assert!(!out.contains(" runs to "), "{out}");
     assert!(!base.join("from-file.json.runs.jsonl").exists());
-    let fresh = TempPg::create().expect("a second database");
+    let fresh = TempPg::create("taskpilot_cli_runs").expect("a second database");
     let fresh_url = fresh.url();
     migrate(base, ".tasks.json", &fresh_url);
     assert_eq!(
@@ -316,12 +265,8 @@ fn a_damaged_runs_file_is_refused_by_line_and_nothing_is_restored() {
         ),
     ] {
         std::fs::write(target.join("bad.json.runs.jsonl"), content).unwrap();
-        let out = taskpilot(&target)
-            .args(["store", "restore", "bad.json", "--yes"])
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
+        let restore = ["store", "restore", "bad.json", "--yes"];
+        let err = common::run(&target, &restore).failure().stderr;
         assert!(err.contains(expected), "{err}");
         assert!(
             !target.join(".tasks.json.runs").exists(),

@@ -5,8 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{add, json, taskpilot};
-use predicates::prelude::*;
+use common::{add, add_args, json, run, run_cmd, taskpilot};
+use taskpilot_testkit::strings;
 
 #[test]
 fn add_list_show_stats_round_trip() {
@@ -20,12 +20,7 @@ fn add_list_show_stats_round_trip() {
         (2.into(), 2.into())
     );
     let list = list["tasks"].clone();
-    let ids: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = strings(&list, "id");
     assert_eq!(ids, [second.as_str(), first.as_str()], "newest first");
     let task = &list[1];
     for field in [
@@ -48,11 +43,9 @@ fn add_list_show_stats_round_trip() {
 
     let shown = json(base, &["tasks", "show", &first, "--json"]);
     assert_eq!(shown, *task);
-    taskpilot(base)
-        .args(["tasks", "show", &first])
-        .assert()
+    run(base, &["tasks", "show", &first])
         .success()
-        .stdout(predicate::str::contains("First task"));
+        .stdout_has("First task");
 
     let limited = json(base, &["tasks", "list", "--limit", "1", "--json"]);
     assert_eq!(limited["tasks"].as_array().unwrap().len(), 1);
@@ -66,11 +59,9 @@ fn add_list_show_stats_round_trip() {
         serde_json::json!({"total": 2, "by_status": {"pending": 2, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0}}),
         "the API's shape (GET /api/v1/stats)"
     );
-    taskpilot(base)
-        .args(["tasks", "list"])
-        .assert()
+    run(base, &["tasks", "list"])
         .success()
-        .stdout(predicate::str::contains("Second task"));
+        .stdout_has("Second task");
 }
 
 #[test]
@@ -79,46 +70,20 @@ fn invalid_input_exits_2_and_stores_nothing() {
     let base = dir.path();
     let long = "x".repeat(501);
     let cases: [(&[&str], &str); 5] = [
-        (
-            &["tasks", "add", "--title", "ok", "--priority", "urgent"],
-            "priority",
-        ),
-        (
-            &["tasks", "add", "--title", &long, "--priority", "low"],
-            "title",
-        ),
-        (
-            &["tasks", "add", "--title", "   ", "--priority", "low"],
-            "title",
-        ),
-        (
-            &["tasks", "add", "--title", "bell\u{7}", "--priority", "low"],
-            "title",
-        ),
+        (&add_args("ok", "urgent"), "priority"),
+        (&add_args(&long, "low"), "title"),
+        (&add_args("   ", "low"), "title"),
+        (&add_args("bell\u{7}", "low"), "title"),
         (&["tasks", "list", "--status", "done"], "status"),
     ];
     for (args, field) in cases {
-        taskpilot(base)
-            .args(args)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(field));
+        run(base, args).code(2).stderr_has(field);
     }
     assert_eq!(
         json(base, &["tasks", "stats", "--json"])["by_status"]["pending"],
         0
     );
-    taskpilot(base)
-        .args([
-            "tasks",
-            "add",
-            "--title",
-            &"é".repeat(500),
-            "--priority",
-            "Low",
-        ])
-        .assert()
-        .success();
+    run(base, &add_args(&"é".repeat(500), "Low")).success();
 }
 
 #[test]
@@ -130,17 +95,11 @@ fn unknown_ids_exit_3_and_malformed_ids_exit_2() {
         vec!["tasks", "approve", "task_20000101_000000_000000"],
         vec!["tasks", "delete", "task_20000101_000000_000000"],
     ] {
-        taskpilot(base)
-            .args(&args)
-            .assert()
-            .code(3)
-            .stderr(predicate::str::contains("not found"));
+        run(base, &args).code(3).stderr_has("not found");
     }
-    taskpilot(base)
-        .args(["tasks", "show", "../../etc/passwd"])
-        .assert()
+    run(base, &["tasks", "show", "../../etc/passwd"])
         .code(2)
-        .stderr(predicate::str::contains("not a task id"));
+        .stderr_has("not a task id");
 }
 
 #[test]
@@ -157,16 +116,12 @@ fn human_decisions_and_forbidden_transitions() {
     assert_eq!(task["reviewer_response"], "Human approved: looks fine");
     assert!(task["reviewed_at"].is_string());
     // Approving again, or rejecting an executed task, is refused and names the status found.
-    taskpilot(base)
-        .args(["tasks", "approve", &id])
-        .assert()
+    run(base, &["tasks", "approve", &id])
         .code(2)
-        .stderr(predicate::str::contains("'executed'"));
-    taskpilot(base)
-        .args(["tasks", "reject", &id])
-        .assert()
+        .stderr_has("'executed'");
+    run(base, &["tasks", "reject", &id])
         .code(2)
-        .stderr(predicate::str::contains("'executed'"));
+        .stderr_has("'executed'");
 
     let other = add(base, "Reject me", "low");
     let task = json(base, &["tasks", "reject", &other, "--json"]);
@@ -177,11 +132,9 @@ fn human_decisions_and_forbidden_transitions() {
             .unwrap()
             .starts_with("Human rejected: ")
     );
-    taskpilot(base)
-        .args(["tasks", "approve", &other])
-        .assert()
+    run(base, &["tasks", "approve", &other])
         .code(2)
-        .stderr(predicate::str::contains("'rejected'"));
+        .stderr_has("'rejected'");
 }
 
 #[test]
@@ -194,11 +147,7 @@ fn bulk_deletes_need_confirmation_off_a_terminal() {
         vec!["tasks", "prune", "--keep", "1"],
         vec!["tasks", "delete", "--status", "pending"],
     ] {
-        taskpilot(base)
-            .args(&args)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains("--yes"));
+        run(base, &args).code(2).stderr_has("--yes");
     }
     assert_eq!(
         json(base, &["tasks", "stats", "--json"])["by_status"]["pending"],
@@ -206,39 +155,20 @@ fn bulk_deletes_need_confirmation_off_a_terminal() {
         "nothing deleted without --yes"
     );
 
-    taskpilot(base)
-        .args(["tasks", "delete", &ids[0]])
-        .assert()
-        .success();
-    taskpilot(base)
-        .args(["tasks", "reject", &ids[1]])
-        .assert()
-        .success();
-    taskpilot(base)
-        .args(["tasks", "delete", "--status", "rejected", "--yes"])
-        .assert()
+    run(base, &["tasks", "delete", &ids[0]]).success();
+    run(base, &["tasks", "reject", &ids[1]]).success();
+    run(base, &["tasks", "delete", "--status", "rejected", "--yes"])
         .success()
-        .stdout(predicate::str::contains("Deleted 1"));
-    taskpilot(base)
-        .args(["tasks", "prune", "--keep", "2", "--yes"])
-        .assert()
-        .success();
+        .stdout_has("Deleted 1");
+    run(base, &["tasks", "prune", "--keep", "2", "--yes"]).success();
     let left = json(base, &["tasks", "list", "--json"]);
-    let left: Vec<&str> = left["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let left: Vec<&str> = strings(&left["tasks"], "id");
     assert_eq!(
         left,
         [ids[4].as_str(), ids[3].as_str()],
         "prune keeps the newest"
     );
-    taskpilot(base)
-        .args(["tasks", "clear", "--yes"])
-        .assert()
-        .success();
+    run(base, &["tasks", "clear", "--yes"]).success();
     assert_eq!(
         json(base, &["tasks", "list", "--json"]),
         serde_json::json!({"count": 0, "total": 0, "tasks": []})
@@ -250,15 +180,15 @@ fn config_json_shows_values_sources_and_redacts_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
     std::fs::write(base.join(".env"), "METRICS_FILE=data/m.json\nPORT=9000\n").unwrap();
-    let out = taskpilot(base)
-        .args(["config", "--json"])
-        .env("PORT", "9100")
-        .env("TASKS_FILE", "/srv/tasks/.tasks.json")
-        .env("OPENAI_API_KEY", "sk-secret-abcdefghijklmnop")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = run_cmd(
+        taskpilot(base)
+            .env("PORT", "9100")
+            .env("TASKS_FILE", "/srv/tasks/.tasks.json")
+            .env("OPENAI_API_KEY", "sk-secret-abcdefghijklmnop"),
+        &["config", "--json"],
+    )
+    .success()
+    .stdout;
     assert!(
         !text.contains("sk-secret-abcdefghijklmnop"),
         "the key is printed in clear: {text}"
@@ -291,11 +221,10 @@ fn config_json_shows_values_sources_and_redacts_secrets() {
             assert!(Path::new(path).is_absolute(), "{key} not absolute: {path}");
         }
     }
-    taskpilot(base)
-        .arg("config")
-        .assert()
+    run(base, &["config"])
         .success()
-        .stdout(predicate::str::contains("TASKS_FILE").and(predicate::str::contains("dotenv")));
+        .stdout_has("TASKS_FILE")
+        .stdout_has("dotenv");
 }
 
 #[test]
@@ -306,12 +235,11 @@ fn docker_logs_dir_rule_is_reported() {
     std::fs::create_dir(&docker).unwrap();
     let cfg = json(base, &["config", "--json"]);
     assert_eq!(cfg["logs_dir"]["source"], "default");
-    let out = taskpilot(base)
-        .env("DOCKER_LOGS_DIR", &docker)
-        .args(["config", "--json"])
-        .output()
-        .unwrap();
-    let cfg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cfg = run_cmd(
+        taskpilot(base).env("DOCKER_LOGS_DIR", &docker),
+        &["config", "--json"],
+    )
+    .json();
     assert_eq!(cfg["logs_dir"]["value"], docker.display().to_string());
     assert_eq!(cfg["logs_dir"]["source"], "docker-logs-dir");
 }
@@ -320,18 +248,12 @@ fn docker_logs_dir_rule_is_reported() {
 fn malformed_configuration_names_the_variable_or_line() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
-    taskpilot(base)
-        .env("PORT", "abc")
-        .args(["tasks", "list"])
-        .assert()
+    run_cmd(taskpilot(base).env("PORT", "abc"), &["tasks", "list"])
         .code(2)
-        .stderr(predicate::str::contains("PORT").and(predicate::str::contains("abc")));
+        .stderr_has("PORT")
+        .stderr_has("abc");
     std::fs::write(base.join(".env"), "HOST=127.0.0.1\nthis line is broken\n").unwrap();
-    taskpilot(base)
-        .args(["config"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(".env:2"));
+    run(base, &["config"]).code(2).stderr_has(".env:2");
 }
 
 #[test]
@@ -339,17 +261,13 @@ fn corrupt_task_file_recovers_from_bak_and_keeps_the_corrupt_copy() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
     let id = add(base, "Keep me", "high");
-    taskpilot(base)
-        .args(["store", "compact"])
-        .assert()
-        .success();
+    run(base, &["store", "compact"]).success();
     std::fs::write(base.join(".tasks.json"), "{ corrupt").unwrap();
-    taskpilot(base)
-        .args(["tasks", "show", &id])
-        .assert()
+    run(base, &["tasks", "show", &id])
         .success()
-        .stdout(predicate::str::contains("Keep me"))
-        .stderr(predicate::str::contains("corrupt").and(predicate::str::contains(".bak")));
+        .stdout_has("Keep me")
+        .stderr_has("corrupt")
+        .stderr_has(".bak");
     let aside: Vec<_> = std::fs::read_dir(base)
         .unwrap()
         .filter_map(std::result::Result::ok)
@@ -372,13 +290,10 @@ fn corrupt_task_file_and_bak_fail_without_starting_empty() {
     let base = dir.path();
     std::fs::write(base.join(".tasks.json"), "not json").unwrap();
     std::fs::write(base.join(".tasks.json.bak"), "not json either").unwrap();
-    taskpilot(base)
-        .args(["tasks", "add", "--title", "x", "--priority", "low"])
-        .assert()
+    run(base, &add_args("x", "low"))
         .code(1)
-        .stderr(
-            predicate::str::contains(".tasks.json.bak").and(predicate::str::contains("TASKS_FILE")),
-        );
+        .stderr_has(".tasks.json.bak")
+        .stderr_has("TASKS_FILE");
     assert_eq!(
         std::fs::read_to_string(base.join(".tasks.json")).unwrap(),
         "not json"

@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::{add, json, taskpilot};
-use predicates::prelude::*;
+use common::{add, json, run, run_cmd, run_request, taskpilot};
 use taskpilot_observe::{Decision, DecisionLog, DecisionResult, DecisionType};
 
 const WIDTH: usize = 80;
@@ -17,17 +16,9 @@ fn at_80(base: &std::path::Path, args: &[&str]) -> String {
 }
 
 fn at(base: &std::path::Path, args: &[&str], columns: usize) -> String {
-    let out = taskpilot(base)
-        .env("COLUMNS", columns.to_string())
-        .args(args)
-        .output()
-        .expect("run taskpilot");
-    assert!(
-        out.status.success(),
-        "taskpilot {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+    let mut cmd = taskpilot(base);
+    cmd.env("COLUMNS", columns.to_string());
+    run_cmd(&mut cmd, args).success().stdout
 }
 
 fn assert_fits(args: &[&str], text: &str) {
@@ -58,22 +49,14 @@ fn the_main_commands_fit_80_columns() {
     for i in 0..25 {
         add(base, &format!("Chore {i} {long_title}"), "low");
     }
-    let executed = json(
+    let executed = run_request(
         base,
-        &[
-            "run",
-            "--json",
-            "Create a high priority task to prepare the board deck for the annual meeting of all shareholders",
-        ],
+        "Create a high priority task to prepare the board deck for the annual meeting of all shareholders",
     );
     assert_eq!(executed["status"], "executed", "{executed}");
-    let review = json(
+    let review = run_request(
         base,
-        &[
-            "run",
-            "--json",
-            "Create a task to review the confidential salary report",
-        ],
+        "Create a task to review the confidential salary report",
     );
     assert_eq!(review["status"], "review", "{review}");
     let review_id = review["task"]["id"].as_str().unwrap().to_owned();
@@ -150,13 +133,9 @@ fn the_main_commands_fit_80_columns() {
 fn hostile_text_is_shown_escaped_and_tasks_show_says_who_decided_and_why() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
-    let review = json(
+    let review = run_request(
         base,
-        &[
-            "run",
-            "--json",
-            "Create a task to review the confidential salary report",
-        ],
+        "Create a task to review the confidential salary report",
     );
     let id = review["task"]["id"].as_str().unwrap().to_owned();
     // `tasks show` on a task in review says why.
@@ -220,10 +199,7 @@ fn hostile_text_is_shown_escaped_and_tasks_show_says_who_decided_and_why() {
     let n = all["decisions"].as_array().unwrap().len();
     assert_eq!(all["count"], n, "{all}");
     assert!(n >= 4, "{all}");
-    let other = json(
-        base,
-        &["run", "--json", "Create a task to water the office plants"],
-    );
+    let other = run_request(base, "Create a task to water the office plants");
     let for_task = json(base, &["decisions", "--task", &id, "--json", "--all"]);
     assert_eq!(for_task["decisions"].as_array().unwrap().len(), n);
     let other_request = other["request_id"].as_str().unwrap();
@@ -264,40 +240,28 @@ fn json_shapes_follow_the_api() {
 fn completions_man_page_and_run_without_a_request() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
-    taskpilot(base)
-        .args(["completions", "bash"])
-        .assert()
+    run(base, &["completions", "bash"])
         .success()
-        .stdout(
-            predicate::str::contains("_taskpilot()").and(predicate::str::contains("decisions")),
-        );
-    taskpilot(base)
-        .args(["completions", "zsh"])
-        .assert()
+        .stdout_has("_taskpilot()")
+        .stdout_has("decisions");
+    run(base, &["completions", "zsh"])
         .success()
-        .stdout(predicate::str::contains("#compdef taskpilot"));
-    taskpilot(base)
-        .args(["completions", "tcsh"])
-        .assert()
+        .stdout_has("#compdef taskpilot");
+    run(base, &["completions", "tcsh"])
         .code(2)
-        .stderr(predicate::str::contains("bash"));
-    taskpilot(base).arg("man").assert().success().stdout(
-        predicate::str::contains(".TH taskpilot").and(predicate::str::contains(
-            "tracked tasks through a governed workflow",
-        )),
-    );
+        .stderr_has("bash");
+    run(base, &["man"])
+        .success()
+        .stdout_has(".TH taskpilot")
+        .stdout_has("tracked tasks through a governed workflow");
     // `run` alone gives the command's own guidance, not clap's generic usage.
-    taskpilot(base)
-        .arg("run")
-        .assert()
+    run(base, &["run"])
         .code(2)
-        .stderr(predicate::str::contains(
-            "give a request, `-` for standard input, or --file FILE",
-        ));
+        .stderr_has("give a request, `-` for standard input, or --file FILE");
     // The top-level help describes the product.
-    taskpilot(base).arg("--help").assert().success().stdout(
-        predicate::str::contains("TaskPilot turns plain-language requests")
-            .and(predicate::str::contains("SPEC").not())
-            .and(predicate::str::contains("completions")),
-    );
+    run(base, &["--help"])
+        .success()
+        .stdout_has("TaskPilot turns plain-language requests")
+        .stdout_lacks("SPEC")
+        .stdout_has("completions");
 }

@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
+use taskpilot_testkit::strings;
 
 #[tokio::test]
 async fn runs_return_the_run_result() {
@@ -34,44 +35,25 @@ async fn runs_return_the_run_result() {
 #[tokio::test]
 async fn run_errors() {
     let s = TestServer::start(None).await;
-    let post = |body: &'static str| {
-        s.request(Method::POST, "/api/v1/runs", None)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
-    assert_eq!(
-        error_code(post("{").await.unwrap(), 400).await,
-        "malformed_json"
-    );
-    assert_eq!(
-        error_code(post("").await.unwrap(), 400).await,
-        "malformed_json"
-    );
-    assert_eq!(
-        error_code(post("{}").await.unwrap(), 422).await,
-        "invalid_field"
-    );
-    assert_eq!(
-        error_code(post(r#"{"request": "   "}"#).await.unwrap(), 422).await,
-        "invalid_field"
-    );
-    assert_eq!(
-        error_code(post(r#"{"request": 5}"#).await.unwrap(), 422).await,
-        "invalid_field"
-    );
+    for (body, status, code) in [
+        ("{", 400, "malformed_json"),
+        ("", 400, "malformed_json"),
+        ("{}", 422, "invalid_field"),
+        (r#"{"request": "   "}"#, 422, "invalid_field"),
+        (r#"{"request": 5}"#, 422, "invalid_field"),
+    ] {
+        let r = s.post_raw("/api/v1/runs", body).await;
+        assert_error(r, status, code, &format!("POST /api/v1/runs {body:?}")).await;
+    }
     s.stop().await;
 }
 
 #[tokio::test]
 async fn tasks_create_list_show_delete() {
     let s = TestServer::start(None).await;
-    let r = s
-        .request(Method::POST, "/api/v1/tasks", None)
-        .json(&json!({"title": "  Prepare deck ", "priority": "HIGH", "description": "for the board"}))
-        .send()
-        .await
-        .unwrap();
+    let body =
+        json!({"title": "  Prepare deck ", "priority": "HIGH", "description": "for the board"});
+    let r = s.post_json("/api/v1/tasks", None, &body).await;
     assert_eq!(r.status(), 201);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let task: Value = r.json().await.unwrap();
@@ -82,95 +64,41 @@ async fn tasks_create_list_show_delete() {
     assert_eq!(location, format!("/api/v1/tasks/{id}"));
     // Defaults: priority medium, empty description.
     let r = s
-        .request(Method::POST, "/api/v1/tasks", None)
-        .json(&json!({"title": "second"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let second: Value = r.json().await.unwrap();
+        .post_json("/api/v1/tasks", None, &json!({"title": "second"}))
+        .await;
+    let second = json_of(r, 201, "create with defaults").await;
     assert_eq!(second["priority"], "medium");
 
-    let shown: Value = s
-        .request(Method::GET, &location, None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown = s.get_json(&location, None).await;
     assert_eq!(shown["id"], id);
 
-    let list: Value = s
-        .request(Method::GET, "/api/v1/tasks", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = s.get_json("/api/v1/tasks", None).await;
     assert_eq!(list["count"], 2);
     assert_eq!(list["tasks"][0]["title"], "second", "newest first");
-    let list: Value = s
-        .request(Method::GET, "/api/v1/tasks?status=pending&limit=1", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["count"], 1);
-    let list: Value = s
-        .request(Method::GET, "/api/v1/tasks?status=executed", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["count"], 0);
+    for (path, count) in [
+        ("/api/v1/tasks?status=pending&limit=1", 1),
+        ("/api/v1/tasks?status=executed", 0),
+    ] {
+        assert_eq!(s.get_json(path, None).await["count"], count, "{path}");
+    }
 
-    let stats: Value = s
-        .request(Method::GET, "/api/v1/stats", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = s.get_json("/api/v1/stats", None).await;
     assert_eq!(stats["total"], 2);
     assert_eq!(stats["by_status"]["pending"], 2);
     assert_eq!(stats["by_status"]["executed"], 0);
 
-    let r = s
-        .request(Method::DELETE, &location, None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let r = s
-        .request(Method::GET, &location, None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 404).await, "not_found");
-    let r = s
-        .request(Method::DELETE, &location, None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 404).await, "not_found");
+    assert_eq!(s.send(Method::DELETE, &location, None).await.status(), 200);
+    for method in [Method::GET, Method::DELETE] {
+        let case = format!("{method} {location} after the delete");
+        let r = s.send(method, &location, None).await;
+        assert_error(r, 404, "not_found", &case).await;
+    }
     s.stop().await;
 }
 
 #[tokio::test]
 async fn task_errors() {
     let s = TestServer::start(None).await;
-    let post = |body: Value| {
-        s.request(Method::POST, "/api/v1/tasks", None)
-            .json(&body)
-            .send()
-    };
     for bad in [
         json!({"title": ""}),
         json!({"title": "   "}),
@@ -181,61 +109,31 @@ async fn task_errors() {
         json!({"title": 3}),
         json!([1, 2]),
     ] {
-        let r = post(bad.clone()).await.unwrap();
-        assert_eq!(error_code(r, 422).await, "invalid_field", "{bad}");
+        let r = s.post_json("/api/v1/tasks", None, &bad).await;
+        assert_error(r, 422, "invalid_field", &bad.to_string()).await;
     }
-    let r = s
-        .request(Method::POST, "/api/v1/tasks", None)
-        .header("content-type", "application/json")
-        .body("{\"title\": ")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 400).await, "malformed_json");
-    for path in [
-        "/api/v1/tasks?status=nope",
-        "/api/v1/tasks?limit=-1",
-        "/api/v1/tasks?limit=abc",
-        "/api/v1/tasks?limit=99999999",
+    let r = s.post_raw("/api/v1/tasks", "{\"title\": ").await;
+    assert_error(r, 400, "malformed_json", "a torn body").await;
+    for query in ["status=nope", "limit=-1", "limit=abc", "limit=99999999"] {
+        let path = format!("/api/v1/tasks?{query}");
+        let r = s.send(Method::GET, &path, None).await;
+        assert_error(r, 422, "invalid_field", &path).await;
+    }
+    let unknown = "/api/v1/tasks/task_20250101_000000_000000";
+    for (method, path) in [
+        (Method::GET, "/api/v1/tasks/not-an-id".to_owned()),
+        (Method::GET, unknown.to_owned()),
+        (Method::GET, format!("{unknown}/decisions")),
+        (Method::GET, "/api/v1/nothing".to_owned()),
+        (Method::POST, format!("{unknown}/approve")),
     ] {
-        let r = s.request(Method::GET, path, None).send().await.unwrap();
-        assert_eq!(error_code(r, 422).await, "invalid_field", "{path}");
+        let case = format!("{method} {path}");
+        assert_error(s.send(method, &path, None).await, 404, "not_found", &case).await;
     }
-    for path in [
-        "/api/v1/tasks/not-an-id",
-        "/api/v1/tasks/task_20250101_000000_000000",
-        "/api/v1/tasks/task_20250101_000000_000000/decisions",
-        "/api/v1/nothing",
-    ] {
-        let r = s.request(Method::GET, path, None).send().await.unwrap();
-        assert_eq!(error_code(r, 404).await, "not_found", "{path}");
-    }
-    let r = s
-        .request(
-            Method::POST,
-            "/api/v1/tasks/task_20250101_000000_000000/approve",
-            None,
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 404).await, "not_found");
-    let r = s
-        .request(Method::PUT, "/api/v1/tasks", None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 405).await, "method_not_allowed");
+    let r = s.send(Method::PUT, "/api/v1/tasks", None).await;
+    assert_error(r, 405, "method_not_allowed", "PUT /api/v1/tasks").await;
     // Nothing was stored by any of this.
-    let list: Value = s
-        .request(Method::GET, "/api/v1/tasks", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["count"], 0);
+    assert_eq!(s.get_json("/api/v1/tasks", None).await["count"], 0);
     s.stop().await;
 }
 
@@ -246,25 +144,12 @@ async fn oversized_bodies_are_413() {
         "{{\"title\": \"{}\"}}",
         "x".repeat(taskpilot_server::MAX_BODY_BYTES)
     );
-    for path in ["/api/v1/tasks", "/api/v1/runs"] {
-        let r = s
-            .request(Method::POST, path, None)
-            .header("content-type", "application/json")
-            .body(big.clone())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(error_code(r, 413).await, "payload_too_large", "{path}");
-    }
     let id = s.create_task("decide me", None).await;
-    let r = s
-        .request(Method::POST, &format!("/api/v1/tasks/{id}/approve"), None)
-        .header("content-type", "application/json")
-        .body(big.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 413).await, "payload_too_large");
+    let approve = format!("/api/v1/tasks/{id}/approve");
+    for path in ["/api/v1/tasks", "/api/v1/runs", &approve] {
+        let r = s.post_raw(path, big.clone()).await;
+        assert_error(r, 413, "payload_too_large", path).await;
+    }
     s.stop().await;
 }
 
@@ -274,14 +159,9 @@ async fn approve_executes_and_reject_rejects() {
     let run = s.run(REVIEW_REQUEST, None).await;
     let id = run["task"]["id"].as_str().unwrap().to_owned();
     // The reasons for the review queue.
-    let d: Value = s
-        .request(Method::GET, &format!("/api/v1/tasks/{id}/decisions"), None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = s
+        .get_json(&format!("/api/v1/tasks/{id}/decisions"), None)
+        .await;
     assert_eq!(d["status"], "review");
     assert!(d["reviewer_response"].as_str().is_some());
     assert!(
@@ -291,48 +171,30 @@ async fn approve_executes_and_reject_rejects() {
             .iter()
             .any(|x| x["decision_type"] == "review")
     );
+    let approve = format!("/api/v1/tasks/{id}/approve");
     let r = s
-        .request(Method::POST, &format!("/api/v1/tasks/{id}/approve"), None)
-        .json(&json!({"reason": "fine by me"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+        .post_json(&approve, None, &json!({"reason": "fine by me"}))
+        .await;
+    let v = json_of(r, 200, "approve").await;
     assert_eq!(v["status"], "executed", "{v}");
     assert_eq!(v["task"]["status"], "executed");
     // Deciding again is a conflict.
     let r = s
-        .request(Method::POST, &format!("/api/v1/tasks/{id}/reject"), None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 409).await, "conflict");
+        .send(Method::POST, &format!("/api/v1/tasks/{id}/reject"), None)
+        .await;
+    assert_error(r, 409, "conflict", "reject after approve").await;
 
     let id = s.create_task("to reject", None).await;
     let r = s
-        .request(Method::POST, &format!("/api/v1/tasks/{id}/reject"), None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+        .send(Method::POST, &format!("/api/v1/tasks/{id}/reject"), None)
+        .await;
+    let v = json_of(r, 200, "reject").await;
     assert_eq!(v["task"]["status"], "rejected");
-    let r = s
-        .request(Method::POST, &format!("/api/v1/tasks/{id}/approve"), None)
-        .json(&json!({"reason": 5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 422).await, "invalid_field");
-    let r = s
-        .request(Method::POST, &format!("/api/v1/tasks/{id}/approve"), None)
-        .header("content-type", "application/json")
-        .body("{")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 400).await, "malformed_json");
+    let approve = format!("/api/v1/tasks/{id}/approve");
+    let r = s.post_json(&approve, None, &json!({"reason": 5})).await;
+    assert_error(r, 422, "invalid_field", "a reason that is a number").await;
+    let r = s.post_raw(&approve, "{").await;
+    assert_error(r, 400, "malformed_json", "a torn reason").await;
     s.stop().await;
 }
 
@@ -341,14 +203,15 @@ async fn concurrent_approve_and_reject_one_winner() {
     let s = TestServer::start(None).await;
     for round in 0..10 {
         let id = s.create_task(&format!("contested {round}"), None).await;
-        let approve = s
-            .request(Method::POST, &format!("/api/v1/tasks/{id}/approve"), None)
-            .send();
-        let reject = s
-            .request(Method::POST, &format!("/api/v1/tasks/{id}/reject"), None)
-            .send();
-        let (a, r) = tokio::join!(approve, reject);
-        let mut codes = [a.unwrap().status().as_u16(), r.unwrap().status().as_u16()];
+        let (approve, reject) = (
+            format!("/api/v1/tasks/{id}/approve"),
+            format!("/api/v1/tasks/{id}/reject"),
+        );
+        let (a, r) = tokio::join!(
+            s.send(Method::POST, &approve, None),
+            s.send(Method::POST, &reject, None)
+        );
+        let mut codes = [a.status().as_u16(), r.status().as_u16()];
         codes.sort_unstable();
         assert_eq!(codes, [200, 409], "round {round}");
     }
@@ -359,28 +222,10 @@ async fn concurrent_approve_and_reject_one_winner() {
 async fn observability_endpoints() {
     let s = TestServer::start(None).await;
     s.run(EXECUTED_REQUEST, None).await;
-    let r = s
-        .request(Method::GET, "/metrics", None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
-    let text = r.text().await.unwrap();
+    let text = text_of(&s, "/metrics", "text/plain").await;
     assert!(text.contains("workflow_runs"), "{text}");
 
-    let r = s
-        .request(Method::GET, "/health", None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+    let v = s.get_json("/health", None).await;
     // A fresh base directory with the built-in defaults and the offline provider is healthy.
     assert_eq!(v["status"], "healthy", "{v}");
     let checks: Vec<(&str, &str)> = v["checks"]
@@ -406,17 +251,9 @@ async fn observability_endpoints() {
         "{v}"
     );
 
-    let v: Value = s
-        .request(Method::GET, "/golden-signals", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     // After one executed run with the offline agents (which cost nothing). The p95 latency
     // is measured, so only its unit and bands are fixed.
-    let mut v = v;
+    let mut v = s.get_json("/golden-signals", None).await;
     let p95 = v["p95_latency_ms"].as_object_mut().expect("p95_latency_ms");
     assert!(p95["value"].as_f64().is_some_and(|ms| ms > 0.0), "{p95:?}");
     p95.remove("value");
@@ -446,57 +283,30 @@ async fn observability_endpoints() {
         ("text", "text/plain", empty_text),
         ("csv", "text/csv", empty_csv),
     ] {
-        let r = s
-            .request(Method::GET, &format!("/cost-report?format={format}"), None)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert!(
-            r.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with(ctype)
-        );
-        let body = r.text().await.unwrap();
+        let body = text_of(&s, &format!("/cost-report?format={format}"), ctype).await;
         assert_eq!(body, expected, "cost report as {format}");
     }
-    let r = s
-        .request(Method::GET, "/cost-report?format=xml", None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 422).await, "invalid_field");
+    let r = s.send(Method::GET, "/cost-report?format=xml", None).await;
+    assert_error(r, 422, "invalid_field", "/cost-report?format=xml").await;
 
-    let v: Value = s
-        .request(Method::GET, "/", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = s.get_json("/", None).await;
     assert_eq!(v["service"], "taskpilot");
     for k in ["grafana", "prometheus", "jaeger", "kibana"] {
         assert!(v["observability"][k].as_str().unwrap().starts_with("http"));
     }
-    let v: Value = s
-        .request(Method::GET, "/openapi.json", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = s.get_json("/openapi.json", None).await;
     assert_eq!(v["openapi"], "3.0.3");
     assert!(v["paths"]["/api/v1/runs"]["post"].is_object());
 
-    let r = s.request(Method::GET, "/ui", None).send().await.unwrap();
+    let r = s.send(Method::GET, "/ui", None).await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Review queue"));
     for asset in ["/ui/app.js", "/ui/app.css"] {
-        let r = s.request(Method::GET, asset, None).send().await.unwrap();
-        assert_eq!(r.status(), 200, "{asset}");
+        assert_eq!(
+            s.send(Method::GET, asset, None).await.status(),
+            200,
+            "{asset}"
+        );
     }
     s.stop().await;
 }
@@ -513,13 +323,7 @@ async fn health_is_503_when_unhealthy() {
         "package broken\nthis is not rego {",
     )
     .unwrap();
-    let r = s
-        .request(Method::GET, "/health", None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
-    let v: Value = r.json().await.unwrap();
+    let v = json_of(s.send(Method::GET, "/health", None).await, 503, "/health").await;
     assert_eq!(v["status"], "unhealthy");
     let failing: Vec<&Value> = v["checks"]
         .as_array()
@@ -557,14 +361,7 @@ async fn background_executes_tasks_left_approved() {
     let mut status = String::new();
     for _ in 0..50 {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let v: Value = s
-            .request(Method::GET, &format!("/api/v1/tasks/{id}"), None)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = s.get_json(&format!("/api/v1/tasks/{id}"), None).await;
         status = v["status"].as_str().unwrap().to_owned();
         if status == "executed" {
             break;
@@ -582,44 +379,37 @@ async fn the_task_list_pages_filters_searches_and_counts_every_match() {
         ids.push(s.create_task(&format!("Chore number {i}"), None).await);
     }
     let invoice = s.create_task("Quarterly INVOICE audit", None).await;
-    let get = |path: String| {
-        let r = s.request(Method::GET, &path, None).send();
-        async move {
-            let r = r.await.unwrap();
-            assert_eq!(r.status(), 200, "{path}");
-            r.json::<Value>().await.unwrap()
-        }
-    };
     // Newest first, one page, the total over every page.
-    let page = get("/api/v1/tasks?limit=3&offset=2".to_owned()).await;
+    let page = s.get_json("/api/v1/tasks?limit=3&offset=2", None).await;
     assert_eq!(page["count"], 3);
     assert_eq!(page["total"], 8);
     assert_eq!(page["offset"], 2);
-    let page_ids: Vec<&str> = page["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let page_ids: Vec<&str> = strings(&page["tasks"], "id");
     assert_eq!(page_ids, [&ids[5], &ids[4], &ids[3]]);
     // Past the end: an empty page, the same total.
-    let past = get("/api/v1/tasks?limit=3&offset=50".to_owned()).await;
+    let past = s.get_json("/api/v1/tasks?limit=3&offset=50", None).await;
     assert_eq!(
         (past["count"].clone(), past["total"].clone()),
         (json!(0), json!(8))
     );
     // Oldest first (the review queue's order).
-    let oldest = get("/api/v1/tasks?status=pending&order=oldest&limit=2".to_owned()).await;
+    let oldest = s
+        .get_json("/api/v1/tasks?status=pending&order=oldest&limit=2", None)
+        .await;
     assert_eq!(oldest["tasks"][0]["id"], ids[0]);
     assert_eq!(oldest["tasks"][1]["id"], ids[1]);
     assert_eq!(oldest["total"], 8);
     // Text search over title, description and id, any case; with priority.
-    let found = get("/api/v1/tasks?q=invoice&priority=high".to_owned()).await;
+    let found = s
+        .get_json("/api/v1/tasks?q=invoice&priority=high", None)
+        .await;
     assert_eq!(found["total"], 1);
     assert_eq!(found["tasks"][0]["id"], invoice);
-    let by_id = get(format!("/api/v1/tasks?q={}", &ids[3][5..])).await;
+    let by_id = s
+        .get_json(&format!("/api/v1/tasks?q={}", &ids[3][5..]), None)
+        .await;
     assert_eq!(by_id["total"], 1);
-    let none = get("/api/v1/tasks?priority=low".to_owned()).await;
+    let none = s.get_json("/api/v1/tasks?priority=low", None).await;
     assert_eq!(
         (none["count"].clone(), none["total"].clone()),
         (json!(0), json!(0))
@@ -630,12 +420,9 @@ async fn the_task_list_pages_filters_searches_and_counts_every_match() {
         ("offset=-1", "offset"),
     ] {
         let r = s
-            .request(Method::GET, &format!("/api/v1/tasks?{query}"), None)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 422, "{query}");
-        let v: Value = r.json().await.unwrap();
+            .send(Method::GET, &format!("/api/v1/tasks?{query}"), None)
+            .await;
+        let v = json_of(r, 422, query).await;
         assert!(
             v["error"]["message"].as_str().unwrap().contains(field),
             "{query}: {v}"
@@ -648,10 +435,19 @@ async fn the_task_list_pages_filters_searches_and_counts_every_match() {
 async fn the_icon_needs_no_token() {
     let s = TestServer::start(Some(TOKENS)).await;
     for path in ["/favicon.ico", "/ui/icon.svg"] {
-        let r = s.request(Method::GET, path, None).send().await.unwrap();
+        let r = s.send(Method::GET, path, None).await;
         assert_eq!(r.status(), 200, "{path}");
         assert_eq!(r.headers()["content-type"], "image/svg+xml");
         assert!(r.text().await.unwrap().starts_with("<svg"));
     }
     s.stop().await;
+}
+
+/// `GET path` on `s`: asserts 200 and a content type starting with `ctype`; the body.
+async fn text_of(s: &TestServer, path: &str, ctype: &str) -> String {
+    let r = s.send(Method::GET, path, None).await;
+    assert_eq!(r.status(), 200, "{path}");
+    let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with(ctype), "{path}: {content_type}");
+    r.text().await.unwrap()
 }

@@ -21,20 +21,19 @@ use std::time::Duration;
 
 use common::webdriver::{Driver, tools};
 use common::*;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_person_submits_a_request_and_approves_it_from_the_review_queue() {
-    let Some((chromium, chromedriver)) = tools() else {
+    let Some(tools) = tools() else {
         return;
     };
     let server = TestServer::start(Some(TOKENS)).await;
     // Older tasks in review, so the queue's order (oldest first) can be checked.
     let first = server.run(REVIEW_REQUEST, Some(token_for("admin"))).await;
     let first_id = first["task"]["id"].as_str().expect("first id").to_owned();
-    let driver = Driver::start(&chromium, &chromedriver).await;
-    driver.set_width(1280).await;
-    driver.goto(&server.url("/ui")).await;
+    let driver = open_ui(&tools, &server).await;
     // Without a token the page asks for one and shows no counts.
     driver
         .wait_for("document.getElementById('auth-state').textContent === 'token needed'")
@@ -52,14 +51,8 @@ async fn a_person_submits_a_request_and_approves_it_from_the_review_queue() {
     let message = driver
         .wait_for("document.getElementById('auth-message').textContent.includes('Sign-in failed') && document.getElementById('auth-message').textContent")
         .await;
-    let server_message = server
-        .request(reqwest::Method::GET, "/api/v1/stats", Some("not-a-token"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["error"]["message"]
+    let refused = server.send(Method::GET, "/api/v1/stats", Some("not-a-token"));
+    let server_message = refused.await.json::<Value>().await.unwrap()["error"]["message"]
         .as_str()
         .expect("server's message")
         .to_owned();
@@ -259,18 +252,8 @@ async fn a_person_submits_a_request_and_approves_it_from_the_review_queue() {
     driver.quit().await;
 
     // And the API agrees.
-    let v: Value = server
-        .request(
-            reqwest::Method::GET,
-            &format!("/api/v1/tasks/{id}"),
-            Some(token_for("viewer")),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let task = format!("/api/v1/tasks/{id}");
+    let v = server.get_json(&task, Some(token_for("viewer"))).await;
     assert_eq!(v["status"], "executed");
     assert!(
         v["reviewer_response"]
@@ -283,7 +266,7 @@ async fn a_person_submits_a_request_and_approves_it_from_the_review_queue() {
 
 #[tokio::test]
 async fn the_board_pages_and_filters_over_more_tasks_than_one_page() {
-    let Some((chromium, chromedriver)) = tools() else {
+    let Some(tools) = tools() else {
         return;
     };
     let server = TestServer::start(None).await;
@@ -293,9 +276,7 @@ async fn the_board_pages_and_filters_over_more_tasks_than_one_page() {
             .await;
     }
     server.create_task("Quarterly invoice audit", None).await;
-    let driver = Driver::start(&chromium, &chromedriver).await;
-    driver.set_width(1280).await;
-    driver.goto(&server.url("/ui")).await;
+    let driver = open_ui(&tools, &server).await;
     driver
         .wait_for("document.querySelector('#column-pending .count') && document.querySelector('#column-pending .count').textContent === '24'")
         .await;
@@ -407,14 +388,12 @@ const STEPS_SCRIPT: &str = "Array.from(document.querySelectorAll('#outcome ol.st
 
 #[tokio::test]
 async fn a_submitted_runs_steps_appear_live_and_its_task_page_shows_them() {
-    let Some((chromium, chromedriver)) = tools() else {
+    let Some(tools) = tools() else {
         return;
     };
     let (hook, release) = held_webhook().await;
     let server = TestServer::start_with(None, &[("NOTIFY_WEBHOOK_URL", hook.as_str())]).await;
-    let driver = Driver::start(&chromium, &chromedriver).await;
-    driver.set_width(1280).await;
-    driver.goto(&server.url("/ui")).await;
+    let driver = open_ui(&tools, &server).await;
     driver
         .wait_for(
             "document.getElementById('request') && !document.getElementById('request').disabled",
@@ -463,18 +442,9 @@ async fn a_submitted_runs_steps_appear_live_and_its_task_page_shows_them() {
         .as_str()
         .expect("the run's id on the page")
         .to_owned();
-    let mid: Value = server
-        .request(
-            reqwest::Method::GET,
-            &format!("/api/v1/runs/{run_id}"),
-            None,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mid = server
+        .get_json(&format!("/api/v1/runs/{run_id}"), None)
+        .await;
     assert_eq!(mid["status"], "running", "the run is still going: {mid}");
     driver.assert_no_null("while a run is going").await;
     driver.screenshot("ui-1280-run-live").await;
@@ -488,14 +458,7 @@ async fn a_submitted_runs_steps_appear_live_and_its_task_page_shows_them() {
     let all = driver.eval(STEPS_SCRIPT).await;
     assert_eq!(
         all,
-        json!([
-            "guardrails",
-            "planner",
-            "policy",
-            "task_created",
-            "reviewer",
-            "executor"
-        ]),
+        json!(ALL_STEPS),
         "every step once, in order, kept under the outcome"
     );
     assert_eq!(
@@ -514,17 +477,7 @@ async fn a_submitted_runs_steps_appear_live_and_its_task_page_shows_them() {
     let steps = driver
         .wait_for("(() => { const s = Array.from(document.querySelectorAll('#task-history li.event-step')).map((e) => e.dataset.step); return s.length > 0 && s; })()")
         .await;
-    assert_eq!(
-        steps,
-        json!([
-            "guardrails",
-            "planner",
-            "policy",
-            "task_created",
-            "reviewer",
-            "executor"
-        ])
-    );
+    assert_eq!(steps, json!(ALL_STEPS));
     assert_eq!(
         driver
             .eval("Array.from(new Set(Array.from(document.querySelectorAll('#task-history li.event-step')).map((e) => e.dataset.run)))")
@@ -544,4 +497,12 @@ async fn a_submitted_runs_steps_appear_live_and_its_task_page_shows_them() {
     driver.screenshot("ui-1280-task-steps").await;
     driver.quit().await;
     server.stop().await;
+}
+
+/// A browser 1280 px wide on the server's page.
+async fn open_ui((chromium, chromedriver): &(String, String), server: &TestServer) -> Driver {
+    let driver = Driver::start(chromium, chromedriver).await;
+    driver.set_width(1280).await;
+    driver.goto(&server.url("/ui")).await;
+    driver
 }

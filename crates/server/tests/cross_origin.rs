@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Write};
 
 use common::webdriver::{Driver, tools};
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The attacker's page: three cross-origin attempts to create a task on `target`, then a
 /// title saying they were sent.
@@ -64,18 +64,6 @@ fn serve_page(page: String) -> String {
     origin
 }
 
-/// `GET /api/v1/tasks` on the open server.
-async fn tasks(server: &TestServer) -> Value {
-    server
-        .request(reqwest::Method::GET, "/api/v1/tasks", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_page_from_another_origin_cannot_create_tasks_and_the_web_page_still_works() {
     let Some((chromium, chromedriver)) = tools() else {
@@ -88,7 +76,7 @@ async fn a_page_from_another_origin_cannot_create_tasks_and_the_web_page_still_w
     driver.goto(&format!("{attacker}/")).await;
     driver.wait_for("document.title === 'sent'").await;
 
-    let v = tasks(&server).await;
+    let v = server.get_json("/api/v1/tasks", None).await;
     assert_eq!(v["count"], 0, "a cross-origin page created tasks: {v}");
 
     // The server's own page, same browser: a request submitted from it is run.
@@ -108,7 +96,7 @@ async fn a_page_from_another_origin_cannot_create_tasks_and_the_web_page_still_w
         )
         .await;
     assert_eq!(status, json!("executed"));
-    let v = tasks(&server).await;
+    let v = server.get_json("/api/v1/tasks", None).await;
     assert_eq!(v["count"], 1, "{v}");
     assert_eq!(v["tasks"][0]["title"], "Prepare the board deck");
     driver.quit().await;

@@ -9,38 +9,9 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use taskpilot_agents::Runtime;
-use taskpilot_server::{Limits, Tokens, bind, serve_with, state};
+use taskpilot_server::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-async fn start(
-    limits: Limits,
-) -> (
-    SocketAddr,
-    tempfile::TempDir,
-    tokio::sync::oneshot::Sender<()>,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let settings = common::settings_for(dir.path(), &[]);
-    let runtime = Runtime::from_settings(&settings).await.unwrap();
-    let listener = bind("127.0.0.1", 0).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        serve_with(
-            listener,
-            state(runtime, Tokens::open()),
-            limits,
-            async move {
-                let _ = rx.await;
-            },
-        )
-        .await
-        .unwrap();
-    });
-    (addr, dir, tx)
-}
 
 /// A connection that sends half a request line and then nothing.
 async fn stalled(addr: SocketAddr) -> TcpStream {
@@ -78,7 +49,8 @@ async fn stalled_connections_are_closed_and_health_keeps_answering() {
         header_timeout: Duration::from_millis(500),
         body_timeout: Duration::from_millis(500),
     };
-    let (addr, _dir, stop) = start(limits).await;
+    let server = common::TestServer::start_limited(limits).await;
+    let addr = server.addr;
     let mut conns = Vec::new();
     for _ in 0..40 {
         conns.push(stalled(addr).await);
@@ -93,7 +65,6 @@ async fn stalled_connections_are_closed_and_health_keeps_answering() {
         let answer = until_closed(c).await;
         assert!(!answer.contains("200 OK"), "{answer}");
     }
-    let _ = stop.send(());
 }
 
 #[tokio::test]
@@ -103,7 +74,8 @@ async fn a_body_that_stops_arriving_is_refused() {
         header_timeout: Duration::from_secs(5),
         body_timeout: Duration::from_millis(300),
     };
-    let (addr, _dir, stop) = start(limits).await;
+    let server = common::TestServer::start_limited(limits).await;
+    let addr = server.addr;
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(
         format!(
@@ -117,5 +89,4 @@ async fn a_body_that_stops_arriving_is_refused() {
     let answer = until_closed(&mut s).await;
     assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
     assert_eq!(health(addr).await, 200);
-    let _ = stop.send(());
 }

@@ -5,53 +5,21 @@
 mod common;
 
 use common::*;
-use reqwest::Method;
+use reqwest::{Method, Response};
 use serde_json::json;
 
 const ROLES: [&str; 4] = ["viewer", "operator", "reviewer", "admin"];
 
 /// (method, path template, which roles may call it). `{id}` is replaced by a fresh task.
 const ROUTES: &[(&str, &str, &[&str])] = &[
-    (
-        "GET",
-        "/api/v1/tasks",
-        &["viewer", "operator", "reviewer", "admin"],
-    ),
-    (
-        "GET",
-        "/api/v1/tasks/{id}",
-        &["viewer", "operator", "reviewer", "admin"],
-    ),
-    (
-        "GET",
-        "/api/v1/tasks/{id}/decisions",
-        &["viewer", "operator", "reviewer", "admin"],
-    ),
-    (
-        "GET",
-        "/api/v1/tasks/{id}/history",
-        &["viewer", "operator", "reviewer", "admin"],
-    ),
-    (
-        "GET",
-        "/api/v1/runs",
-        &["viewer", "operator", "reviewer", "admin"],
-    ),
-    (
-        "GET",
-        "/api/v1/stats",
-        &["viewer", "operator", "reviewer", "admin"],
-    ),
-    (
-        "GET",
-        "/golden-signals",
-        &["viewer", "operator", "reviewer", "admin"],
-    ),
-    (
-        "GET",
-        "/cost-report",
-        &["viewer", "operator", "reviewer", "admin"],
-    ),
+    ("GET", "/api/v1/tasks", &ROLES),
+    ("GET", "/api/v1/tasks/{id}", &ROLES),
+    ("GET", "/api/v1/tasks/{id}/decisions", &ROLES),
+    ("GET", "/api/v1/tasks/{id}/history", &ROLES),
+    ("GET", "/api/v1/runs", &ROLES),
+    ("GET", "/api/v1/stats", &ROLES),
+    ("GET", "/golden-signals", &ROLES),
+    ("GET", "/cost-report", &ROLES),
     ("POST", "/api/v1/runs", &["operator", "admin"]),
     ("POST", "/api/v1/tasks", &["operator", "admin"]),
     ("POST", "/api/v1/tasks/{id}/approve", &["reviewer", "admin"]),
@@ -71,14 +39,19 @@ const OPEN: &[&str] = &[
     "/favicon.ico",
 ];
 
-fn body_for(path: &str) -> serde_json::Value {
-    if path.ends_with("/runs") {
+/// `method path` with `token`; a POST carries the body its route takes.
+async fn call(s: &TestServer, method: &Method, path: &str, token: Option<&str>) -> Response {
+    if *method != Method::POST {
+        return s.send(method.clone(), path, token).await;
+    }
+    let body = if path.ends_with("/runs") {
         json!({"request": "Create a low priority task to water the plants"})
     } else if path.ends_with("/tasks") {
         json!({"title": "role test", "priority": "low"})
     } else {
         json!({"reason": "role test"})
-    }
+    };
+    s.post_json(path, token, &body).await
 }
 
 #[tokio::test]
@@ -89,11 +62,7 @@ async fn every_role_against_every_protected_route() {
             let id = s.create_task("subject", Some(token_for("admin"))).await;
             let path = template.replace("{id}", &id);
             let method: Method = method.parse().unwrap();
-            let mut req = s.request(method.clone(), &path, Some(token_for(role)));
-            if method == Method::POST {
-                req = req.json(&body_for(&path));
-            }
-            let r = req.send().await.unwrap();
+            let r = call(&s, &method, &path, Some(token_for(role))).await;
             let status = r.status().as_u16();
             if allowed.contains(&role) {
                 assert!(
@@ -101,11 +70,7 @@ async fn every_role_against_every_protected_route() {
                     "{role} {method} {path}: expected success, got {status}"
                 );
             } else {
-                assert_eq!(
-                    error_code(r, 403).await,
-                    "forbidden",
-                    "{role} {method} {path}"
-                );
+                assert_error(r, 403, "forbidden", &format!("{role} {method} {path}")).await;
             }
         }
     }
@@ -120,11 +85,7 @@ async fn missing_or_wrong_tokens_are_401() {
         let path = template.replace("{id}", &id);
         let method: Method = method.parse().unwrap();
         for token in [None, Some("wrong-token"), Some("view-token-12"), Some("")] {
-            let mut req = s.request(method.clone(), &path, token);
-            if method == Method::POST {
-                req = req.json(&body_for(&path));
-            }
-            let r = req.send().await.unwrap();
+            let r = call(&s, &method, &path, token).await;
             assert!(r.headers().contains_key("www-authenticate"));
             let text = r.text().await.unwrap();
             assert!(
@@ -146,7 +107,7 @@ async fn missing_or_wrong_tokens_are_401() {
         assert_eq!(r.status(), 401);
     }
     for path in OPEN {
-        let r = s.request(Method::GET, path, None).send().await.unwrap();
+        let r = s.send(Method::GET, path, None).await;
         assert_eq!(r.status(), 200, "{path} is open");
     }
     s.stop().await;
@@ -155,21 +116,12 @@ async fn missing_or_wrong_tokens_are_401() {
 #[tokio::test]
 async fn open_server_allows_everything_and_says_so() {
     let s = TestServer::start(None).await;
-    let v: serde_json::Value = s
-        .request(Method::GET, "/", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = s.get_json("/", None).await;
     assert!(v["auth"].as_str().unwrap().starts_with("open"));
     let id = s.create_task("open", None).await;
     let r = s
-        .request(Method::DELETE, &format!("/api/v1/tasks/{id}"), None)
-        .send()
-        .await
-        .unwrap();
+        .send(Method::DELETE, &format!("/api/v1/tasks/{id}"), None)
+        .await;
     assert_eq!(r.status(), 200);
     s.stop().await;
 }
@@ -187,10 +139,8 @@ async fn decisions_name_the_caller_not_the_token() {
     // Every decision of the run names the caller (and only the offline run's decisions).
     assert_eq!(users, vec!["operator#1"; 20]);
     let _ = s
-        .request(Method::GET, "/api/v1/tasks", Some("not-a-real-token-xyz"))
-        .send()
-        .await
-        .unwrap();
+        .send(Method::GET, "/api/v1/tasks", Some("not-a-real-token-xyz"))
+        .await;
     s.shutdown().await;
     // No token anywhere on disk (logs, decisions, traces, metrics).
     let files = walk(s.dir.path().to_path_buf());

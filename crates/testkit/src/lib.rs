@@ -8,7 +8,7 @@
 //!
 //! Beside it, the helpers more than one test file needs:
 //!
-//! - [`unique_name`] and [`files_in`];
+//! - [`unique_name`], [`files_in`] and [`strings`];
 //! - `sql` (feature `sql`): a PostgreSQL or MariaDB database of a test's own;
 //! - `s3` (feature `s3`): a bucket of a test's own on the test S3 server;
 //! - `redis` (feature `redis`): a key prefix of a test's own on the machine's Redis.
@@ -19,6 +19,7 @@
 use std::io::Write;
 
 mod dir;
+mod json;
 mod names;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -28,6 +29,7 @@ pub mod s3;
 pub mod sql;
 
 pub use dir::files_in;
+pub use json::strings;
 pub use names::unique_name;
 
 /// The marker `scripts/test` counts; keep the two in step.
