@@ -61,7 +61,11 @@ pub fn parse(
     path: &Path,
     env: &HashMap<String, String>,
 ) -> Result<Dotenv, ConfigError> {
-    let (protected, references, continued) = protect(text);
+    let Protected {
+        text: protected,
+        references,
+        continued,
+    } = protect(text);
     let mut out = Dotenv::default();
     // The line after the last entry read: where the search for a bad line starts.
     let mut next_line = 0;
@@ -147,12 +151,21 @@ fn expand(
     (out, warnings)
 }
 
+/// What [`protect`] makes of a `.env` file.
+struct Protected {
+    /// The text for dotenvy.
+    text: String,
+    /// The `${NAME}` / `${NAME:-default}` references, by the index their markers hold.
+    references: Vec<(String, Option<String>)>,
+    /// The indexes of the lines that continue a quoted value begun on an earlier line.
+    continued: Vec<usize>,
+}
+
 /// The text dotenvy is given: outside single quotes and comments, `$$` and lone `$` become
 /// `\$` (dotenvy's literal dollar) and `${NAME}` / `${NAME:-default}` becomes a marker
 /// holding the index of the reference returned beside it. Line breaks are kept, so dotenvy's
-/// line numbers stay true. Also returned: the indexes of the lines that continue a quoted
-/// value begun on an earlier line.
-fn protect(text: &str) -> (String, Vec<(String, Option<String>)>, Vec<usize>) {
+/// line numbers stay true.
+fn protect(text: &str) -> Protected {
     let mut out = String::with_capacity(text.len() + 16);
     let mut references = Vec::new();
     let (mut line, mut continued) = (0, Vec::new());
@@ -254,7 +267,11 @@ fn protect(text: &str) -> (String, Vec<(String, Option<String>)>, Vec<usize>) {
             _ => out.push(c),
         }
     }
-    (out, references, continued)
+    Protected {
+        text: out,
+        references,
+        continued,
+    }
 }
 
 /// The index of the first line from `from` on that assigns `name` (`name=`, `export name =`),
