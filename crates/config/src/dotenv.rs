@@ -289,10 +289,10 @@ fn entry_line(text: &str, name: &str, from: usize, continued: &[usize]) -> Optio
 }
 
 /// The 1-based line and column of a parse error, searching from the line index `from` (the
-/// line after the last entry read) and skipping the lines that continue a quoted value. dotenvy reports the offending text and the index of the
-/// bad character in it: the whole line for a bad key, only the value for a bad value, whose
-/// column is then counted from the start of its line here. `(0, index + 1)` if the text is
-/// not found.
+/// line after the last entry read) and skipping the lines that continue a quoted value.
+/// dotenvy reports the offending text and the index of the bad character in it: the whole
+/// line for a bad key, only the value for a bad value, whose column is then counted from the
+/// start of its line here. Text not found on any line blames the line after the last entry.
 fn error_position(
     text: &str,
     content: &str,
@@ -313,7 +313,8 @@ fn error_position(
                 .then(|| (i, line.len() - value.len() + index))
         }
     });
-    found.map_or((0, index + 1), |(i, offset)| (i + 1, offset + 1))
+    let (i, offset) = found.unwrap_or((from, index));
+    (i + 1, offset + 1)
 }
 
 #[cfg(test)]

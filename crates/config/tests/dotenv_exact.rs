@@ -246,6 +246,10 @@ fn a_bad_key_is_named_by_its_line_and_column() {
         ("A=1\nB C\n", 2, 3),
         ("A=\"x\ny\"\n\n# c\nB C\n", 5, 3),
         ("A=1\n  B$=1\n", 2, 4),
+        // A key alone is the start of an earlier, good line: the search starts after the
+        // last entry read.
+        ("A=1\nA\n", 2, 2),
+        ("X=1\nA=1\nA\n", 3, 2),
         // The same text inside a quoted value above does not take the blame.
         ("X='\nA#=$x'\nA#=$x\n", 3, 2),
         ("X=\"\nA$B=1\"\nA$B=1\n", 3, 2),
