@@ -1,5 +1,6 @@
 //! The decision log in the shared store: a [`DecisionSink`] and [`DecisionSource`] over the
-//! store's [`DecisionRecords`], and the choice made at start (see [`decisions_for`]).
+//! store's [`DecisionRecords`](taskpilot_store::shared::DecisionRecords), and the choice made
+//! at start (see [`decisions_for`]).
 //!
 //! With a shared store (`TASK_STORE_URL` naming SQLite, PostgreSQL, MySQL/MariaDB, Redis or
 //! S3), each decision is written to the store (read back by every replica) and to this

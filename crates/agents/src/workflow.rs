@@ -10,7 +10,7 @@
 //! evaluation, reviewer verdict and human decision is recorded in the decision log before it
 //! takes effect, and is returned in the [`RunResult`].
 //!
-//! Step 6 (the executor) is one function, [`execute`], whether it follows a run, a person's
+//! Step 6 (the executor) is one function, `execute`, whether it follows a run, a person's
 //! approval or [`Runtime::execute_approved`] (a task left `approved`). Only the worker holding
 //! the task's execution claim runs it: the approval takes the claim in the same conditional
 //! write, `execute_approved` takes it (or takes over an expired one) first, and the final

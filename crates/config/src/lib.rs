@@ -3,7 +3,7 @@
 //! and each one remembers where it came from so `taskpilot config` can say so.
 //!
 //! This crate only resolves values; it never creates directories or files. Checking that a
-//! location is usable is [`Settings::path_status`], and making it is the caller's job.
+//! location is usable is [`path_status`], and making it is the caller's job.
 
 pub mod dotenv;
 pub mod redact;

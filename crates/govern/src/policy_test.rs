@@ -3,7 +3,7 @@
 //! defined and not `false`, fails when it is undefined or `false`, and is an error when its
 //! evaluation fails. `todo_*` rules are not run, as in OPA.
 //!
-//! The same builtin corrections apply as for decisions ([`crate::opa_compat`]), so a test
+//! The same builtin corrections apply as for decisions (`opa_compat`), so a test
 //! passes here exactly when the decision it checks is the one the workflow takes.
 //!
 //! Not here: printing the results (`taskpilot policy test` does), loading decisions.

@@ -1,6 +1,6 @@
 //! `taskpilot serve`: the HTTP face of TaskPilot (SPEC section 8, issue 8).
 //!
-//! - [`state`]: [`AppState`], shared by every handler behind an `Arc`.
+//! - [`mod@state`]: [`AppState`], shared by every handler behind an `Arc`.
 //! - [`auth`]: bearer tokens with roles (viewer, operator, reviewer, admin).
 //! - [`error`]: [`ApiError`], the one place errors become `{"error": {"code", "message"}}`.
 //! - [`routes`]: the handlers, one file per area (runs, tasks, observability, info).
