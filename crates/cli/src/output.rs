@@ -82,11 +82,7 @@ fn is_dangerous(c: char) -> bool {
 
 /// The width tables are fitted to: `COLUMNS`, else the terminal's, else none.
 pub(crate) fn width() -> Option<u16> {
-    if let Some(n) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u16>().ok())
-        .filter(|n| *n >= 20)
-    {
+    if let Some(n) = taskpilot_config::console::columns().filter(|n| *n >= 20) {
         return Some(n);
     }
     if std::io::stdout().is_terminal() {
@@ -97,7 +93,7 @@ pub(crate) fn width() -> Option<u16> {
 
 /// Whether to colour stdout: a terminal, and `NO_COLOR` unset or empty.
 pub(crate) fn colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stdout().is_terminal() && !taskpilot_config::console::no_color()
 }
 
 fn sized(mut table: Table) -> Table {

@@ -5,6 +5,7 @@
 //! This crate only resolves values; it never creates directories or files. Checking that a
 //! location is usable is [`path_status`], and making it is the caller's job.
 
+pub mod console;
 pub mod dotenv;
 pub mod redact;
 mod settings;

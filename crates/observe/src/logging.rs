@@ -79,15 +79,12 @@ pub fn init_logging_with(
     let file = RotatingFile::open(logs_dir, options)?;
     let path = file.path.clone();
     let (writer, worker) = tracing_appender::non_blocking(file);
-    let default = if verbose { "info" } else { "warn" };
-    let console_filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let file_filter = EnvFilter::new(if verbose { "debug" } else { "info" });
     let console = tracing_subscriber::fmt::layer()
         .with_writer(|| RedactingStderr)
         .with_ansi(console_colour())
         .with_target(false)
-        .with_filter(console_filter);
+        .with_filter(console_filter(verbose));
     tracing_subscriber::registry()
         .with(console)
         .with(JsonLayer::new(writer).with_filter(file_filter))
@@ -102,13 +99,11 @@ pub fn init_logging_with(
 /// Installs a console-only logger (stderr), for commands that run without a usable
 /// `LOGS_DIR` (`config`, `doctor`, …). Does nothing when a logger is already installed.
 pub fn init_console_logging(verbose: bool) {
-    let default = if verbose { "info" } else { "warn" };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_writer(|| RedactingStderr)
         .with_ansi(console_colour())
         .with_target(false)
-        .with_env_filter(filter)
+        .with_env_filter(console_filter(verbose))
         .try_init();
 }
 
@@ -132,11 +127,19 @@ impl Write for RedactingStderr {
     }
 }
 
+/// What the console shows: `RUST_LOG` when it is a valid filter, else warnings and up (with
+/// `--verbose`, informational lines too).
+fn console_filter(verbose: bool) -> EnvFilter {
+    taskpilot_config::console::log_filter()
+        .and_then(|filter| EnvFilter::try_new(filter).ok())
+        .unwrap_or_else(|| EnvFilter::new(if verbose { "info" } else { "warn" }))
+}
+
 /// Colour on the console only when stderr is a terminal and `NO_COLOR` is unset or empty, so
 /// a redirected stderr (`taskpilot serve 2> file`) gets plain text.
 fn console_colour() -> bool {
     use std::io::IsTerminal;
-    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    io::stderr().is_terminal() && !taskpilot_config::console::no_color()
 }
 
 /// `taskpilot.log` with size-based rotation (`.1` … `.{max_files-1}`).

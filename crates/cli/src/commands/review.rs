@@ -23,7 +23,7 @@ pub(crate) struct ReviewArgs {
     #[arg(long)]
     pub limit: Option<usize>,
     /// Who is deciding, recorded with each decision (default: $USER).
-    #[arg(long, env = "USER")]
+    #[arg(long)]
     pub reviewer: Option<String>,
 }
 
@@ -65,6 +65,10 @@ impl Input {
 }
 
 pub(crate) async fn run(args: ReviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let reviewer = args
+        .reviewer
+        .clone()
+        .or_else(taskpilot_config::console::user);
     let rt = runtime(ctx).await?;
     let mut tasks = rt
         .store
@@ -152,7 +156,7 @@ pub(crate) async fn run(args: ReviewArgs, ctx: &Context) -> anyhow::Result<ExitC
         };
         let reason = input.ask("Reason (optional): ").await?.unwrap_or_default();
         let reason = (!reason.is_empty()).then_some(reason);
-        let user = args.reviewer.as_deref();
+        let user = reviewer.as_deref();
         let outcome = if approve {
             rt.approve(&task.id, reason.as_deref(), user).await
         } else {

@@ -112,7 +112,7 @@ pub(crate) struct DecisionArgs {
     #[arg(long)]
     reason: Option<String>,
     /// Who is deciding, recorded with the decision (default: $USER).
-    #[arg(long, env = "USER")]
+    #[arg(long)]
     reviewer: Option<String>,
     /// Print the task as stored at the end as JSON.
     #[arg(long)]
@@ -352,7 +352,8 @@ async fn decide_task(ctx: &Context, to: Status, args: &DecisionArgs) -> anyhow::
     } = args;
     let id = TaskId::parse(id)?;
     let rt = super::run::runtime(ctx).await?;
-    let user = reviewer.as_deref().filter(|u| !u.trim().is_empty());
+    let user = reviewer.clone().or_else(taskpilot_config::console::user);
+    let user = user.as_deref().filter(|u| !u.trim().is_empty());
     let outcome = if to == Status::Approved {
         rt.approve(&id, reason.as_deref(), user).await
     } else {
