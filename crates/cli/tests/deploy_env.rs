@@ -23,29 +23,18 @@ use serde_json::Value;
 
 type Env = BTreeMap<String, String>;
 
-/// Every location of the table: (key in `config --json`, the variable, the container path).
-const LOCATIONS: &[(&str, &str, &str)] = &[
-    ("tasks_file", "TASKS_FILE", "/data/.tasks.json"),
-    ("metrics_file", "METRICS_FILE", "/data/metrics.json"),
-    ("traces_file", "TRACES_FILE", "/data/traces.jsonl"),
-    (
-        "decision_logs_file",
-        "DECISION_LOGS_FILE",
-        "/data/decision_logs.jsonl",
-    ),
-    ("logs_dir", "LOGS_DIR", "/var/log/taskpilot"),
-    ("prompts_dir", "PROMPTS_DIR", "/app/prompts"),
-    ("policies_dir", "POLICIES_DIR", "/app/policies"),
-    (
-        "guardrails_config_dir",
-        "GUARDRAILS_CONFIG_DIR",
-        "/app/guardrails",
-    ),
-    (
-        "observability_dir",
-        "OBSERVABILITY_DIR",
-        "/app/observability",
-    ),
+/// Every location of the table: (the variable, the container path). Its key in
+/// `config --json` is the variable in lower case.
+const LOCATIONS: &[(&str, &str)] = &[
+    ("TASKS_FILE", "/data/.tasks.json"),
+    ("METRICS_FILE", "/data/metrics.json"),
+    ("TRACES_FILE", "/data/traces.jsonl"),
+    ("DECISION_LOGS_FILE", "/data/decision_logs.jsonl"),
+    ("LOGS_DIR", "/var/log/taskpilot"),
+    ("PROMPTS_DIR", "/app/prompts"),
+    ("POLICIES_DIR", "/app/policies"),
+    ("GUARDRAILS_CONFIG_DIR", "/app/guardrails"),
+    ("OBSERVABILITY_DIR", "/app/observability"),
 ];
 
 fn repo() -> PathBuf {
@@ -128,6 +117,18 @@ fn kubernetes_env() -> Env {
         }
     }
     out
+}
+
+/// The environments of the Kubernetes ConfigMap and of the compose files `files` (in
+/// `deploy/`), each with its name.
+fn with_configmap(files: &[&'static str]) -> Vec<(&'static str, Env)> {
+    let mut all = vec![("kubernetes ConfigMap", kubernetes_env())];
+    all.extend(
+        files
+            .iter()
+            .map(|&file| (file, compose_env(&format!("deploy/{file}")))),
+    );
+    all
 }
 
 /// The `ENV` instructions of the Dockerfile's last stage (values without spaces or quotes).
@@ -218,13 +219,14 @@ fn config_json(root: &Path, env: &Env) -> Value {
 /// path under `root`, from the environment.
 fn check_locations(what: &str, root: &Path, env: &Env, skip: &[&str]) -> Value {
     let config = config_json(root, env);
-    for (key, var, container_path) in LOCATIONS {
-        if skip.contains(key) {
+    for (var, container_path) in LOCATIONS {
+        let key = var.to_ascii_lowercase();
+        if skip.contains(&key.as_str()) {
             continue;
         }
         assert!(env.contains_key(*var), "{what}: {var} is not set");
         let expected = root.join(container_path.trim_start_matches('/'));
-        let entry = &config[*key];
+        let entry = &config[&key];
         assert_eq!(
             entry["value"].as_str().map(PathBuf::from),
             Some(expected.clone()),
@@ -328,28 +330,14 @@ fn compose_postgres_environment() {
 #[test]
 fn compose_files_agree_with_the_configmap() {
     // The same locations everywhere: one table, not four.
-    let k8s = kubernetes_env();
-    let image = dockerfile_env();
-    for file in [
-        "deploy/docker-compose.yml",
-        "deploy/docker-compose.bind-mounts.yml",
-    ] {
-        let compose = compose_env(file);
-        for (_, var, path) in LOCATIONS {
+    let mut deployments = with_configmap(&["docker-compose.yml", "docker-compose.bind-mounts.yml"]);
+    deployments.push(("Dockerfile ENV", dockerfile_env()));
+    for (what, env) in deployments {
+        for (var, path) in LOCATIONS {
             assert_eq!(
-                compose.get(*var).map(String::as_str),
+                env.get(*var).map(String::as_str),
                 Some(*path),
-                "{file}: {var}"
-            );
-            assert_eq!(
-                k8s.get(*var).map(String::as_str),
-                Some(*path),
-                "ConfigMap: {var}"
-            );
-            assert_eq!(
-                image.get(*var).map(String::as_str),
-                Some(*path),
-                "Dockerfile: {var}"
+                "{what}: {var}"
             );
         }
     }
@@ -360,15 +348,11 @@ fn every_deployment_sets_the_claim_lease_above_the_tool_timeout() {
     // Replicas take over each other's tasks after CLAIM_LEASE_SECONDS: every deployment says
     // how long, from its own environment, and not shorter than one tool call may take.
     let root = container_root();
-    let mut deployments = vec![("kubernetes ConfigMap", kubernetes_env())];
-    for file in [
+    for (what, env) in with_configmap(&[
         "docker-compose.yml",
         "docker-compose.bind-mounts.yml",
         "docker-compose.postgres.yml",
-    ] {
-        deployments.push((file, compose_env(&format!("deploy/{file}"))));
-    }
-    for (what, env) in deployments {
+    ]) {
         assert_eq!(
             env.get("CLAIM_LEASE_SECONDS").map(String::as_str),
             Some("300"),

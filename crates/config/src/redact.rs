@@ -323,25 +323,26 @@ mod tests {
 
     #[test]
     fn user_info_passwords_are_hidden_even_with_a_slash() {
-        assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
-        assert_eq!(
-            redact_url("postgres://app:hunter2@db:5432/tasks"),
-            "postgres://app:***@db:5432/tasks"
-        );
-        assert_eq!(
-            redact_url("postgres://app:12/ab@cd@db:5432/tasks"),
-            "postgres://app:***@db:5432/tasks"
-        );
-        assert_eq!(
-            redact_url("mysql://root@127.0.0.1/test"),
-            "mysql://root@127.0.0.1/test"
-        );
-        assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
-        assert_eq!(redact_url("http://localhost:3000"), "http://localhost:3000");
-        assert_eq!(
-            redact_url("https://ghp1234567890abcdefXYZ@api.example/v1"),
-            "https://***@api.example/v1"
-        );
+        for (url, shown) in [
+            ("redis://:pw@h:6379/0", "redis://:***@h:6379/0"),
+            (
+                "postgres://app:hunter2@db:5432/tasks",
+                "postgres://app:***@db:5432/tasks",
+            ),
+            (
+                "postgres://app:12/ab@cd@db:5432/tasks",
+                "postgres://app:***@db:5432/tasks",
+            ),
+            ("mysql://root@127.0.0.1/test", "mysql://root@127.0.0.1/test"),
+            ("sqlite:///tmp/x.db", "sqlite:///tmp/x.db"),
+            ("http://localhost:3000", "http://localhost:3000"),
+            (
+                "https://ghp1234567890abcdefXYZ@api.example/v1",
+                "https://***@api.example/v1",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
     }
 
     #[test]

@@ -6,18 +6,18 @@
 //! A mistake in tracking quotes or comments shows on the *next* lines: a `'` taken for an
 //! opening quote leaves their `$` unprotected, and dotenvy then expands `$$y` to nothing.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 
+use common::owned;
 use taskpilot_config::ConfigError;
 use taskpilot_config::dotenv::{self, Dotenv};
 
 /// The process environment the tests pretend to have.
 fn env() -> HashMap<String, String> {
-    [("APP_HOME", "/home/u"), ("EMPTY_IN_ENV", "")]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    owned(&[("APP_HOME", "/home/u"), ("EMPTY_IN_ENV", "")])
 }
 
 fn parse(text: &str) -> Dotenv {
@@ -27,25 +27,71 @@ fn parse(text: &str) -> Dotenv {
     }
 }
 
-/// The variables of `text`, sorted by name.
-fn vars(text: &str) -> Vec<(String, String)> {
-    let d = parse(text);
-    assert!(d.warnings.is_empty(), "{text:?}: {:?}", d.warnings);
-    let mut vars: Vec<(String, String)> = d.vars.into_iter().collect();
+/// The variables of a parse, sorted by name.
+fn sorted(vars: HashMap<String, String>) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = vars.into_iter().collect();
     vars.sort();
     vars
 }
 
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+/// The variables of `text`, sorted by name; it must give no warning.
+fn vars(text: &str) -> Vec<(String, String)> {
+    let d = parse(text);
+    assert!(d.warnings.is_empty(), "{text:?}: {:?}", d.warnings);
+    sorted(d.vars)
+}
+
+/// What `line`, alone in a file, sets `V` to (it must set nothing else), and its warnings.
+fn value_of_v(line: &str) -> (String, Vec<String>) {
+    let mut d = parse(&format!("{line}\n"));
+    assert_eq!(d.vars.keys().collect::<Vec<_>>(), ["V"], "{line:?}");
+    (d.vars.remove("V").unwrap_or_default(), d.warnings)
+}
+
+/// Each `(line, value)`: `line` alone in a file sets `V` to `value`, with no warning.
+fn assert_sets_v(cases: &[(&str, &str)]) {
+    for (line, value) in cases {
+        assert_eq!(value_of_v(line), ((*value).to_owned(), vec![]), "{line:?}");
+    }
+}
+
+/// Each `(text, value)`: `text` sets `V` to `value`, and the line `W=$$y` after it is read
+/// afresh (`W` is `$y`), with no warning.
+fn assert_sets_v_then_w(cases: &[(&str, &str)]) {
+    for (text, value) in cases {
+        assert_eq!(
+            vars(&format!("{text}\nW=$$y\n")),
+            owned::<Vec<_>>(&[("V", value), ("W", "$y")]),
+            "{text:?}"
+        );
+    }
+}
+
+/// The line and reason of the error `text` gives: a line error naming `/x/.env`.
+fn line_error(text: &str) -> (usize, String) {
+    match dotenv::parse(text, Path::new("/x/.env"), &env()) {
+        Err(ConfigError::DotenvLine { path, line, reason }) => {
+            assert_eq!(path, Path::new("/x/.env"), "{text:?}");
+            (line, reason)
+        }
+        other => panic!("{text:?}: {other:?}"),
+    }
+}
+
+/// Each `(text, line, column)`: `text` is refused at that line and column.
+fn assert_refused_at(cases: &[(&str, usize, usize)]) {
+    for (text, line, column) in cases {
+        assert_eq!(
+            line_error(text),
+            (*line, format!("unexpected character at column {column}")),
+            "{text:?}"
+        );
+    }
 }
 
 #[test]
 fn dollars_and_references_in_unquoted_values() {
-    for (line, expected) in [
+    assert_sets_v(&[
         ("V=p$$q", "p$q"),
         ("V=$$", "$"),
         ("V=$$$$", "$$"),
@@ -67,30 +113,17 @@ fn dollars_and_references_in_unquoted_values() {
         ("V=${A-B}", "${A-B}"),
         ("V=${APP_HOME", "${APP_HOME"),
         ("V=${APP_HO.ME}", "${APP_HO.ME}"),
-        ("V=${Db_9}x", "x"),
         ("V=\\${APP_HOME}", "${APP_HOME}"),
         ("V=x#${APP_HOME}", "x#/home/u"),
-    ] {
-        let mut d = parse(&format!("{line}\n"));
-        let warnings = std::mem::take(&mut d.warnings);
-        assert_eq!(
-            d.vars.get("V").map(String::as_str),
-            Some(expected),
-            "{line}"
-        );
-        assert_eq!(d.vars.len(), 1, "{line}: {:?}", d.vars);
-        // `${Db_9}` names nothing: it is a name (letters, digits, `_`), so it warns.
-        assert_eq!(
-            warnings.len(),
-            usize::from(line == "V=${Db_9}x"),
-            "{line}: {warnings:?}"
-        );
-    }
+    ]);
+    // `${Db_9}` names nothing: it is a name (letters, digits, `_`), so it warns.
+    let (value, warnings) = value_of_v("V=${Db_9}x");
+    assert_eq!((value.as_str(), warnings.len()), ("x", 1), "{warnings:?}");
 }
 
 #[test]
 fn dollars_and_references_in_quoted_values() {
-    for (line, expected) in [
+    assert_sets_v(&[
         (
             "V=\"${APP_HOME} and $APP_HOME and $$\"",
             "/home/u and $APP_HOME and $",
@@ -104,33 +137,18 @@ fn dollars_and_references_in_quoted_values() {
         ("V='a \"b'\"$$\"", "a \"b$"),
         ("V='a'\"$$\"'$$'", "a$$$"),
         ("V=\"a'\"$$", "a'$"),
-    ] {
-        let d = parse(&format!("{line}\n"));
-        assert_eq!(
-            d.vars.get("V").map(String::as_str),
-            Some(expected),
-            "{line}"
-        );
-        assert!(d.warnings.is_empty(), "{line}: {:?}", d.warnings);
-    }
+    ]);
 }
 
 #[test]
 fn comments_change_nothing_on_their_line_or_the_next() {
     // A comment after a value needs a space or tab before its `#`; what it holds (quotes,
     // references) changes nothing, on its line or the next.
-    assert_eq!(
-        vars("V=x #${NOPE} it's\nW=$$y\n"),
-        pairs(&[("V", "x"), ("W", "$y")])
-    );
-    assert_eq!(
-        vars("V=x\t# it's ${NOPE}\nW=$$y\n"),
-        pairs(&[("V", "x"), ("W", "$y")])
-    );
-    assert_eq!(
-        vars("V=\"a b\" # it's\nW=$$y\n"),
-        pairs(&[("V", "a b"), ("W", "$y")])
-    );
+    assert_sets_v_then_w(&[
+        ("V=x #${NOPE} it's", "x"),
+        ("V=x\t# it's ${NOPE}", "x"),
+        ("V=\"a b\" # it's", "a b"),
+    ]);
     // Comment lines, flush or indented by one, two or three blanks, even holding `=`.
     for comment in [
         "# it's ${NOPE}",
@@ -141,7 +159,7 @@ fn comments_change_nothing_on_their_line_or_the_next() {
     ] {
         assert_eq!(
             vars(&format!("A=1\n{comment}\nW=$$y\n")),
-            pairs(&[("A", "1"), ("W", "$y")]),
+            owned::<Vec<_>>(&[("A", "1"), ("W", "$y")]),
             "{comment:?}"
         );
     }
@@ -149,45 +167,30 @@ fn comments_change_nothing_on_their_line_or_the_next() {
 
 #[test]
 fn quotes_and_line_breaks_end_where_they_should() {
-    // A double-quoted value over two lines: the `$` on its second line is still handled,
-    // and the line after it starts afresh.
-    assert_eq!(
-        vars("V=\"one\n$$two ${APP_HOME}\"\nW=$$y\n"),
-        pairs(&[("V", "one\n$two /home/u"), ("W", "$y")])
-    );
-    // The same in single quotes: nothing inside is touched.
-    assert_eq!(
-        vars("V='one\n$$two ${APP_HOME}'\nW=$$y\n"),
-        pairs(&[("V", "one\n$$two ${APP_HOME}"), ("W", "$y")])
-    );
-    // A `#` inside a quoted value does not start a comment, and the quote's end is found.
-    assert_eq!(
-        vars("V=\"a # it's\" #c\nW=$$y\n"),
-        pairs(&[("V", "a # it's"), ("W", "$y")])
-    );
-    // `export` before the name changes nothing: the value's single quotes still keep `$$`.
-    assert_eq!(
-        vars("export V='$$'\nW=$$y\n"),
-        pairs(&[("V", "$$"), ("W", "$y")])
-    );
-    // `\` escapes the next character, also a quote.
-    assert_eq!(vars("V=\\'$$\nW=$$y\n"), pairs(&[("V", "'$"), ("W", "$y")]));
-    // A reference at the end of the first line of a quoted value is not closed by a `}` on
-    // the next.
-    assert_eq!(
-        vars("V=\"${APP_HOME\n}\"\nW=$$y\n"),
-        pairs(&[("V", "${APP_HOME\n}"), ("W", "$y")])
-    );
+    assert_sets_v_then_w(&[
+        // A double-quoted value over two lines: the `$` on its second line is still handled,
+        // and the line after it starts afresh.
+        ("V=\"one\n$$two ${APP_HOME}\"", "one\n$two /home/u"),
+        // The same in single quotes: nothing inside is touched.
+        ("V='one\n$$two ${APP_HOME}'", "one\n$$two ${APP_HOME}"),
+        // A `#` inside a quoted value does not start a comment, and the quote's end is found.
+        ("V=\"a # it's\" #c", "a # it's"),
+        // `export` before the name changes nothing: the value's single quotes still keep `$$`.
+        ("export V='$$'", "$$"),
+        // `\` escapes the next character, also a quote.
+        ("V=\\'$$", "'$"),
+        // A reference at the end of the first line of a quoted value is not closed by a `}` on
+        // the next.
+        ("V=\"${APP_HOME\n}\"", "${APP_HOME\n}"),
+    ]);
 }
 
 #[test]
 fn references_use_the_environment_first_then_the_lines_above() {
     let d = parse("APP_HOME=/from/file\nA=a\nB=${A}-${APP_HOME}\nC=${B}!\nD=${LATER}\nLATER=x\n");
-    let mut vars: Vec<(String, String)> = d.vars.into_iter().collect();
-    vars.sort();
     assert_eq!(
-        vars,
-        pairs(&[
+        sorted(d.vars),
+        owned::<Vec<_>>(&[
             ("A", "a"),
             ("APP_HOME", "/from/file"),
             ("B", "a-/home/u"),
@@ -224,25 +227,17 @@ fn each_unset_reference_warns_once_and_defaults_do_not_warn() {
 
 #[test]
 fn marker_characters_in_the_file_itself_are_kept() {
-    for (line, expected) in [
+    assert_sets_v(&[
         ("V=\u{E000}", "\u{E000}"),
         ("V=\u{E000}x${APP_HOME}", "\u{E000}x/home/u"),
         ("V=\u{E000}7\u{E001}", "\u{E000}7\u{E001}"),
         ("V=a\u{E001}b", "a\u{E001}b"),
-    ] {
-        let d = parse(&format!("{line}\n"));
-        assert_eq!(
-            d.vars.get("V").map(String::as_str),
-            Some(expected),
-            "{line:?}"
-        );
-        assert!(d.warnings.is_empty(), "{line:?}: {:?}", d.warnings);
-    }
+    ]);
 }
 
 #[test]
 fn a_bad_key_is_named_by_its_line_and_column() {
-    for (text, line, column) in [
+    assert_refused_at(&[
         ("A=1\nB C\n", 2, 3),
         ("A=\"x\ny\"\n\n# c\nB C\n", 5, 3),
         ("A=1\n  B$=1\n", 2, 4),
@@ -253,28 +248,12 @@ fn a_bad_key_is_named_by_its_line_and_column() {
         // The same text inside a quoted value above does not take the blame.
         ("X='\nA#=$x'\nA#=$x\n", 3, 2),
         ("X=\"\nA$B=1\"\nA$B=1\n", 3, 2),
-    ] {
-        match dotenv::parse(text, Path::new("/x/.env"), &env()) {
-            Err(ConfigError::DotenvLine {
-                path,
-                line: l,
-                reason,
-            }) => {
-                assert_eq!(path, Path::new("/x/.env"), "{text:?}");
-                assert_eq!(
-                    (l, reason),
-                    (line, format!("unexpected character at column {column}")),
-                    "{text:?}"
-                );
-            }
-            other => panic!("{text:?}: {other:?}"),
-        }
-    }
+    ]);
 }
 
 #[test]
 fn a_bad_value_is_named_by_its_line_and_its_column_in_that_line() {
-    for (text, line, column) in [
+    assert_refused_at(&[
         // dotenvy reports only the value; the column counts from the start of the line.
         ("A=1\nB=1 2\n", 2, 5),
         ("V='a \"b' \"$$\"\n", 1, 10),
@@ -286,16 +265,5 @@ fn a_bad_value_is_named_by_its_line_and_its_column_in_that_line() {
         ("A='x\n1 2'\nB=1 2\n", 3, 5),
         ("A=\"x\nB=1 2\"\nC=3\nB=1 2\n", 4, 5),
         ("A=\"x\nB C\"\nB C\n", 3, 3),
-    ] {
-        match dotenv::parse(text, Path::new("/x/.env"), &env()) {
-            Err(ConfigError::DotenvLine {
-                line: l, reason, ..
-            }) => assert_eq!(
-                (l, reason),
-                (line, format!("unexpected character at column {column}")),
-                "{text:?}"
-            ),
-            other => panic!("{text:?}: {other:?}"),
-        }
-    }
+    ]);
 }

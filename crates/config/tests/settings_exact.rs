@@ -3,27 +3,133 @@
 //! and beyond its edge, empty values falling through to the next source, the `taskpilot config`
 //! table row by row, path status, secrets and URL redaction, and `.env` errors by line.
 
-use std::collections::HashMap;
+mod common;
+
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
+use common::owned;
 use serde_json::{Value, json};
 use taskpilot_config::{
     ConfigError, PathStatus, Secret, Settings, Source, Sourced, StoreLocation, path_status,
     redact_url,
 };
 
-fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+/// Where `resolve` points `DOCKER_LOGS_DIR`: nowhere, so the logs stay under the base.
+const NO_DOCKER_LOGS: &str = "/nonexistent/taskpilot-logs";
+
+/// The settings that hold one plain value: the variable, its default as printed, the value
+/// `every_variable_is_read_from_the_environment` sets and that value as read and printed
+/// (trimmed; a relative path under the base directory, written `{base}`).
+#[rustfmt::skip]
+const SETTINGS: [(&str, &str, &str, &str); 26] = [
+    ("TASKS_FILE",                "{base}/.tasks.json",         "t.json",    "{base}/t.json"),
+    ("METRICS_FILE",              "{base}/metrics.json",        "m.json",    "{base}/m.json"),
+    ("TRACES_FILE",               "{base}/traces.jsonl",        "tr.jsonl",  "{base}/tr.jsonl"),
+    ("DECISION_LOGS_FILE",        "{base}/decision_logs.jsonl", "d.jsonl",   "{base}/d.jsonl"),
+    ("LOGS_DIR",                  "{base}/logs",                " l ",       "{base}/l"),
+    ("PROMPTS_DIR",               "{base}/prompts",             "p",         "{base}/p"),
+    ("POLICIES_DIR",              "{base}/policies",            "/abs/pol",  "/abs/pol"),
+    ("GUARDRAILS_CONFIG_DIR",     "{base}/guardrails",          "g",         "{base}/g"),
+    ("OBSERVABILITY_DIR",         "{base}/observability",       "o",         "{base}/o"),
+    ("TASK_STORE_PREFIX",         "taskpilot",                  "tp",        "tp"),
+    ("OPENAI_MODEL_ID",           "gpt-4o-mini",                "gpt-x",     "gpt-x"),
+    ("OPENAI_BASE_URL",           "https://api.openai.com/v1",  URL,         URL),
+    ("PORT",                      "8000",                       "1",         "1"),
+    ("HOST",                      "0.0.0.0",                    "127.0.0.1", "127.0.0.1"),
+    ("GRAFANA_URL",               "http://localhost:3000",      "http://g",  "http://g"),
+    ("PROMETHEUS_URL",            "http://localhost:9090",      "http://p",  "http://p"),
+    ("JAEGER_URL",                "http://localhost:16686",     "http://j",  "http://j"),
+    ("KIBANA_URL",                "http://localhost:5601",      "http://k",  "http://k"),
+    ("OTEL_ENABLED",              "true",                       "off",       "false"),
+    ("OTEL_SERVICE_NAME",         "taskpilot",                  "svc",       "svc"),
+    ("WORKFLOW_INTERVAL_SECONDS", "60",                         "1",         "1"),
+    ("TOOL_TIMEOUT_SECONDS",      "30",                         "0.5",       "0.5"),
+    ("RETRY_MAX_ATTEMPTS",        "3",                          "100",       "100"),
+    ("RETRY_INITIAL_DELAY",       "1",                          "0",         "0"),
+    ("RETRY_BACKOFF_FACTOR",      "2",                          "1",         "1"),
+    ("RETRY_MAX_DELAY",           "60",                         "0",         "0"),
+];
+
+/// The `OPENAI_BASE_URL` of `every_variable_is_read_from_the_environment`.
+const URL: &str = "http://127.0.0.1:1/v1";
+
+/// The setting of `SETTINGS` that `var` names, printed as there: a path under `base` as
+/// `{base}/…`, anything else by `Display`.
+fn printed(s: &Settings, base: &Path, var: &str) -> Sourced<String> {
+    fn shown<T: Display>(setting: &Sourced<T>) -> Sourced<String> {
+        Sourced::new(setting.value.to_string(), setting.source)
+    }
+    let path = |setting: &Sourced<PathBuf>| {
+        let shown = match setting.value.strip_prefix(base) {
+            Ok(under) => format!("{{base}}/{}", under.display()),
+            Err(_) => setting.value.display().to_string(),
+        };
+        Sourced::new(shown, setting.source)
+    };
+    match var {
+        "TASKS_FILE" => path(&s.tasks_file),
+        "METRICS_FILE" => path(&s.metrics_file),
+        "TRACES_FILE" => path(&s.traces_file),
+        "DECISION_LOGS_FILE" => path(&s.decision_logs_file),
+        "LOGS_DIR" => path(&s.logs_dir),
+        "PROMPTS_DIR" => path(&s.prompts_dir),
+        "POLICIES_DIR" => path(&s.policies_dir),
+        "GUARDRAILS_CONFIG_DIR" => path(&s.guardrails_config_dir),
+        "OBSERVABILITY_DIR" => path(&s.observability_dir),
+        "TASK_STORE_PREFIX" => shown(&s.task_store_prefix),
+        "OPENAI_MODEL_ID" => shown(&s.openai_model_id),
+        "OPENAI_BASE_URL" => shown(&s.openai_base_url),
+        "PORT" => shown(&s.port),
+        "HOST" => shown(&s.host),
+        "GRAFANA_URL" => shown(&s.grafana_url),
+        "PROMETHEUS_URL" => shown(&s.prometheus_url),
+        "JAEGER_URL" => shown(&s.jaeger_url),
+        "KIBANA_URL" => shown(&s.kibana_url),
+        "OTEL_ENABLED" => shown(&s.otel_enabled),
+        "OTEL_SERVICE_NAME" => shown(&s.otel_service_name),
+        "WORKFLOW_INTERVAL_SECONDS" => shown(&s.workflow_interval_seconds),
+        "TOOL_TIMEOUT_SECONDS" => shown(&s.tool_timeout_seconds),
+        "RETRY_MAX_ATTEMPTS" => shown(&s.retry_max_attempts),
+        "RETRY_INITIAL_DELAY" => shown(&s.retry_initial_delay),
+        "RETRY_BACKOFF_FACTOR" => shown(&s.retry_backoff_factor),
+        "RETRY_MAX_DELAY" => shown(&s.retry_max_delay),
+        other => panic!("{other} is not in SETTINGS"),
+    }
+}
+
+/// `value`, from the default.
+fn default<T>(value: T) -> Sourced<T> {
+    Sourced::new(value, Source::Default)
+}
+
+/// `value`, from the environment.
+fn from_env<T>(value: T) -> Sourced<T> {
+    Sourced::new(value, Source::Env)
+}
+
+/// `value`, from the `.env` file.
+fn from_dotenv<T>(value: T) -> Sourced<T> {
+    Sourced::new(value, Source::Dotenv)
 }
 
 /// Settings in `dir` with no Docker logs directory, plus `pairs`.
 fn resolve(dir: &Path, pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-    let mut e = env(&[("DOCKER_LOGS_DIR", "/nonexistent/taskpilot-logs")]);
-    e.extend(env(pairs));
-    Settings::resolve(&e, dir)
+    let mut env = vec![("DOCKER_LOGS_DIR", NO_DOCKER_LOGS)];
+    env.extend_from_slice(pairs);
+    Settings::resolve(&owned(&env), dir)
+}
+
+/// A new base directory whose `.env` file holds `text`.
+fn with_dotenv(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(".env"), text).expect("write .env");
+    dir
+}
+
+/// A row of the `taskpilot config --json` object that is not a path.
+fn row(value: Value, source: &str) -> Value {
+    json!({"value": value, "source": source})
 }
 
 fn rejected(dir: &Path, name: &str, value: &str) -> String {
@@ -39,63 +145,24 @@ fn every_default() {
     let dir = tempfile::tempdir().expect("tempdir");
     let base = dir.path();
     let s = resolve(base, &[]).expect("settings");
-    let d = |p: &str| Sourced::new(base.join(p), Source::Default);
-    assert_eq!(s.base_dir, Sourced::new(base.to_owned(), Source::Default));
-    assert_eq!(s.env_file_path, d(".env"));
-    assert_eq!(s.tasks_file, d(".tasks.json"));
-    assert_eq!(s.metrics_file, d("metrics.json"));
-    assert_eq!(s.traces_file, d("traces.jsonl"));
-    assert_eq!(s.decision_logs_file, d("decision_logs.jsonl"));
-    assert_eq!(s.logs_dir, d("logs"));
-    assert_eq!(
-        s.docker_logs_dir,
-        Sourced::new(PathBuf::from("/nonexistent/taskpilot-logs"), Source::Env)
-    );
-    assert_eq!(s.prompts_dir, d("prompts"));
-    assert_eq!(s.policies_dir, d("policies"));
-    assert_eq!(s.guardrails_config_dir, d("guardrails"));
-    assert_eq!(s.observability_dir, d("observability"));
-    assert_eq!(s.task_store_url, Sourced::new(None, Source::Default));
-    assert_eq!(
-        s.task_store_prefix,
-        Sourced::new("taskpilot".to_owned(), Source::Default)
-    );
-    assert_eq!(s.llm_provider, Sourced::new(None, Source::Default));
-    assert_eq!(s.openai_api_key, Sourced::new(None, Source::Default));
-    let text = |v: &str| Sourced::new(v.to_owned(), Source::Default);
-    assert_eq!(s.openai_model_id, text("gpt-4o-mini"));
-    assert_eq!(s.openai_base_url, text("https://api.openai.com/v1"));
-    assert_eq!(s.port, Sourced::new(8000, Source::Default));
-    assert_eq!(s.host, text("0.0.0.0"));
-    assert_eq!(s.grafana_url, text("http://localhost:3000"));
-    assert_eq!(s.prometheus_url, text("http://localhost:9090"));
-    assert_eq!(s.jaeger_url, text("http://localhost:16686"));
-    assert_eq!(s.kibana_url, text("http://localhost:5601"));
-    assert_eq!(s.otel_enabled, Sourced::new(true, Source::Default));
-    assert_eq!(
-        s.otel_exporter_otlp_endpoint,
-        Sourced::new(None, Source::Default)
-    );
-    assert_eq!(s.otel_service_name, text("taskpilot"));
-    assert_eq!(
-        s.workflow_interval_seconds,
-        Sourced::new(60, Source::Default)
-    );
-    assert_eq!(s.tool_timeout_seconds, Sourced::new(30.0, Source::Default));
-    assert_eq!(s.retry_max_attempts, Sourced::new(3, Source::Default));
-    assert_eq!(s.retry_initial_delay, Sourced::new(1.0, Source::Default));
-    assert_eq!(s.retry_backoff_factor, Sourced::new(2.0, Source::Default));
-    assert_eq!(s.retry_max_delay, Sourced::new(60.0, Source::Default));
-    assert_eq!(s.notify_webhook_url, Sourced::new(None, Source::Default));
-    assert_eq!(s.api_tokens, Sourced::new(None, Source::Default));
-    assert_eq!(s.api_tokens_file, Sourced::new(None, Source::Default));
-    assert_eq!(
-        s.store_location(),
-        StoreLocation::File(base.join(".tasks.json"))
-    );
+    assert_eq!(s.base_dir, default(base.to_owned()));
+    assert_eq!(s.env_file_path, default(base.join(".env")));
+    for (var, shown, _, _) in SETTINGS {
+        assert_eq!(printed(&s, base, var), default(shown.to_owned()), "{var}");
+    }
+    assert_eq!(s.docker_logs_dir, from_env(PathBuf::from(NO_DOCKER_LOGS)));
+    assert_eq!(s.task_store_url, default(None));
+    assert_eq!(s.llm_provider, default(None));
+    assert_eq!(s.openai_api_key, default(None));
+    assert_eq!(s.otel_exporter_otlp_endpoint, default(None));
+    assert_eq!(s.notify_webhook_url, default(None));
+    assert_eq!(s.api_tokens, default(None));
+    assert_eq!(s.api_tokens_file, default(None));
+    let tasks_file = base.join(".tasks.json");
+    assert_eq!(s.store_location(), StoreLocation::File(tasks_file.clone()));
     assert_eq!(
         s.store_display(),
-        format!("file://{}", base.join(".tasks.json").display())
+        format!("file://{}", tasks_file.display())
     );
     assert_eq!(s.store_backend(), "file");
 }
@@ -104,167 +171,69 @@ fn every_default() {
 fn every_variable_is_read_from_the_environment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let base = dir.path();
-    let s = resolve(
-        base,
-        &[
-            ("TASKS_FILE", "t.json"),
-            ("METRICS_FILE", "m.json"),
-            ("TRACES_FILE", "tr.jsonl"),
-            ("DECISION_LOGS_FILE", "d.jsonl"),
-            ("LOGS_DIR", " l "),
-            ("PROMPTS_DIR", "p"),
-            ("POLICIES_DIR", "/abs/pol"),
-            ("GUARDRAILS_CONFIG_DIR", "g"),
-            ("OBSERVABILITY_DIR", "o"),
-            ("TASK_STORE_URL", "redis://127.0.0.1:6379/0"),
-            ("TASK_STORE_PREFIX", "tp"),
-            ("LLM_PROVIDER", " OpenAI "),
-            ("OPENAI_API_KEY", "sk-0123456789abcdef"),
-            ("OPENAI_MODEL_ID", "gpt-x"),
-            ("OPENAI_BASE_URL", "http://127.0.0.1:1/v1"),
-            ("PORT", "1"),
-            ("HOST", "127.0.0.1"),
-            ("GRAFANA_URL", "http://g"),
-            ("PROMETHEUS_URL", "http://p"),
-            ("JAEGER_URL", "http://j"),
-            ("KIBANA_URL", "http://k"),
-            ("OTEL_ENABLED", "off"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
-            ("OTEL_SERVICE_NAME", "svc"),
-            ("WORKFLOW_INTERVAL_SECONDS", "1"),
-            ("TOOL_TIMEOUT_SECONDS", "0.5"),
-            ("RETRY_MAX_ATTEMPTS", "100"),
-            ("RETRY_INITIAL_DELAY", "0"),
-            ("RETRY_BACKOFF_FACTOR", "1"),
-            ("RETRY_MAX_DELAY", "0"),
-            ("NOTIFY_WEBHOOK_URL", "http://u:pw@hook/x"),
-            ("TASKPILOT_API_TOKENS", "tok-0123456789:admin"),
-            ("TASKPILOT_API_TOKENS_FILE", "tokens.txt"),
-        ],
-    )
-    .expect("settings");
-    let e = |p: &str| Sourced::new(base.join(p), Source::Env);
-    assert_eq!(s.tasks_file, e("t.json"));
-    assert_eq!(s.metrics_file, e("m.json"));
-    assert_eq!(s.traces_file, e("tr.jsonl"));
-    assert_eq!(s.decision_logs_file, e("d.jsonl"));
-    assert_eq!(s.logs_dir, e("l"));
-    assert_eq!(s.prompts_dir, e("p"));
-    assert_eq!(
-        s.policies_dir,
-        Sourced::new(PathBuf::from("/abs/pol"), Source::Env)
-    );
-    assert_eq!(s.guardrails_config_dir, e("g"));
-    assert_eq!(s.observability_dir, e("o"));
+    let mut env: Vec<(&str, &str)> = SETTINGS.iter().map(|&(var, _, v, _)| (var, v)).collect();
+    env.extend([
+        ("TASK_STORE_URL", "redis://127.0.0.1:6379/0"),
+        ("LLM_PROVIDER", " OpenAI "),
+        ("OPENAI_API_KEY", "sk-0123456789abcdef"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+        ("NOTIFY_WEBHOOK_URL", "http://u:pw@hook/x"),
+        ("TASKPILOT_API_TOKENS", "tok-0123456789:admin"),
+        ("TASKPILOT_API_TOKENS_FILE", "tokens.txt"),
+    ]);
+    let s = resolve(base, &env).expect("settings");
+    for (var, _, _, shown) in SETTINGS {
+        assert_eq!(printed(&s, base, var), from_env(shown.to_owned()), "{var}");
+    }
     assert_eq!(
         s.store_location(),
         StoreLocation::Url(Secret::new("redis://127.0.0.1:6379/0"))
     );
     assert_eq!(s.store_backend(), "redis");
-    assert_eq!(s.task_store_prefix.value, "tp");
+    assert_eq!(s.llm_provider, from_env(Some("openai".to_owned())));
+    let secret = |value: &str| from_env(Some(Secret::new(value)));
+    assert_eq!(s.openai_api_key, secret("sk-0123456789abcdef"));
     assert_eq!(
-        s.llm_provider,
-        Sourced::new(Some("openai".to_owned()), Source::Env)
+        s.otel_exporter_otlp_endpoint,
+        from_env(Some("http://127.0.0.1:4318".to_owned()))
     );
     assert_eq!(
-        s.openai_api_key.value.as_ref().map(Secret::expose),
-        Some("sk-0123456789abcdef")
+        s.notify_webhook_url,
+        from_env(Some("http://u:pw@hook/x".to_owned()))
     );
-    assert_eq!(s.openai_model_id.value, "gpt-x");
-    assert_eq!(s.openai_base_url.value, "http://127.0.0.1:1/v1");
-    assert_eq!(s.port, Sourced::new(1, Source::Env));
-    assert_eq!(s.host.value, "127.0.0.1");
-    assert_eq!(s.grafana_url.value, "http://g");
-    assert_eq!(s.prometheus_url.value, "http://p");
-    assert_eq!(s.jaeger_url.value, "http://j");
-    assert_eq!(s.kibana_url.value, "http://k");
-    assert_eq!(s.otel_enabled, Sourced::new(false, Source::Env));
-    assert_eq!(
-        s.otel_exporter_otlp_endpoint.value.as_deref(),
-        Some("http://127.0.0.1:4318")
-    );
-    assert_eq!(s.otel_service_name.value, "svc");
-    assert_eq!(s.workflow_interval_seconds.value, 1);
-    assert_eq!(s.tool_timeout_seconds.value, 0.5);
-    assert_eq!(s.retry_max_attempts.value, 100);
-    assert_eq!(s.retry_initial_delay.value, 0.0);
-    assert_eq!(s.retry_backoff_factor.value, 1.0);
-    assert_eq!(s.retry_max_delay.value, 0.0);
-    assert_eq!(
-        s.notify_webhook_url.value.as_deref(),
-        Some("http://u:pw@hook/x")
-    );
-    assert_eq!(
-        s.api_tokens.value.as_ref().map(Secret::expose),
-        Some("tok-0123456789:admin")
-    );
-    assert_eq!(
-        s.api_tokens_file,
-        Sourced::new(Some(base.join("tokens.txt")), Source::Env)
-    );
+    assert_eq!(s.api_tokens, secret("tok-0123456789:admin"));
+    assert_eq!(s.api_tokens_file, from_env(Some(base.join("tokens.txt"))));
 }
+
+/// Each validated variable: values at its edges (accepted), values beyond them (refused) and
+/// what the refusal says it expects.
+#[rustfmt::skip]
+const EDGES: [(&str, &[&str], &[&str], &str); 9] = [
+    ("PORT", &["65535", " 8080 "], &["0", "65536"], "a port number from 1 to 65535"),
+    ("WORKFLOW_INTERVAL_SECONDS", &["1"], &["0"], "a whole number of seconds of at least 1"),
+    ("TOOL_TIMEOUT_SECONDS", &["0.001"], &["0", "-1", "inf"], "a positive number of seconds"),
+    ("RETRY_MAX_ATTEMPTS", &["1", "100"], &["0", "101"], "a whole number from 1 to 100"),
+    ("RETRY_INITIAL_DELAY", &["0"], &["-0.5", "inf"], "a number of seconds of at least 0"),
+    ("RETRY_BACKOFF_FACTOR", &["1"], &["0.99", "inf"], "a number of at least 1"),
+    ("RETRY_MAX_DELAY", &["0"], &["-1", "inf"], "a number of seconds of at least 0"),
+    ("OTEL_ENABLED", &[], &["maybe"], "true or false"),
+    ("LLM_PROVIDER", &[], &["claude"], "openai or offline"),
+];
 
 #[test]
 fn validators_accept_their_edges_and_reject_beyond() {
     let dir = tempfile::tempdir().expect("tempdir");
     let base = dir.path();
-    let accepted = [
-        ("PORT", "65535"),
-        ("PORT", " 8080 "),
-        ("WORKFLOW_INTERVAL_SECONDS", "1"),
-        ("TOOL_TIMEOUT_SECONDS", "0.001"),
-        ("RETRY_MAX_ATTEMPTS", "1"),
-        ("RETRY_MAX_ATTEMPTS", "100"),
-        ("RETRY_INITIAL_DELAY", "0"),
-        ("RETRY_BACKOFF_FACTOR", "1"),
-        ("RETRY_MAX_DELAY", "0"),
-    ];
-    for (name, value) in accepted {
-        assert!(resolve(base, &[(name, value)]).is_ok(), "{name}={value}");
-    }
-    let cases = [
-        ("PORT", "0", "a port number from 1 to 65535"),
-        ("PORT", "65536", "a port number from 1 to 65535"),
-        (
-            "WORKFLOW_INTERVAL_SECONDS",
-            "0",
-            "a whole number of seconds of at least 1",
-        ),
-        ("TOOL_TIMEOUT_SECONDS", "0", "a positive number of seconds"),
-        ("TOOL_TIMEOUT_SECONDS", "-1", "a positive number of seconds"),
-        (
-            "TOOL_TIMEOUT_SECONDS",
-            "inf",
-            "a positive number of seconds",
-        ),
-        ("RETRY_MAX_ATTEMPTS", "0", "a whole number from 1 to 100"),
-        ("RETRY_MAX_ATTEMPTS", "101", "a whole number from 1 to 100"),
-        (
-            "RETRY_INITIAL_DELAY",
-            "-0.5",
-            "a number of seconds of at least 0",
-        ),
-        (
-            "RETRY_INITIAL_DELAY",
-            "inf",
-            "a number of seconds of at least 0",
-        ),
-        ("RETRY_BACKOFF_FACTOR", "0.99", "a number of at least 1"),
-        ("RETRY_BACKOFF_FACTOR", "inf", "a number of at least 1"),
-        ("RETRY_MAX_DELAY", "-1", "a number of seconds of at least 0"),
-        (
-            "RETRY_MAX_DELAY",
-            "inf",
-            "a number of seconds of at least 0",
-        ),
-        ("OTEL_ENABLED", "maybe", "true or false"),
-        ("LLM_PROVIDER", "claude", "openai or offline"),
-    ];
-    for (name, value, expected) in cases {
-        assert_eq!(
-            rejected(base, name, value),
-            format!("{name}={value:?} (from env) is not valid: expected {expected}")
-        );
+    for (name, accepted, refused, expected) in EDGES {
+        for value in accepted {
+            assert!(resolve(base, &[(name, value)]).is_ok(), "{name}={value}");
+        }
+        for value in refused {
+            assert_eq!(
+                rejected(base, name, value),
+                format!("{name}={value:?} (from env) is not valid: expected {expected}")
+            );
+        }
     }
 }
 
@@ -282,34 +251,22 @@ fn booleans_in_every_spelling() {
         ("off", false),
     ] {
         let s = resolve(dir.path(), &[("OTEL_ENABLED", value)]).expect("settings");
-        assert_eq!(
-            s.otel_enabled,
-            Sourced::new(expected, Source::Env),
-            "{value}"
-        );
+        assert_eq!(s.otel_enabled, from_env(expected), "{value}");
     }
 }
 
 #[test]
 fn empty_values_fall_through_to_the_dotenv_file_then_the_default() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join(".env"),
-        "PORT=9001\nHOST=\nLLM_PROVIDER=offline\nOTEL_ENABLED=no\n",
-    )
-    .expect("write .env");
+    let dir = with_dotenv("PORT=9001\nHOST=\nLLM_PROVIDER=offline\nOTEL_ENABLED=no\n");
     let s = resolve(
         dir.path(),
         &[("PORT", "  "), ("HOST", ""), ("BASE_DIR", " ")],
     )
     .expect("settings");
-    assert_eq!(s.port, Sourced::new(9001, Source::Dotenv));
-    assert_eq!(s.host, Sourced::new("0.0.0.0".to_owned(), Source::Default));
-    assert_eq!(
-        s.llm_provider,
-        Sourced::new(Some("offline".to_owned()), Source::Dotenv)
-    );
-    assert_eq!(s.otel_enabled, Sourced::new(false, Source::Dotenv));
+    assert_eq!(s.port, from_dotenv(9001));
+    assert_eq!(s.host, default("0.0.0.0".to_owned()));
+    assert_eq!(s.llm_provider, from_dotenv(Some("offline".to_owned())));
+    assert_eq!(s.otel_enabled, from_dotenv(false));
     assert_eq!(s.base_dir.value, dir.path());
     let err = rejected(dir.path(), "LLM_PROVIDER", "x");
     assert_eq!(
@@ -320,8 +277,7 @@ fn empty_values_fall_through_to_the_dotenv_file_then_the_default() {
 
 #[test]
 fn a_dotenv_value_that_is_invalid_names_the_file_as_its_origin() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join(".env"), "PORT=eighty\n").expect("write .env");
+    let dir = with_dotenv("PORT=eighty\n");
     match resolve(dir.path(), &[]) {
         Err(e) => assert_eq!(
             e.to_string(),
@@ -338,7 +294,7 @@ fn base_dir_and_env_file_path_are_resolved_first() {
     std::fs::create_dir_all(base.join("conf")).expect("mkdir");
     std::fs::write(base.join("conf/app.env"), "TASKS_FILE=from-dotenv.json\n").expect("write");
     let s = Settings::resolve(
-        &env(&[
+        &owned(&[
             ("BASE_DIR", " base "),
             ("ENV_FILE_PATH", " conf/app.env "),
             ("DOCKER_LOGS_DIR", "/nonexistent/x"),
@@ -346,25 +302,16 @@ fn base_dir_and_env_file_path_are_resolved_first() {
         dir.path(),
     )
     .expect("settings");
-    assert_eq!(s.base_dir, Sourced::new(base.clone(), Source::Env));
-    assert_eq!(
-        s.env_file_path,
-        Sourced::new(base.join("conf/app.env"), Source::Env)
-    );
-    assert_eq!(
-        s.tasks_file,
-        Sourced::new(base.join("from-dotenv.json"), Source::Dotenv)
-    );
+    assert_eq!(s.base_dir, from_env(base.clone()));
+    assert_eq!(s.env_file_path, from_env(base.join("conf/app.env")));
+    assert_eq!(s.tasks_file, from_dotenv(base.join("from-dotenv.json")));
     let s = Settings::resolve(
-        &env(&[("BASE_DIR", "/"), ("ENV_FILE_PATH", "")]),
+        &owned(&[("BASE_DIR", "/"), ("ENV_FILE_PATH", "")]),
         dir.path(),
     )
     .expect("settings");
     assert_eq!(s.base_dir.value, PathBuf::from("/"));
-    assert_eq!(
-        s.env_file_path,
-        Sourced::new(PathBuf::from("/.env"), Source::Default)
-    );
+    assert_eq!(s.env_file_path, default(PathBuf::from("/.env")));
 }
 
 #[test]
@@ -373,19 +320,16 @@ fn the_docker_logs_directory_is_used_only_when_it_is_a_writable_directory() {
     let file = dir.path().join("a-file");
     std::fs::write(&file, "").expect("write");
     let s = Settings::resolve(
-        &env(&[("DOCKER_LOGS_DIR", file.to_str().expect("utf-8"))]),
+        &owned(&[("DOCKER_LOGS_DIR", file.to_str().expect("utf-8"))]),
         dir.path(),
     )
     .expect("settings");
-    assert_eq!(
-        s.logs_dir,
-        Sourced::new(dir.path().join("logs"), Source::Default)
-    );
-    assert_eq!(s.docker_logs_dir, Sourced::new(file, Source::Env));
-    let s = Settings::resolve(&env(&[]), dir.path()).expect("settings");
+    assert_eq!(s.logs_dir, default(dir.path().join("logs")));
+    assert_eq!(s.docker_logs_dir, from_env(file));
+    let s = Settings::resolve(&owned(&[]), dir.path()).expect("settings");
     assert_eq!(
         s.docker_logs_dir,
-        Sourced::new(PathBuf::from("/var/log/taskpilot"), Source::Default)
+        default(PathBuf::from("/var/log/taskpilot"))
     );
 }
 
@@ -559,102 +503,57 @@ fn the_config_table_row_by_row() {
     let json = s.to_json();
     let object = json.as_object().expect("an object");
     assert_eq!(object.len(), keys.len());
-    let p = |path: &Path| Value::String(path.display().to_string());
-    assert_eq!(
-        json["base_dir"],
-        json!({"value": p(base), "source": "discovered", "exists": true, "writable": true}),
-        "the directory holding .tasks.json is found as the base"
-    );
-    assert_eq!(
-        json["tasks_file"],
-        json!({"value": p(&base.join(".tasks.json")), "source": "default", "exists": true, "writable": true})
-    );
-    assert_eq!(
-        json["metrics_file"],
-        json!({"value": p(&base.join("metrics.json")), "source": "default", "exists": false, "writable": true})
-    );
-    assert_eq!(
-        json["docker_logs_dir"],
-        json!({"value": p(&base.join(".tasks.json/logs")), "source": "env", "exists": false, "writable": false}),
-        "nothing can be created under a file"
-    );
-    let plain = |value: Value, source: &str| json!({"value": value, "source": source});
-    assert_eq!(
-        json["task_store_url"],
-        plain(json!("postgres://app:***@db/tasks"), "env")
-    );
-    assert_eq!(json["task_store_backend"], plain(json!("postgres"), "env"));
-    assert_eq!(
-        json["task_store_prefix"],
-        plain(json!("taskpilot"), "default")
-    );
-    assert_eq!(json["llm_provider"], plain(Value::Null, "default"));
-    assert_eq!(
-        json["openai_api_key"],
-        plain(json!("***cdef (redacted)"), "env")
-    );
-    assert_eq!(
-        json["openai_model_id"],
-        plain(json!("gpt-4o-mini"), "default")
-    );
-    assert_eq!(
-        json["openai_base_url"],
-        plain(json!("https://api.openai.com/v1"), "default")
-    );
-    assert_eq!(json["port"], plain(json!(9000), "env"));
-    assert_eq!(json["host"], plain(json!("0.0.0.0"), "default"));
-    assert_eq!(
-        json["grafana_url"],
-        plain(json!("http://localhost:3000"), "default")
-    );
-    assert_eq!(
-        json["prometheus_url"],
-        plain(json!("http://localhost:9090"), "default")
-    );
-    assert_eq!(
-        json["jaeger_url"],
-        plain(json!("http://localhost:16686"), "default")
-    );
-    assert_eq!(
-        json["kibana_url"],
-        plain(json!("http://localhost:5601"), "default")
-    );
-    assert_eq!(json["otel_enabled"], plain(json!(true), "default"));
-    assert_eq!(
-        json["otel_exporter_otlp_endpoint"],
-        plain(Value::Null, "default")
-    );
-    assert_eq!(
-        json["otel_service_name"],
-        plain(json!("taskpilot"), "default")
-    );
-    assert_eq!(
-        json["workflow_interval_seconds"],
-        plain(json!(60), "default")
-    );
-    assert_eq!(json["claim_lease_seconds"], plain(json!(300), "default"));
-    assert_eq!(json["tool_timeout_seconds"], plain(json!(30.0), "default"));
-    assert_eq!(json["retry_max_attempts"], plain(json!(3), "default"));
-    assert_eq!(json["retry_initial_delay"], plain(json!(1.0), "default"));
-    assert_eq!(json["retry_backoff_factor"], plain(json!(2.0), "default"));
-    assert_eq!(json["retry_max_delay"], plain(json!(60.0), "default"));
-    assert_eq!(
-        json["notify_webhook_url"],
-        plain(json!("http://u:***@hook/x"), "env")
-    );
-    assert_eq!(
-        json["taskpilot_api_tokens"],
-        plain(json!("*** (redacted)"), "env")
-    );
-    assert_eq!(
-        json["taskpilot_api_tokens_file"],
-        plain(json!("/etc/tokens"), "env")
-    );
-    assert_eq!(
-        json["taskpilot_allowed_origins"],
-        plain(json!([]), "default")
-    );
-    assert_eq!(json["taskpilot_allowed_hosts"], plain(json!([]), "default"));
+    // The directory holding .tasks.json is found as the base; nothing can be created under a
+    // file.
+    #[rustfmt::skip]
+    let paths = [
+        ("base_dir",        base.to_owned(),                  "discovered", true,  true),
+        ("tasks_file",      base.join(".tasks.json"),         "default",    true,  true),
+        ("metrics_file",    base.join("metrics.json"),        "default",    false, true),
+        ("docker_logs_dir", base.join(".tasks.json/logs"),    "env",        false, false),
+    ];
+    for (key, path, source, exists, writable) in paths {
+        let shown = path.display().to_string();
+        assert_eq!(
+            json[key],
+            json!({"value": shown, "source": source, "exists": exists, "writable": writable}),
+            "{key}"
+        );
+    }
+    #[rustfmt::skip]
+    let rows = [
+        ("task_store_url",              json!("postgres://app:***@db/tasks"), "env"),
+        ("task_store_backend",          json!("postgres"),                    "env"),
+        ("task_store_prefix",           json!("taskpilot"),                   "default"),
+        ("llm_provider",                Value::Null,                          "default"),
+        ("openai_api_key",              json!("***cdef (redacted)"),          "env"),
+        ("openai_model_id",             json!("gpt-4o-mini"),                 "default"),
+        ("openai_base_url",             json!("https://api.openai.com/v1"),   "default"),
+        ("port",                        json!(9000),                          "env"),
+        ("host",                        json!("0.0.0.0"),                     "default"),
+        ("grafana_url",                 json!("http://localhost:3000"),       "default"),
+        ("prometheus_url",              json!("http://localhost:9090"),       "default"),
+        ("jaeger_url",                  json!("http://localhost:16686"),      "default"),
+        ("kibana_url",                  json!("http://localhost:5601"),       "default"),
+        ("otel_enabled",                json!(true),                          "default"),
+        ("otel_exporter_otlp_endpoint", Value::Null,                          "default"),
+        ("otel_service_name",           json!("taskpilot"),                   "default"),
+        ("workflow_interval_seconds",   json!(60),                            "default"),
+        ("claim_lease_seconds",         json!(300),                           "default"),
+        ("tool_timeout_seconds",        json!(30.0),                          "default"),
+        ("retry_max_attempts",          json!(3),                             "default"),
+        ("retry_initial_delay",         json!(1.0),                           "default"),
+        ("retry_backoff_factor",        json!(2.0),                           "default"),
+        ("retry_max_delay",             json!(60.0),                          "default"),
+        ("notify_webhook_url",          json!("http://u:***@hook/x"),         "env"),
+        ("taskpilot_api_tokens",        json!("*** (redacted)"),              "env"),
+        ("taskpilot_api_tokens_file",   json!("/etc/tokens"),                 "env"),
+        ("taskpilot_allowed_origins",   json!([]),                            "default"),
+        ("taskpilot_allowed_hosts",     json!([]),                            "default"),
+    ];
+    for (key, value, source) in rows {
+        assert_eq!(json[key], row(value, source), "{key}");
+    }
     for entry in s.entries() {
         assert_eq!(
             entry.path.is_some(),
@@ -672,30 +571,16 @@ fn the_config_table_row_by_row() {
 fn an_unset_store_url_and_secrets_show_as_null() {
     let dir = tempfile::tempdir().expect("tempdir");
     let json = resolve(dir.path(), &[]).expect("settings").to_json();
-    assert_eq!(
-        json["task_store_url"],
-        json!({"value": null, "source": "default"})
-    );
-    assert_eq!(
-        json["task_store_backend"],
-        json!({"value": "file", "source": "default"})
-    );
-    assert_eq!(
-        json["openai_api_key"],
-        json!({"value": null, "source": "default"})
-    );
-    assert_eq!(
-        json["taskpilot_api_tokens"],
-        json!({"value": null, "source": "default"})
-    );
-    assert_eq!(
-        json["notify_webhook_url"],
-        json!({"value": null, "source": "default"})
-    );
-    assert_eq!(
-        json["taskpilot_api_tokens_file"],
-        json!({"value": null, "source": "default"})
-    );
+    for (key, value) in [
+        ("task_store_url", Value::Null),
+        ("task_store_backend", json!("file")),
+        ("openai_api_key", Value::Null),
+        ("taskpilot_api_tokens", Value::Null),
+        ("notify_webhook_url", Value::Null),
+        ("taskpilot_api_tokens_file", Value::Null),
+    ] {
+        assert_eq!(json[key], row(value, "default"), "{key}");
+    }
 }
 
 #[test]
@@ -711,7 +596,7 @@ fn the_base_dir_reason_names_where_the_marker_was_found() {
     assert_eq!(
         reason(&deep, &[]),
         (
-            Sourced::new(deep.clone(), Source::Default),
+            default(deep.clone()),
             format!(
                 "BASE_DIR is unset and neither {} nor a directory above it holds .env or .tasks.json",
                 deep.display()
@@ -720,10 +605,7 @@ fn the_base_dir_reason_names_where_the_marker_was_found() {
     );
     // A marker that is a directory does not count.
     std::fs::create_dir(project.join(".tasks.json")).expect("mkdir");
-    assert_eq!(
-        reason(&deep, &[]).0,
-        Sourced::new(deep.clone(), Source::Default)
-    );
+    assert_eq!(reason(&deep, &[]).0, default(deep.clone()));
     std::fs::remove_dir(project.join(".tasks.json")).expect("rmdir");
 
     std::fs::write(project.join(".tasks.json"), "{}").expect("write");
@@ -760,7 +642,7 @@ fn the_base_dir_reason_names_where_the_marker_was_found() {
     assert_eq!(
         reason(&deep, &[("BASE_DIR", base)]),
         (
-            Sourced::new(dir.path().to_owned(), Source::Env),
+            from_env(dir.path().to_owned()),
             "BASE_DIR is set".to_owned()
         )
     );
@@ -768,12 +650,7 @@ fn the_base_dir_reason_names_where_the_marker_was_found() {
 
 #[test]
 fn allowed_origins_and_hosts_are_trimmed_lists_without_empty_entries() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join(".env"),
-        "TASKPILOT_ALLOWED_HOSTS=\" tasks.example.com,,  ,api.example.com \"\n",
-    )
-    .expect("write .env");
+    let dir = with_dotenv("TASKPILOT_ALLOWED_HOSTS=\" tasks.example.com,,  ,api.example.com \"\n");
     let s = resolve(
         dir.path(),
         &[(
@@ -782,37 +659,31 @@ fn allowed_origins_and_hosts_are_trimmed_lists_without_empty_entries() {
         )],
     )
     .expect("settings");
+    let list = |items: &[&str]| {
+        items
+            .iter()
+            .map(|&item| item.to_owned())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         s.allowed_origins,
-        Sourced::new(
-            vec![
-                "https://a.example".to_owned(),
-                "https://b.example:8443".to_owned()
-            ],
-            Source::Env
-        )
+        from_env(list(&["https://a.example", "https://b.example:8443"]))
     );
     assert_eq!(
         s.allowed_hosts,
-        Sourced::new(
-            vec!["tasks.example.com".to_owned(), "api.example.com".to_owned()],
-            Source::Dotenv
-        )
+        from_dotenv(list(&["tasks.example.com", "api.example.com"]))
     );
     // Only separators (and a lone `/`): an empty list, still from the environment.
     let s = resolve(dir.path(), &[("TASKPILOT_ALLOWED_ORIGINS", " , / ,")]).expect("settings");
-    assert_eq!(s.allowed_origins, Sourced::new(Vec::new(), Source::Env));
+    assert_eq!(s.allowed_origins, from_env(Vec::new()));
 }
 
 #[test]
 fn aws_variables_merge_the_environment_and_the_dotenv_file_sorted_by_name() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join(".env"),
+    let dir = with_dotenv(
         "AWS_SECRET_ACCESS_KEY=from-dotenv-secret\nAWS_ACCESS_KEY_ID=from-dotenv\nAWS_PROFILE=\n\
          AWS_ENDPOINT_URL=http://127.0.0.1:9000\nNOT_AWS_X=1\nAWSX=2\n",
-    )
-    .expect("write .env");
+    );
     let s = resolve(
         dir.path(),
         &[

@@ -6,7 +6,7 @@
 //!
 //! Not here: the id generator's process-wide state (`tests/id_generator.rs` runs alone).
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDateTime, Utc};
 use serde_json::{Value, json};
 use taskpilot_core::{
     CoreError, DESCRIPTION_MAX_CHARS, NewTask, Priority, Status, TITLE_MAX_CHARS, Task, TaskId,
@@ -21,6 +21,11 @@ fn ts(s: &str) -> Timestamp {
     Timestamp::parse(s).expect("a valid timestamp")
 }
 
+/// A local date and time, `2025-12-20T10:04:04.305998`.
+fn naive(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").expect("a local date and time")
+}
+
 fn pending() -> Task {
     NewTask::new("Prepare the deck", "low")
         .into_task(
@@ -28,6 +33,22 @@ fn pending() -> Task {
             ts("2025-12-20T10:04:04.305998"),
         )
         .expect("a valid task")
+}
+
+/// [`pending`] with `edit` applied to it.
+fn edited(edit: impl FnOnce(&mut Task)) -> Task {
+    let mut task = pending();
+    edit(&mut task);
+    task
+}
+
+/// `description` validated on a good task.
+fn with_description(
+    description: impl Into<String>,
+) -> Result<(String, Priority, String), CoreError> {
+    NewTask::new("t", "low")
+        .with_description(description)
+        .validate()
 }
 
 fn field_of(err: CoreError) -> &'static str {
@@ -42,10 +63,7 @@ fn field_of(err: CoreError) -> &'static str {
 
 #[test]
 fn an_id_encodes_its_creation_time_in_microseconds() {
-    let t = Utc
-        .with_ymd_and_hms(2025, 12, 20, 10, 4, 4)
-        .single()
-        .expect("a date");
+    let t = naive("2025-12-20T10:04:04").and_utc();
     let expected = t.timestamp_micros() + 305_973;
     assert_eq!(id("task_20251220_100404_305973").micros(), Some(expected));
     assert_eq!(id("task_19700101_000000_000001").micros(), Some(1));
@@ -140,22 +158,10 @@ fn ids_order_by_creation_time() {
 
 #[test]
 fn utc_instants_are_truncated_to_microseconds() {
-    let t = NaiveDate::from_ymd_opt(2026, 1, 2)
-        .and_then(|d| d.and_hms_nano_opt(3, 4, 5, 123_456_789))
-        .expect("a date")
-        .and_utc();
-    let stamp = Timestamp::from_utc(t);
+    let stamp = Timestamp::from_utc(naive("2026-01-02T03:04:05.123456789").and_utc());
     assert_eq!(stamp.to_string(), "2026-01-02T03:04:05.123456Z");
-    assert_eq!(
-        stamp.naive_local(),
-        NaiveDate::from_ymd_opt(2026, 1, 2)
-            .and_then(|d| d.and_hms_micro_opt(3, 4, 5, 123_456))
-            .expect("a date")
-    );
-    let whole = Utc
-        .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
-        .single()
-        .expect("a date");
+    assert_eq!(stamp.naive_local(), naive("2026-01-02T03:04:05.123456"));
+    let whole = naive("2026-01-02T03:04:05").and_utc();
     assert_eq!(
         Timestamp::from_utc(whole).to_string(),
         "2026-01-02T03:04:05Z"
@@ -176,36 +182,26 @@ fn now_is_utc_with_microseconds_at_most() {
 
 #[test]
 fn naive_local_is_the_time_in_its_own_zone() {
-    let aware = ts("2026-01-02T03:04:05.000007+02:00");
-    assert_eq!(
-        aware.naive_local(),
-        NaiveDate::from_ymd_opt(2026, 1, 2)
-            .and_then(|d| d.and_hms_micro_opt(3, 4, 5, 7))
-            .expect("a date")
-    );
-    let naive = ts("2025-12-20T10:04:04.305998");
-    assert_eq!(
-        naive.naive_local(),
-        NaiveDate::from_ymd_opt(2025, 12, 20)
-            .and_then(|d| d.and_hms_micro_opt(10, 4, 4, 305_998))
-            .expect("a date")
-    );
+    for (stamp, local) in [
+        (
+            "2026-01-02T03:04:05.000007+02:00",
+            "2026-01-02T03:04:05.000007",
+        ),
+        ("2025-12-20T10:04:04.305998", "2025-12-20T10:04:04.305998"),
+    ] {
+        assert_eq!(ts(stamp).naive_local(), naive(local), "{stamp}");
+    }
 }
 
 #[test]
 fn python_timestamps_print_micros_only_when_not_zero() {
-    assert_eq!(
-        ts("2025-12-20T10:04:04.000001").to_string(),
-        "2025-12-20T10:04:04.000001"
-    );
-    assert_eq!(
-        ts("2025-12-20T10:04:04.000000").to_string(),
-        "2025-12-20T10:04:04"
-    );
-    assert_eq!(
-        ts("2025-12-20 10:04:04.5").to_string(),
-        "2025-12-20T10:04:04.500000"
-    );
+    for (stamp, shown) in [
+        ("2025-12-20T10:04:04.000001", "2025-12-20T10:04:04.000001"),
+        ("2025-12-20T10:04:04.000000", "2025-12-20T10:04:04"),
+        ("2025-12-20 10:04:04.5", "2025-12-20T10:04:04.500000"),
+    ] {
+        assert_eq!(ts(stamp).to_string(), shown, "{stamp}");
+    }
     assert!(matches!(ts("2025-12-20 10:04:04.5"), Timestamp::Naive(_)));
 }
 
@@ -402,22 +398,15 @@ fn titles_are_checked_at_and_beyond_their_limits() {
 fn descriptions_allow_line_breaks_and_tabs_but_no_other_control_characters() {
     let at_limit = "ü".repeat(DESCRIPTION_MAX_CHARS);
     assert!(
-        NewTask::new("t", "low")
-            .with_description(at_limit)
-            .validate()
+        with_description(at_limit)
             .is_ok_and(|(_, _, d)| d.chars().count() == DESCRIPTION_MAX_CHARS)
     );
     assert_eq!(
-        NewTask::new("t", "low")
-            .with_description("a\nb\r\nc\td")
-            .validate()
-            .map(|(_, _, d)| d),
+        with_description("a\nb\r\nc\td").map(|(_, _, d)| d),
         Ok("a\nb\r\nc\td".to_owned())
     );
     assert_eq!(
-        NewTask::new("t", "low")
-            .with_description("x".repeat(DESCRIPTION_MAX_CHARS + 1))
-            .validate(),
+        with_description("x".repeat(DESCRIPTION_MAX_CHARS + 1)),
         Err(CoreError::InvalidField {
             field: "description",
             reason: format!(
@@ -427,9 +416,7 @@ fn descriptions_allow_line_breaks_and_tabs_but_no_other_control_characters() {
         })
     );
     assert_eq!(
-        NewTask::new("t", "low")
-            .with_description("esc \u{1b}[31m")
-            .validate(),
+        with_description("esc \u{1b}[31m"),
         Err(CoreError::InvalidField {
             field: "description",
             reason: "contains the control character '\\u{1b}'".into(),
@@ -441,26 +428,24 @@ fn descriptions_allow_line_breaks_and_tabs_but_no_other_control_characters() {
 fn stored_records_are_validated_with_the_same_rules() {
     let good = pending();
     assert_eq!(good.validate(), Ok(()));
-    let mut untrimmed = pending();
-    untrimmed.title = " padded ".into();
+    let untrimmed = edited(|t| t.title = " padded ".into());
     assert_eq!(
         untrimmed.validate(),
         Ok(()),
         "a stored title is not re-trimmed"
     );
-    let mut cases = Vec::new();
-    let mut t = pending();
-    t.title = "   ".into();
-    cases.push((t, "title"));
-    let mut t = pending();
-    t.title = "x".repeat(TITLE_MAX_CHARS + 1);
-    cases.push((t, "title"));
-    let mut t = pending();
-    t.description = "x".repeat(DESCRIPTION_MAX_CHARS + 1);
-    cases.push((t, "description"));
-    let mut t = pending();
-    t.description = "nul\u{0}".into();
-    cases.push((t, "description"));
+    let cases = [
+        (edited(|t| t.title = "   ".into()), "title"),
+        (
+            edited(|t| t.title = "x".repeat(TITLE_MAX_CHARS + 1)),
+            "title",
+        ),
+        (
+            edited(|t| t.description = "x".repeat(DESCRIPTION_MAX_CHARS + 1)),
+            "description",
+        ),
+        (edited(|t| t.description = "nul\u{0}".into()), "description"),
+    ];
     for (task, field) in cases {
         assert_eq!(field_of(task.validate().expect_err(field)), field);
     }
@@ -583,21 +568,16 @@ fn the_same_status_changes_nothing_even_with_a_response() {
 fn forbidden_moves_and_unexpected_statuses_have_exact_messages() {
     let mut t = pending();
     let now = ts("2026-01-02T03:04:05Z");
-    let err = t
-        .apply(&Transition::to(Status::Executed), now)
-        .expect_err("forbidden");
+    let refusal = |t: &mut Task, to| t.apply(&Transition::to(to), now).expect_err("refused");
     assert_eq!(
-        err.to_string(),
+        refusal(&mut t, Status::Executed).to_string(),
         "task task_20251220_100404_305973 cannot go from 'pending' to 'executed'; allowed from 'pending': 'approved', 'rejected', 'review'"
     );
     assert_eq!(t, pending(), "a refused move changes nothing");
     t.apply(&Transition::to(Status::Rejected), now)
         .expect("reject");
-    let err = t
-        .apply(&Transition::to(Status::Approved), now)
-        .expect_err("final");
     assert_eq!(
-        err.to_string(),
+        refusal(&mut t, Status::Approved).to_string(),
         "task task_20251220_100404_305973 cannot go from 'rejected' to 'approved'; allowed from 'rejected': none ('rejected' is final)"
     );
     let err = t
