@@ -7,10 +7,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{MockServer, Reply, settings, text, tool_call};
+use common::{MockServer, Reply, metrics_after_shutdown, settings, stored, text, tool_call};
 use serde_json::json;
 use taskpilot_agents::{RunStatus, Runtime, Verdict};
-use taskpilot_observe::MetricsSnapshot;
+use tempfile::TempDir;
 
 const KEY: &str = "sk-test-0123456789abcdefSECRET";
 
@@ -35,8 +35,12 @@ fn write_prompts(dir: &std::path::Path) {
     }
 }
 
-async fn runtime(base: &std::path::Path, server: &MockServer, extra: &[(&str, &str)]) -> Runtime {
-    let prompts = base.join("my-prompts");
+/// A server answering from `script`, and a runtime in a temporary base directory of its own
+/// that talks to it with the custom prompts (`extra`: more settings).
+async fn start(script: Vec<Reply>, extra: &[(&str, &str)]) -> (MockServer, TempDir, Runtime) {
+    let server = MockServer::start(script).await;
+    let dir = tempfile::tempdir().expect("a temporary base directory");
+    let prompts = dir.path().join("my-prompts");
     write_prompts(&prompts);
     let prompts = prompts.display().to_string();
     let mut env = vec![
@@ -49,7 +53,10 @@ async fn runtime(base: &std::path::Path, server: &MockServer, extra: &[(&str, &s
         ("TOOL_TIMEOUT_SECONDS", "5"),
     ];
     env.extend_from_slice(extra);
-    Runtime::from_settings(&settings(base, &env)).await.unwrap()
+    let rt = Runtime::from_settings(&settings(dir.path(), &env))
+        .await
+        .expect("the openai runtime starts");
+    (server, dir, rt)
 }
 
 fn good_plan() -> Reply {
@@ -58,16 +65,28 @@ fn good_plan() -> Reply {
     ))
 }
 
+/// Runs a request through `rt` and asserts that the run failed, without a task, for a reason
+/// containing every one of `parts`; returns the reason.
+async fn failure_of_a_run(rt: &Runtime, parts: &[&str]) -> String {
+    let r = rt
+        .run("Prepare the board deck")
+        .await
+        .expect("the run completes");
+    assert_eq!(r.status, RunStatus::Failed, "{:?}", r.reason);
+    assert!(r.task.is_none(), "{:?}", r.task);
+    let reason = r.reason.expect("a failed run says why");
+    assert!(parts.iter().all(|p| reason.contains(p)), "{reason}");
+    reason
+}
+
 #[tokio::test]
 async fn sends_the_strict_schema_the_system_prompt_and_the_key() {
-    let server = MockServer::start(vec![
+    let script = vec![
         good_plan(),
         Reply::json(text("APPROVE clear and harmless")),
         Reply::json(text("Task ready: prepare the board deck.")),
-    ])
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let rt = runtime(dir.path(), &server, &[]).await;
+    ];
+    let (server, dir, rt) = start(script, &[]).await;
     let request = "Create a high priority task to prepare the board deck";
     let r = rt.run(request).await.unwrap();
     assert_eq!(r.status, RunStatus::Executed, "{:?}", r.reason);
@@ -130,10 +149,8 @@ async fn sends_the_strict_schema_the_system_prompt_and_the_key() {
         got[2].body["messages"][0]["content"],
         "CUSTOM EXECUTOR PROMPT: write the notification."
     );
-    rt.shutdown().await.unwrap();
-
     // Token usage became cost; the prompt version is in spans and decisions; the key is nowhere.
-    let m = MetricsSnapshot::load(&dir.path().join("metrics.json")).unwrap();
+    let m = metrics_after_shutdown(&rt, dir.path()).await;
     assert_eq!(m.counter("llm.tokens.input"), 120.0 + 80.0 + 80.0);
     assert_eq!(m.counter("llm.tokens.output"), 30.0 + 10.0 + 10.0);
     assert!(m.counter("llm.cost.total") > 0.0);
@@ -162,20 +179,17 @@ async fn sends_the_strict_schema_the_system_prompt_and_the_key() {
 
 #[tokio::test]
 async fn retries_a_429_after_retry_after_then_succeeds() {
-    let server = MockServer::start(vec![
-        Reply {
-            status: 429,
-            headers: vec![("Retry-After".into(), "1".into())],
-            body: r#"{"error":{"message":"rate limited"}}"#.into(),
-            delay: Duration::ZERO,
-        },
+    let rate_limited = Reply {
+        headers: vec![("Retry-After".into(), "1".into())],
+        ..Reply::status(429, r#"{"error":{"message":"rate limited"}}"#)
+    };
+    let script = vec![
+        rate_limited,
         good_plan(),
         Reply::json(text("APPROVE")),
         Reply::json(text("Task ready.")),
-    ])
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let rt = runtime(dir.path(), &server, &[]).await;
+    ];
+    let (server, _dir, rt) = start(script, &[]).await;
     let started = Instant::now();
     let r = rt
         .run("Prepare the board deck, high priority")
@@ -192,25 +206,11 @@ async fn retries_a_429_after_retry_after_then_succeeds() {
 
 #[tokio::test]
 async fn retries_server_errors_with_backoff_until_the_attempts_run_out() {
-    let failing = || Reply {
-        status: 503,
-        headers: vec![],
-        body: "busy".into(),
-        delay: Duration::ZERO,
-    };
-    let server = MockServer::start(vec![failing(), failing(), failing()]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rt = runtime(dir.path(), &server, &[("RETRY_MAX_ATTEMPTS", "3")]).await;
-    let r = rt.run("Prepare the board deck").await.unwrap();
-    assert_eq!(r.status, RunStatus::Failed);
-    let reason = r.reason.unwrap();
-    assert!(
-        reason.contains("503") && reason.contains("3 attempt"),
-        "{reason}"
-    );
+    let busy = vec![Reply::status(503, "busy"); 3];
+    let (server, _dir, rt) = start(busy, &[("RETRY_MAX_ATTEMPTS", "3")]).await;
+    let reason = failure_of_a_run(&rt, &["503", "3 attempt"]).await;
     assert!(!reason.contains(KEY));
     assert_eq!(server.requests().len(), 3);
-    assert!(r.task.is_none());
 }
 
 #[tokio::test]
@@ -221,41 +221,27 @@ async fn malformed_arguments_end_the_run_failed_without_a_task() {
         r#"{"title": "x", "priority": "high", "description": "", "extra": 1}"#,
         "not json at all",
     ] {
-        let server = MockServer::start(vec![Reply::json(tool_call(arguments))]).await;
-        let dir = tempfile::tempdir().unwrap();
-        let rt = runtime(dir.path(), &server, &[]).await;
+        let (_server, _dir, rt) = start(vec![Reply::json(tool_call(arguments))], &[]).await;
         let r = rt.run("Prepare the board deck").await.unwrap();
         assert_eq!(r.status, RunStatus::Failed, "{arguments}");
-        assert!(r.task.is_none());
+        assert!(r.task.is_none(), "{arguments}");
+        let reason = r.reason.unwrap();
         assert!(
-            r.reason
-                .unwrap()
-                .contains("malformed create_task arguments")
+            reason.contains("malformed create_task arguments"),
+            "{arguments}: {reason}"
         );
-        assert_eq!(rt.store.stats().await.unwrap().total(), 0);
+        assert_eq!(stored(&rt).await, 0, "{arguments}");
     }
 }
 
 #[tokio::test]
 async fn a_slow_endpoint_times_out_and_the_run_fails() {
-    let slow = || Reply {
+    let slow = Reply {
         delay: Duration::from_secs(4),
         ..good_plan()
     };
-    let server = MockServer::start(vec![slow(), slow()]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rt = runtime(
-        dir.path(),
-        &server,
-        &[("TOOL_TIMEOUT_SECONDS", "0.5"), ("RETRY_MAX_ATTEMPTS", "2")],
-    )
-    .await;
+    let settings = [("TOOL_TIMEOUT_SECONDS", "0.5"), ("RETRY_MAX_ATTEMPTS", "2")];
+    let (_server, _dir, rt) = start(vec![slow; 2], &settings).await;
     // Without the timeout the slow endpoint's good plan would arrive and the run succeed.
-    let r = rt.run("Prepare the board deck").await.unwrap();
-    assert_eq!(r.status, RunStatus::Failed);
-    let reason = r.reason.unwrap();
-    assert!(
-        reason.contains("timed out") && reason.contains("2 attempt"),
-        "{reason}"
-    );
+    failure_of_a_run(&rt, &["timed out", "2 attempt"]).await;
 }

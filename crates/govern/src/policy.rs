@@ -608,6 +608,7 @@ impl Fnv64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn an_input_without_parameters_has_an_empty_object_and_outcomes_print_as_logged() {
@@ -675,10 +676,14 @@ mod tests {
         );
         assert_eq!(decision(true, &[], false).reason(), "allowed by policy");
     }
-    use serde_json::json;
 
     fn engine() -> PolicyEngine {
-        PolicyEngine::built_in().unwrap()
+        PolicyEngine::built_in().expect("the built-in policy compiles")
+    }
+
+    /// What the built-in policy decides about `input`.
+    fn decide(input: &PolicyInput) -> PolicyDecision {
+        engine().evaluate(input)
     }
 
     fn call(tool: &str, agent: &str, parameters: serde_json::Value) -> PolicyInput {
@@ -697,6 +702,35 @@ mod tests {
             "PlannerAgent",
             json!({"title": title, "priority": priority, "description": "d"}),
         )
+    }
+
+    /// A low-priority `create_task` call titled "x", without a description, by `agent`.
+    fn create_by(agent: &str) -> PolicyInput {
+        call(
+            "create_task",
+            agent,
+            json!({"title": "x", "priority": "low"}),
+        )
+    }
+
+    fn notify(agent: &str, message: &str) -> PolicyInput {
+        call(
+            "notify_external_system",
+            agent,
+            json!({ "message": message }),
+        )
+    }
+
+    /// Asserts that the built-in policy refuses `input` with a reason containing every one of
+    /// `parts`.
+    #[track_caller]
+    fn assert_denied(input: &PolicyInput, parts: &[&str]) {
+        let d = decide(input);
+        assert!(!d.allow, "{input:?}: {d:?}");
+        assert!(
+            d.deny.iter().any(|r| parts.iter().all(|p| r.contains(p))),
+            "{input:?}: no reason with all of {parts:?}: {d:?}"
+        );
     }
 
     #[test]
@@ -728,7 +762,7 @@ mod tests {
 
     #[test]
     fn planner_create_is_allowed() {
-        let d = engine().evaluate(&create("Prepare the board deck", "medium"));
+        let d = decide(&create("Prepare the board deck", "medium"));
         assert!(d.allow, "{d:?}");
         assert!(d.deny.is_empty());
         assert!(!d.require_approval);
@@ -738,117 +772,69 @@ mod tests {
 
     #[test]
     fn priority_is_case_insensitive() {
-        assert!(
-            engine()
-                .evaluate(&create("Prepare the board deck", "HIGH"))
-                .allow
-        );
+        assert!(decide(&create("Prepare the board deck", "HIGH")).allow);
     }
 
     #[test]
     fn empty_title_is_denied() {
         for title in ["", "   "] {
-            let d = engine().evaluate(&create(title, "low"));
-            assert!(!d.allow);
-            assert!(
-                d.deny
-                    .iter()
-                    .any(|r| r.contains("title") && r.contains("empty")),
-                "{d:?}"
-            );
+            assert_denied(&create(title, "low"), &["title", "empty"]);
         }
     }
 
     #[test]
     fn title_of_500_is_allowed_and_501_denied() {
         assert!(
-            engine().evaluate(&create(&"é".repeat(500), "low")).allow,
+            decide(&create(&"é".repeat(500), "low")).allow,
             "characters, not bytes"
         );
-        let d = engine().evaluate(&create(&"a".repeat(501), "low"));
-        assert!(!d.allow);
-        assert!(
-            d.deny
-                .iter()
-                .any(|r| r.contains("1-500") && r.contains("501")),
-            "{d:?}"
-        );
+        assert_denied(&create(&"a".repeat(501), "low"), &["1-500", "501"]);
     }
 
     #[test]
     fn missing_title_is_denied() {
-        let d = engine().evaluate(&call(
-            "create_task",
-            "PlannerAgent",
-            json!({"priority": "low"}),
-        ));
-        assert!(!d.allow);
-        assert!(d.deny.iter().any(|r| r.contains("title")), "{d:?}");
+        let untitled = call("create_task", "PlannerAgent", json!({"priority": "low"}));
+        assert_denied(&untitled, &["title"]);
     }
 
     #[test]
     fn bad_priority_is_denied() {
+        let reason = "priority must be one of high, medium, low";
         for priority in ["urgent", "", "hi"] {
-            let d = engine().evaluate(&create("A task", priority));
-            assert!(!d.allow);
-            assert!(
-                d.deny
-                    .iter()
-                    .any(|r| r.contains("priority must be one of high, medium, low")),
-                "{d:?}"
-            );
+            assert_denied(&create("A task", priority), &[reason]);
         }
-        let d = engine().evaluate(&call(
-            "create_task",
-            "PlannerAgent",
-            json!({"title": "A task", "priority": 3}),
-        ));
-        assert!(!d.allow, "{d:?}");
+        let numeric = json!({"title": "A task", "priority": 3});
+        assert_denied(&call("create_task", "PlannerAgent", numeric), &[reason]);
     }
 
     #[test]
     fn high_and_sensitive_requires_approval() {
-        let d = engine().evaluate(&create("Move the Sensitive payroll files", "high"));
+        let d = decide(&create("Move the Sensitive payroll files", "high"));
         assert!(d.allow, "{d:?}");
         assert!(d.require_approval);
         assert_eq!(d.outcome(), PolicyOutcome::RequireApproval);
         // Only high priority, and only when the title says so.
-        assert!(
-            !engine()
-                .evaluate(&create("Move the Sensitive payroll files", "medium"))
-                .require_approval
-        );
-        assert!(
-            !engine()
-                .evaluate(&create("Move the payroll files", "high"))
-                .require_approval
-        );
+        for (title, priority) in [
+            ("Move the Sensitive payroll files", "medium"),
+            ("Move the payroll files", "high"),
+        ] {
+            let d = decide(&create(title, priority));
+            assert!(!d.require_approval, "{title} ({priority}): {d:?}");
+        }
     }
 
     #[test]
     fn create_by_another_agent_is_denied() {
-        let d = engine().evaluate(&call(
-            "create_task",
-            "ExecutorAgent",
-            json!({"title": "x", "priority": "low"}),
-        ));
-        assert!(!d.allow);
-        assert!(
-            d.deny
-                .iter()
-                .any(|r| r.contains("only be called by PlannerAgent")),
-            "{d:?}"
+        assert_denied(
+            &create_by("ExecutorAgent"),
+            &["only be called by PlannerAgent"],
         );
     }
 
     #[test]
     fn notify_by_executor_and_reviewer_is_allowed() {
         for agent in ["ExecutorAgent", "ReviewerAgent"] {
-            let d = engine().evaluate(&call(
-                "notify_external_system",
-                agent,
-                json!({"message": "Task ready"}),
-            ));
+            let d = decide(&notify(agent, "Task ready"));
             assert!(d.allow, "{agent}: {d:?}");
         }
     }
@@ -860,37 +846,23 @@ mod tests {
             "please delete it",
             "Undeleted? Deleting",
         ] {
-            let d = engine().evaluate(&call(
-                "notify_external_system",
-                "ExecutorAgent",
-                json!({ "message": message }),
-            ));
-            assert!(!d.allow, "{message}");
-            assert!(d.deny.iter().any(|r| r.contains("delete")), "{d:?}");
+            assert_denied(&notify("ExecutorAgent", message), &["delete"]);
         }
     }
 
     #[test]
     fn notify_by_planner_is_denied() {
-        let d = engine().evaluate(&call(
-            "notify_external_system",
-            "PlannerAgent",
-            json!({"message": "hi"}),
-        ));
-        assert!(!d.allow);
-        assert!(
-            d.deny
-                .iter()
-                .any(|r| r.contains("ExecutorAgent or ReviewerAgent")),
-            "{d:?}"
+        assert_denied(
+            &notify("PlannerAgent", "hi"),
+            &["ExecutorAgent or ReviewerAgent"],
         );
     }
 
     #[test]
     fn delete_task_is_denied_with_its_reason() {
         for agent in ["PlannerAgent", "ExecutorAgent", "ReviewerAgent"] {
-            let d = engine().evaluate(&call("delete_task", agent, json!({"task_id": "task_1"})));
-            assert!(!d.allow);
+            let d = decide(&call("delete_task", agent, json!({"task_id": "task_1"})));
+            assert!(!d.allow, "{agent}: {d:?}");
             assert_eq!(d.deny.len(), 1, "{d:?}");
             assert!(
                 d.deny[0].starts_with("delete_task is not permitted"),
@@ -901,24 +873,9 @@ mod tests {
 
     #[test]
     fn unknown_agent_and_tool_are_denied() {
-        let d = engine().evaluate(&call(
-            "create_task",
-            "RogueAgent",
-            json!({"title": "x", "priority": "low"}),
-        ));
-        assert!(!d.allow);
-        assert!(
-            d.deny
-                .iter()
-                .any(|r| r.contains("unknown agent type RogueAgent")),
-            "{d:?}"
-        );
-        let d = engine().evaluate(&call("send_email", "ExecutorAgent", json!({})));
-        assert!(!d.allow);
-        assert!(
-            d.deny.iter().any(|r| r.contains("unknown tool send_email")),
-            "{d:?}"
-        );
+        assert_denied(&create_by("RogueAgent"), &["unknown agent type RogueAgent"]);
+        let email = call("send_email", "ExecutorAgent", json!({}));
+        assert_denied(&email, &["unknown tool send_email"]);
     }
 
     #[test]
@@ -941,8 +898,27 @@ mod tests {
         }
     }
 
-    fn write(dir: &Path, name: &str, text: &str) {
-        std::fs::write(dir.join(name), text).unwrap();
+    /// A temporary directory holding `files` (name, text).
+    fn policy_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("a policy file written");
+        }
+        dir
+    }
+
+    /// The engine loaded from a temporary directory holding only `files`.
+    fn load_files(files: &[(&str, &str)]) -> Result<PolicyEngine, GovernError> {
+        PolicyEngine::load(policy_dir(files).path())
+    }
+
+    fn load(files: &[(&str, &str)]) -> PolicyEngine {
+        load_files(files).expect("the policy files load")
+    }
+
+    /// A policy in the default package: the header, then `rules`.
+    fn rego(rules: &str) -> String {
+        format!("package taskpilot.tool_calls\nimport rego.v1\n{rules}")
     }
 
     #[test]
@@ -956,14 +932,12 @@ mod tests {
     #[test]
     fn custom_policy_files_are_evaluated() {
         // The same call the default allows is refused by a stricter file: proof the files run.
-        let dir = tempfile::tempdir().unwrap();
         let strict = defaults::POLICY.replace(
             "valid_priorities := {\"high\", \"medium\", \"low\"}",
             "valid_priorities := {\"high\"}",
         );
         assert_ne!(strict, defaults::POLICY);
-        write(dir.path(), "tool_calls.rego", &strict);
-        write(dir.path(), "notes.txt", "not a policy");
+        let dir = policy_dir(&[("tool_calls.rego", &strict), ("notes.txt", "not a policy")]);
         let engine = PolicyEngine::load(dir.path()).unwrap();
         assert_eq!(
             engine.source(),
@@ -976,14 +950,13 @@ mod tests {
 
     #[test]
     fn several_files_and_packages_load_together() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "tool_calls.rego", defaults::POLICY);
-        write(
-            dir.path(),
-            "extra.rego",
-            "package taskpilot.extra\nimport rego.v1\ndefault allow := false\nallow if input.tool_name == \"ping\"\n",
-        );
-        let engine = PolicyEngine::load(dir.path()).unwrap();
+        let engine = load(&[
+            ("tool_calls.rego", defaults::POLICY),
+            (
+                "extra.rego",
+                "package taskpilot.extra\nimport rego.v1\ndefault allow := false\nallow if input.tool_name == \"ping\"\n",
+            ),
+        ]);
         assert_eq!(
             engine.packages(),
             ["taskpilot.extra", "taskpilot.tool_calls"]
@@ -1008,7 +981,6 @@ mod tests {
 
     #[test]
     fn older_syntax_with_future_keywords_loads() {
-        let dir = tempfile::tempdir().unwrap();
         let old = r#"package taskpilot.tool_calls
 
 import future.keywords.if
@@ -1030,8 +1002,7 @@ require_approval {
     input.parameters.priority == "high"
 }
 "#;
-        write(dir.path(), "legacy.rego", old);
-        let engine = PolicyEngine::load(dir.path()).unwrap();
+        let engine = load(&[("legacy.rego", old)]);
         let d = engine.evaluate(&create("A task", "high"));
         assert!(d.allow && d.require_approval, "{d:?}");
         let d = engine.evaluate(&call("delete_task", "PlannerAgent", json!({})));
@@ -1040,10 +1011,10 @@ require_approval {
 
     #[test]
     fn rego_v1_with_import_rego_v1_loads() {
-        let dir = tempfile::tempdir().unwrap();
-        let v1 = "package taskpilot.tool_calls\nimport rego.v1\nallow if input.agent_type == \"PlannerAgent\"\ndeny contains \"no\" if input.tool_name == \"x\"\n";
-        write(dir.path(), "v1.rego", v1);
-        let engine = PolicyEngine::load(dir.path()).unwrap();
+        let v1 = rego(
+            "allow if input.agent_type == \"PlannerAgent\"\ndeny contains \"no\" if input.tool_name == \"x\"\n",
+        );
+        let engine = load(&[("v1.rego", &v1)]);
         assert!(engine.evaluate(&create("t", "low")).allow);
         assert_eq!(
             engine.evaluate(&call("x", "PlannerAgent", json!({}))).deny,
@@ -1053,13 +1024,13 @@ require_approval {
 
     #[test]
     fn a_broken_policy_names_the_file_and_line() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "a_good.rego", defaults::POLICY);
-        write(
-            dir.path(),
-            "broken.rego",
-            "package taskpilot.broken\nimport rego.v1\n\nallow if {\n    input.x ==\n}\n",
-        );
+        let dir = policy_dir(&[
+            ("a_good.rego", defaults::POLICY),
+            (
+                "broken.rego",
+                "package taskpilot.broken\nimport rego.v1\n\nallow if {\n    input.x ==\n}\n",
+            ),
+        ]);
         let err = PolicyEngine::load(dir.path()).unwrap_err();
         match &err {
             GovernError::PolicyCompile { file, line, .. } => {
@@ -1077,43 +1048,31 @@ require_approval {
 
     #[test]
     fn a_policy_calling_an_unknown_function_is_a_compile_error() {
-        let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "tool_calls.rego",
-            "package taskpilot.tool_calls\nimport rego.v1\n\nallow if no_such_function(input.x)\n",
-        );
-        let err = PolicyEngine::load(dir.path()).unwrap_err();
-        let text = err.to_string();
+        let unknown = rego("\nallow if no_such_function(input.x)\n");
+        let text = load_files(&[("tool_calls.rego", &unknown)])
+            .unwrap_err()
+            .to_string();
         assert!(text.contains("tool_calls.rego"), "{text}");
     }
 
     #[test]
     fn an_empty_directory_or_a_missing_package_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
-            PolicyEngine::load(dir.path()),
+            load_files(&[]),
             Err(GovernError::NoPolicies { .. })
         ));
-        write(
-            dir.path(),
-            "other.rego",
-            "package other\nimport rego.v1\nallow := true\n",
-        );
-        let err = PolicyEngine::load(dir.path()).unwrap_err();
+        let other = "package other\nimport rego.v1\nallow := true\n";
+        let err = load_files(&[("other.rego", other)]).unwrap_err();
         assert!(err.to_string().contains("taskpilot.tool_calls"), "{err}");
     }
 
     #[test]
     fn evaluation_errors_fail_closed() {
-        let dir = tempfile::tempdir().unwrap();
         // A builtin that fails on this input: the deny rule cannot be decided, so deny.
-        write(
-            dir.path(),
+        let engine = load(&[(
             "tool_calls.rego",
-            "package taskpilot.tool_calls\nimport rego.v1\nallow := true\ndeny contains \"too many\" if to_number(input.limit) > 10\n",
-        );
-        let engine = PolicyEngine::load(dir.path()).unwrap();
+            &rego("allow := true\ndeny contains \"too many\" if to_number(input.limit) > 10\n"),
+        )]);
         assert!(engine.evaluate_json(&json!({"limit": "7"})).allow);
         let d = engine.evaluate_json(&json!({"limit": "ten"}));
         assert!(!d.allow, "{d:?}");
@@ -1122,28 +1081,17 @@ require_approval {
 
     #[test]
     fn a_non_boolean_allow_fails_closed() {
-        let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "p.rego",
-            "package taskpilot.tool_calls\nimport rego.v1\nallow := \"yes\"\n",
-        );
-        let d = PolicyEngine::load(dir.path())
-            .unwrap()
-            .evaluate(&create("t", "low"));
+        let d = load(&[("p.rego", &rego("allow := \"yes\"\n"))]).evaluate(&create("t", "low"));
         assert!(!d.allow);
         assert!(d.deny[0].contains("`allow` must be a boolean"), "{d:?}");
     }
 
     #[test]
     fn deny_wins_over_allow() {
-        let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
+        let engine = load(&[(
             "p.rego",
-            "package taskpilot.tool_calls\nimport rego.v1\nallow := true\ndeny contains \"stop\" if input.tool_name == \"x\"\n",
-        );
-        let engine = PolicyEngine::load(dir.path()).unwrap();
+            &rego("allow := true\ndeny contains \"stop\" if input.tool_name == \"x\"\n"),
+        )]);
         let d = engine.evaluate(&call("x", "PlannerAgent", json!({})));
         assert!(!d.allow);
         assert_eq!(d.outcome(), PolicyOutcome::Deny);
@@ -1223,15 +1171,9 @@ require_approval {
 
     #[test]
     fn an_unchanged_copy_of_the_default_runs_on_the_vm_and_custom_policies_on_the_interpreter() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "tool_calls.rego", defaults::POLICY);
-        assert!(PolicyEngine::load(dir.path()).unwrap().is_compiled());
-        write(
-            dir.path(),
-            "tool_calls.rego",
-            &format!("{}\n# edited\n", defaults::POLICY),
-        );
-        let engine = PolicyEngine::load(dir.path()).unwrap();
+        assert!(load(&[("tool_calls.rego", defaults::POLICY)]).is_compiled());
+        let edited = format!("{}\n# edited\n", defaults::POLICY);
+        let engine = load(&[("tool_calls.rego", &edited)]);
         assert!(!engine.is_compiled());
         assert!(engine.evaluate(&create("A task", "low")).allow);
     }
@@ -1313,15 +1255,8 @@ require_approval {
 
     #[test]
     fn the_rules_allow_is_kept_beside_the_decision() {
-        let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "p.rego",
-            "package taskpilot.tool_calls\nimport rego.v1\nallow := true\ndeny contains \"stop\" if true\n",
-        );
-        let d = PolicyEngine::load(dir.path())
-            .unwrap()
-            .evaluate(&create("t", "low"));
+        let stop = rego("allow := true\ndeny contains \"stop\" if true\n");
+        let d = load(&[("p.rego", &stop)]).evaluate(&create("t", "low"));
         assert!(d.rules_allow && !d.allow, "{d:?}");
         assert_eq!(d.outcome(), PolicyOutcome::Deny);
         assert_eq!(d.error, None);
@@ -1329,9 +1264,10 @@ require_approval {
 
     #[test]
     fn test_files_take_no_part_in_decisions() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "tool_calls.rego", defaults::POLICY);
-        write(dir.path(), "tool_calls_test.rego", defaults::POLICY_TEST);
+        let dir = policy_dir(&[
+            ("tool_calls.rego", defaults::POLICY),
+            ("tool_calls_test.rego", defaults::POLICY_TEST),
+        ]);
         let engine = PolicyEngine::load(dir.path()).unwrap();
         assert_eq!(
             engine.source(),

@@ -1,5 +1,6 @@
-//! Shared helpers for the agents tests: settings in a temporary base directory, a scripted
-//! stub provider, and a tiny OpenAI-compatible HTTP server on a loopback port.
+//! Shared helpers for the agents tests: settings in a temporary base directory, what a runtime
+//! leaves (its metrics, its store's size), a scripted stub provider, and a tiny
+//! OpenAI-compatible HTTP server on a loopback port.
 
 #![allow(dead_code)]
 
@@ -10,8 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use taskpilot_agents::{LlmProvider, LlmReply, ProviderError, TaskBrief, TaskProposal};
+use taskpilot_agents::{LlmProvider, LlmReply, ProviderError, Runtime, TaskBrief, TaskProposal};
 use taskpilot_config::Settings;
+use taskpilot_observe::MetricsSnapshot;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -27,7 +29,18 @@ pub(crate) fn settings(base: &Path, extra: &[(&str, &str)]) -> Settings {
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }
-    Settings::resolve(&env, base).unwrap()
+    Settings::resolve(&env, base).expect("the test settings resolve")
+}
+
+/// Shuts `rt` down (its files flushed) and reads the metrics it left in `base`.
+pub(crate) async fn metrics_after_shutdown(rt: &Runtime, base: &Path) -> MetricsSnapshot {
+    rt.shutdown().await.expect("the runtime shuts down");
+    MetricsSnapshot::load(&base.join("metrics.json")).expect("metrics.json is readable")
+}
+
+/// How many tasks `rt`'s store holds.
+pub(crate) async fn stored(rt: &Runtime) -> usize {
+    rt.store.stats().await.expect("the store's stats").total()
 }
 
 /// A provider with fixed answers.
@@ -74,11 +87,17 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
+    /// A 200 answer with a JSON body, at once.
     pub(crate) fn json(body: Value) -> Reply {
+        Reply::status(200, &body.to_string())
+    }
+
+    /// An answer with this status and body and no extra headers, at once.
+    pub(crate) fn status(status: u16, body: &str) -> Reply {
         Reply {
-            status: 200,
+            status,
             headers: vec![],
-            body: body.to_string(),
+            body: body.into(),
             delay: Duration::ZERO,
         }
     }
@@ -100,8 +119,10 @@ pub(crate) struct MockServer {
 
 impl MockServer {
     pub(crate) async fn start(script: Vec<Reply>) -> MockServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port for the mock server");
+        let addr = listener.local_addr().expect("the mock server's address");
         let received = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
         let log = received.clone();
@@ -117,12 +138,8 @@ impl MockServer {
                         return;
                     };
                     log.lock().unwrap().push(request);
-                    let reply = script.lock().unwrap().pop_front().unwrap_or(Reply {
-                        status: 500,
-                        headers: vec![],
-                        body: "{\"error\":\"script exhausted\"}".into(),
-                        delay: Duration::ZERO,
-                    });
+                    let exhausted = Reply::status(500, "{\"error\":\"script exhausted\"}");
+                    let reply = script.lock().unwrap().pop_front().unwrap_or(exhausted);
                     tokio::time::sleep(reply.delay).await;
                     let mut head = format!(
                         "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
