@@ -11,33 +11,19 @@
 
 mod common;
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{TempBucket, TempMaria, TempPg, TempRedis, block_on};
 use serde_json::Value;
 use taskpilot_config::{Secret, StoreLocation};
 use taskpilot_core::{NewTask, Status, Task, TaskId, Timestamp};
-
-fn unique() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("{}_{nanos}", std::process::id())
-}
-
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(future)
-}
+use taskpilot_store::TaskStore;
 
 /// One notification as the receiver got it.
 #[derive(Debug, Clone)]
@@ -56,19 +42,21 @@ struct Receiver {
 
 impl Receiver {
     fn start(delay_ms: u64) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
-        let url = format!("http://{}/notify", listener.local_addr().expect("addr"));
         let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
         let delay = Arc::new(AtomicU64::new(delay_ms));
         let (s, d) = (seen.clone(), delay.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (s, d) = (s.clone(), d.clone());
-                std::thread::spawn(move || answer(stream, &s, &d));
-            }
+        let addr = common::http_server(move |request| {
+            s.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Received {
+                    header_key: request.header("idempotency-key").map(str::to_owned),
+                    body: serde_json::from_slice(&request.body).unwrap_or(Value::Null),
+                });
+            std::thread::sleep(Duration::from_millis(d.load(Ordering::SeqCst)));
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".to_owned()
         });
         Receiver {
-            url,
+            url: format!("http://{addr}/notify"),
             seen,
             delay_ms: delay,
         }
@@ -92,209 +80,109 @@ impl Receiver {
     }
 }
 
-fn answer(stream: TcpStream, seen: &Mutex<Vec<Received>>, delay: &AtomicU64) {
-    let mut reader = BufReader::new(stream);
-    let mut length = 0usize;
-    let mut key = None;
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            match name.trim().to_ascii_lowercase().as_str() {
-                "content-length" => length = value.trim().parse().unwrap_or(0),
-                "idempotency-key" => key = Some(value.trim().to_owned()),
-                _ => {}
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
-    seen.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(Received {
-            header_key: key,
-            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-        });
-    std::thread::sleep(Duration::from_millis(delay.load(Ordering::SeqCst)));
-    let mut stream = reader.into_inner();
-    let _ =
-        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-}
-
 /// Where the replicas keep their tasks, and the variables that say so.
 struct Shared {
     location: StoreLocation,
     envs: Vec<(String, String)>,
-    /// Dropped at the end (a database, a key prefix).
-    cleanup: Option<Box<dyn FnOnce()>>,
+    /// What holds the store (a database, a key prefix, a bucket), removed on drop.
+    _server: Box<dyn Any>,
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
-        if let Some(cleanup) = self.cleanup.take() {
-            cleanup();
+impl Shared {
+    /// This store, held by `server` (removed when the test ends).
+    fn on(self, server: impl Any) -> Shared {
+        Shared {
+            _server: Box::new(server),
+            ..self
         }
     }
 }
 
+/// The backends, each `fn(dir)` returning the store, or `None` when its server is missing
+/// (after `taskpilot_testkit::service_missing`).
 fn file_store(dir: &Path) -> Shared {
     let path = dir.join("shared/.tasks.json");
     Shared {
         location: StoreLocation::File(path.clone()),
         envs: vec![("TASKS_FILE".into(), path.display().to_string())],
-        cleanup: None,
+        _server: Box::new(()),
     }
 }
 
-fn url_store(url: String, mut envs: Vec<(String, String)>) -> Shared {
+fn url_store(url: String, envs: &[(&str, &str)]) -> Shared {
+    let mut envs: Vec<(String, String)> = envs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     envs.push(("TASK_STORE_URL".into(), url.clone()));
     Shared {
         location: StoreLocation::Url(Secret::new(url)),
         envs,
-        cleanup: None,
+        _server: Box::new(()),
     }
 }
 
 fn sqlite_store(dir: &Path) -> Shared {
-    url_store(
-        format!("sqlite://{}/shared/tasks.db", dir.display()),
-        vec![],
-    )
+    url_store(format!("sqlite://{}/shared/tasks.db", dir.display()), &[])
 }
 
-fn postgres_store() -> Option<Shared> {
-    let name = format!("taskpilot_replicas_{}", unique());
-    let created = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c"])
-        .arg(format!("CREATE DATABASE \"{name}\""))
-        .output();
-    if !created.is_ok_and(|o| o.status.success()) {
-        taskpilot_testkit::service_missing("PostgreSQL at 127.0.0.1:5432 (psql)", "not available");
-        return None;
+fn postgres_store(_: &Path) -> Option<Shared> {
+    let db = TempPg::create("taskpilot_replicas")?;
+    Some(url_store(db.url(), &[]).on(db))
+}
+
+fn mariadb_store(_: &Path) -> Option<Shared> {
+    let db = TempMaria::create("taskpilot_replicas")?;
+    Some(url_store(db.url("mariadb"), &[]).on(db))
+}
+
+fn redis_store(_: &Path) -> Option<Shared> {
+    let keys = TempRedis::create("taskpilot-replicas")?;
+    Some(url_store(keys.url(), &[]).on(keys))
+}
+
+fn s3_store(_: &Path) -> Option<Shared> {
+    let bucket = TempBucket::create("taskpilot-replicas")?;
+    let shared = url_store(bucket.url("replicas"), &bucket.envs("replica-test-secret"));
+    Some(shared.on(bucket))
+}
+
+/// The S3 store's option for each `AWS_*` variable: the test's own handle reads no environment.
+const S3_OPTIONS: [(&str, &str); 5] = [
+    ("AWS_ENDPOINT_URL", "aws_endpoint"),
+    ("AWS_ALLOW_HTTP", "aws_allow_http"),
+    ("AWS_ACCESS_KEY_ID", "aws_access_key_id"),
+    ("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"),
+    ("AWS_REGION", "aws_region"),
+];
+
+/// The test's own handle on the shared store.
+async fn open(shared: &Shared) -> Arc<dyn TaskStore> {
+    match &shared.location {
+        StoreLocation::Url(url) if url.expose().starts_with("s3://") => {
+            let options: Vec<(&str, &str)> = shared
+                .envs
+                .iter()
+                .filter_map(|(k, v)| {
+                    let (_, option) = S3_OPTIONS.iter().find(|(var, _)| var == k)?;
+                    Some((*option, v.as_str()))
+                })
+                .collect();
+            let store = taskpilot_store::s3::S3Store::open_with(url.expose(), &options)
+                .await
+                .expect("open S3");
+            Arc::new(store)
+        }
+        location => taskpilot_store::open(location)
+            .await
+            .expect("open the store"),
     }
-    let mut shared = url_store(format!("postgres://postgres@127.0.0.1:5432/{name}"), vec![]);
-    shared.cleanup = Some(Box::new(move || {
-        let _ = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c"])
-            .arg(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .output();
-    }));
-    Some(shared)
-}
-
-fn mariadb_store() -> Option<Shared> {
-    let name = format!("taskpilot_replicas_{}", unique());
-    let sql = |statement: String| {
-        Command::new("mysql")
-            .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e"])
-            .arg(statement)
-            .output()
-    };
-    if !sql(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-        .is_ok_and(|o| o.status.success())
-    {
-        taskpilot_testkit::service_missing("MariaDB at 127.0.0.1:3306 (mysql)", "not available");
-        return None;
-    }
-    let mut shared = url_store(format!("mariadb://root@127.0.0.1:3306/{name}"), vec![]);
-    shared.cleanup = Some(Box::new(move || {
-        let _ = sql(format!("DROP DATABASE IF EXISTS `{name}`"));
-    }));
-    Some(shared)
-}
-
-fn redis_store() -> Option<Shared> {
-    if TcpStream::connect("127.0.0.1:6379").is_err() {
-        taskpilot_testkit::service_missing("Redis at 127.0.0.1:6379", "not available");
-        return None;
-    }
-    let url = format!(
-        "redis://127.0.0.1:6379/0?prefix=taskpilot-replicas-{}",
-        unique()
-    );
-    let mut shared = url_store(url, vec![]);
-    let location = shared.location.clone();
-    shared.cleanup = Some(Box::new(move || {
-        let _ = block_on(async {
-            let store = taskpilot_store::open(&location).await?;
-            store.clear().await
-        });
-    }));
-    Some(shared)
-}
-
-fn s3_store() -> Option<Shared> {
-    let Ok(endpoint) = std::env::var("TASKPILOT_TEST_S3_ENDPOINT") else {
-        taskpilot_testkit::service_missing(
-            "an S3 server (eval \"$(scripts/s3-server start)\")",
-            "not available",
-        );
-        return None;
-    };
-    let bucket = format!("taskpilot-replicas-{}", unique().replace('_', "-"));
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = TcpStream::connect(host).expect("connect to the S3 server");
-    write!(
-        stream,
-        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .expect("create the bucket");
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    let envs = vec![
-        ("AWS_ENDPOINT_URL".into(), endpoint.clone()),
-        ("AWS_ALLOW_HTTP".into(), "true".into()),
-        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "replica-test-secret".into()),
-        ("AWS_REGION".into(), "us-east-1".into()),
-    ];
-    Some(url_store(format!("s3://{bucket}/replicas"), envs))
 }
 
 /// Stores `n` tasks in `status`, decided an hour ago (so no sweep waits for their decider).
 fn seed(shared: &Shared, n: usize, status: Status) -> Vec<TaskId> {
     block_on(async {
-        // The S3 backend reads its AWS_* settings from the process environment of the test
-        // only through `S3Store::open_with`; the other backends need nothing more.
-        let store = match &shared.location {
-            StoreLocation::Url(url) if url.expose().starts_with("s3://") => {
-                let options: Vec<(String, String)> = shared
-                    .envs
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        let key = match k.as_str() {
-                            "AWS_ENDPOINT_URL" => "aws_endpoint",
-                            "AWS_ALLOW_HTTP" => "aws_allow_http",
-                            "AWS_ACCESS_KEY_ID" => "aws_access_key_id",
-                            "AWS_SECRET_ACCESS_KEY" => "aws_secret_access_key",
-                            "AWS_REGION" => "aws_region",
-                            _ => return None,
-                        };
-                        Some((key.to_owned(), v.clone()))
-                    })
-                    .collect();
-                let options: Vec<(&str, &str)> = options
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                let store = taskpilot_store::s3::S3Store::open_with(url.expose(), &options)
-                    .await
-                    .expect("open S3");
-                Arc::new(store) as Arc<dyn taskpilot_store::TaskStore>
-            }
-            location => taskpilot_store::open(location)
-                .await
-                .expect("open the store"),
-        };
+        let store = open(shared).await;
         let decided = Timestamp::from_utc(chrono::Utc::now() - chrono::Duration::hours(1));
         let mut id = TaskId::generate();
         let mut tasks: Vec<Task> = Vec::new();
@@ -372,6 +260,21 @@ fn assert_keys_consistent(receiver: &Receiver) {
     }
 }
 
+/// Exactly one notification for each task of `ids` and none else; the keys consistent.
+fn assert_each_notified_once(receiver: &Receiver, ids: &[TaskId]) {
+    let by_task = receiver.by_task();
+    assert_eq!(
+        receiver.received().len(),
+        ids.len(),
+        "exactly one notification per task: {by_task:?}"
+    );
+    assert_eq!(by_task.len(), ids.len(), "every task notified");
+    for id in ids {
+        assert_eq!(by_task.get(id.as_str()).map(Vec::len), Some(1), "task {id}");
+    }
+    assert_keys_consistent(receiver);
+}
+
 /// Three replicas sweep `n` approved tasks: exactly `n` notifications, one per task.
 fn three_replicas_execute_each_task_once(shared: Shared, n: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -386,57 +289,7 @@ fn three_replicas_execute_each_task_once(shared: Shared, n: usize) {
     // Two more sweeps of every replica: a duplicate would show now.
     std::thread::sleep(Duration::from_millis(2500));
     stop(replicas);
-    let by_task = receiver.by_task();
-    assert_eq!(
-        receiver.received().len(),
-        n,
-        "exactly one notification per task"
-    );
-    assert_eq!(by_task.len(), n, "every task notified");
-    for id in &ids {
-        assert_eq!(by_task.get(id.as_str()).map(Vec::len), Some(1), "task {id}");
-    }
-    assert_keys_consistent(&receiver);
-}
-
-#[test]
-fn three_file_store_processes_execute_each_task_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    three_replicas_execute_each_task_once(file_store(dir.path()), 40);
-}
-
-#[test]
-fn three_replicas_on_sqlite_execute_each_task_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    three_replicas_execute_each_task_once(sqlite_store(dir.path()), 40);
-}
-
-#[test]
-fn three_replicas_on_postgres_execute_each_task_once() {
-    let Some(shared) = postgres_store() else {
-        return;
-    };
-    three_replicas_execute_each_task_once(shared, 60);
-}
-
-#[test]
-fn three_replicas_on_mariadb_execute_each_task_once() {
-    let Some(shared) = mariadb_store() else {
-        return;
-    };
-    three_replicas_execute_each_task_once(shared, 40);
-}
-
-#[test]
-fn three_replicas_on_redis_execute_each_task_once() {
-    let Some(shared) = redis_store() else { return };
-    three_replicas_execute_each_task_once(shared, 40);
-}
-
-#[test]
-fn three_replicas_on_s3_execute_each_task_once() {
-    let Some(shared) = s3_store() else { return };
-    three_replicas_execute_each_task_once(shared, 30);
+    assert_each_notified_once(&receiver, &ids);
 }
 
 /// People approve tasks with `taskpilot tasks approve` (which executes at once) while three
@@ -455,10 +308,8 @@ fn approvals_while_replicas_sweep(shared: Shared) {
         .iter()
         .map(|id| {
             let mut cmd = common::taskpilot(&cli_base);
-            for (k, v) in &shared.envs {
-                cmd.env(k, v);
-            }
-            cmd.env("NOTIFY_WEBHOOK_URL", &receiver.url)
+            cmd.envs(shared.envs.iter().map(|(k, v)| (k, v)))
+                .env("NOTIFY_WEBHOOK_URL", &receiver.url)
                 .env("LLM_PROVIDER", "offline")
                 .args(["tasks", "approve", id.as_str(), "--reason", "ship it"]);
             std::thread::spawn(move || cmd.output().expect("run taskpilot"))
@@ -475,26 +326,7 @@ fn approvals_while_replicas_sweep(shared: Shared) {
     // Three more sweeps of every replica.
     std::thread::sleep(Duration::from_millis(3500));
     stop(replicas);
-    let by_task = receiver.by_task();
-    assert_eq!(receiver.received().len(), ids.len(), "{by_task:?}");
-    for id in &ids {
-        assert_eq!(by_task.get(id.as_str()).map(Vec::len), Some(1), "task {id}");
-    }
-    assert_keys_consistent(&receiver);
-}
-
-#[test]
-fn cli_approvals_while_file_store_replicas_sweep_notify_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    approvals_while_replicas_sweep(file_store(dir.path()));
-}
-
-#[test]
-fn cli_approvals_while_postgres_replicas_sweep_notify_once() {
-    let Some(shared) = postgres_store() else {
-        return;
-    };
-    approvals_while_replicas_sweep(shared);
+    assert_each_notified_once(&receiver, &ids);
 }
 
 /// A replica is killed (SIGKILL) in the middle of a notification, holding that task's claim;
@@ -539,18 +371,31 @@ fn a_killed_replica_is_taken_over(shared: Shared) {
     eprintln!("taken over {:?} after the kill", killed_at.elapsed());
 }
 
-#[test]
-fn a_killed_file_store_replica_is_taken_over_after_the_lease() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    a_killed_replica_is_taken_over(file_store(dir.path()));
+/// One test per row: `test: scenario(backend, more arguments…)`, run on a fresh store of that
+/// backend (a test whose server is missing returns after `service_missing`).
+macro_rules! on_backends {
+    ($($test:ident: $scenario:ident($backend:ident $(, $arg:expr)*);)*) => {$(
+        #[test]
+        fn $test() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            if let Some(shared) = Option::<Shared>::from($backend(dir.path())) {
+                $scenario(shared $(, $arg)*);
+            }
+        }
+    )*};
 }
 
-#[test]
-fn a_killed_postgres_replica_is_taken_over_after_the_lease() {
-    let Some(shared) = postgres_store() else {
-        return;
-    };
-    a_killed_replica_is_taken_over(shared);
+on_backends! {
+    three_file_store_processes_execute_each_task_once: three_replicas_execute_each_task_once(file_store, 40);
+    three_replicas_on_sqlite_execute_each_task_once: three_replicas_execute_each_task_once(sqlite_store, 40);
+    three_replicas_on_postgres_execute_each_task_once: three_replicas_execute_each_task_once(postgres_store, 60);
+    three_replicas_on_mariadb_execute_each_task_once: three_replicas_execute_each_task_once(mariadb_store, 40);
+    three_replicas_on_redis_execute_each_task_once: three_replicas_execute_each_task_once(redis_store, 40);
+    three_replicas_on_s3_execute_each_task_once: three_replicas_execute_each_task_once(s3_store, 30);
+    cli_approvals_while_file_store_replicas_sweep_notify_once: approvals_while_replicas_sweep(file_store);
+    cli_approvals_while_postgres_replicas_sweep_notify_once: approvals_while_replicas_sweep(postgres_store);
+    a_killed_file_store_replica_is_taken_over_after_the_lease: a_killed_replica_is_taken_over(file_store);
+    a_killed_postgres_replica_is_taken_over_after_the_lease: a_killed_replica_is_taken_over(postgres_store);
 }
 
 /// `bench execute` run tiny on SQLite (not a timing): with 1 and then 3 replicas every task is

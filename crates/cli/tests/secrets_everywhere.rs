@@ -11,11 +11,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
-use common::{binary, http_client as client};
+use common::{http_client as client, process};
 use serde_json::{Value, json};
 
 const OPENAI_KEY: &str = "sk-openaiSECRET0001abcdefghijklmnop";
@@ -47,52 +47,25 @@ const SECRETS: [&str; 11] = [
 /// A webhook receiver that answers every POST with 500 and echoes the request line (and so
 /// the secret in the URL's path) in its body. Returns its port.
 fn echoing_webhook() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let answer = format!("no such hook: {}", request_line.trim());
-            let mut stream = reader.into_inner();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
+    let addr = common::http_server(|request| {
+        let answer = format!("no such hook: {}", request.line.trim());
+        format!(
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+            answer.len()
+        )
     });
-    port
+    addr.port()
 }
 
-fn environment(base: &Path, store_url: &str, webhook_port: u16) -> Vec<(String, String)> {
+/// The variables of every run besides those of [`common::process`]: a secret in each.
+fn environment(store_url: &str, webhook_port: u16) -> Vec<(String, String)> {
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     [
-        ("PATH", std::env::var("PATH").unwrap_or_default()),
-        ("HOME", std::env::var("HOME").unwrap_or_default()),
-        ("BASE_DIR", base.display().to_string()),
-        (
-            "DOCKER_LOGS_DIR",
-            base.join("no-docker-logs").display().to_string(),
-        ),
         ("LLM_PROVIDER", "offline".to_owned()),
         ("OPENAI_API_KEY", OPENAI_KEY.to_owned()),
         ("TASK_STORE_URL", store_url.to_owned()),
@@ -129,10 +102,8 @@ fn environment(base: &Path, store_url: &str, webhook_port: u16) -> Vec<(String, 
 
 /// Runs `taskpilot args…`; whether it succeeded, its stdout, and stdout and stderr together.
 fn run(env: &[(String, String)], base: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(binary())
-        .env_clear()
+    let out = process(base)
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .current_dir(base)
         .args(args)
         .output()
         .unwrap();
@@ -156,10 +127,8 @@ fn serve(
     env: &[(String, String)],
     base: &Path,
 ) -> (Child, String, std::sync::mpsc::Receiver<String>) {
-    let mut child = Command::new(binary())
-        .env_clear()
+    let mut child = process(base)
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .current_dir(base)
         .args(["serve", "--host", "127.0.0.1", "--port", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -217,7 +186,6 @@ fn no_secret_reaches_any_output_or_file() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
     let env = environment(
-        base,
         &format!("{}?password={PG_PASSWORD}", db.url()),
         echoing_webhook(),
     );

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::{add, json, run, run_cmd, taskpilot};
@@ -212,15 +212,6 @@ fn backup_and_migrate_to_a_file_write_one_complete_file() {
     }
 }
 
-fn log_lines(base: &Path) -> Vec<serde_json::Value> {
-    let log: PathBuf = base.join("logs").join("taskpilot.log");
-    std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
-}
-
 #[test]
 fn the_log_file_tells_what_run_add_and_approve_did() {
     let dir = tempfile::tempdir().unwrap();
@@ -229,7 +220,7 @@ fn the_log_file_tells_what_run_add_and_approve_did() {
     let request_id = run["request_id"].as_str().unwrap().to_owned();
     let id = add(base, "Approve me", "high");
     json(base, &["tasks", "approve", &id, "--json"]);
-    let lines = log_lines(base);
+    let lines = common::json_lines(&base.join("logs").join("taskpilot.log"));
     let messages: Vec<&str> = lines
         .iter()
         .map(|l| l["message"].as_str().unwrap())

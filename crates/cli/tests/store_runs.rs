@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{TempPg, http, stdout_of};
+use common::{TempBucket, TempMaria, TempPg, TempRedis, stdout_of};
 use serde_json::Value;
 
 const REQUESTS: [&str; 3] = [
@@ -25,14 +25,31 @@ fn runs_of(base: &Path, envs: &[(&str, &str)]) -> Value {
     serde_json::from_str(&text).expect("runs list --json")
 }
 
-fn migrate(base: &Path, from: &str, to: &str) -> String {
-    stdout_of(base, &[], &["store", "migrate", "--from", from, "--to", to])
+/// Runs the [`REQUESTS`] on the store `envs` name and returns its runs (asserting there are 3).
+fn run_the_requests(base: &Path, envs: &[(&str, &str)]) -> Value {
+    for request in REQUESTS {
+        stdout_of(base, envs, &["run", request]);
+    }
+    let runs = runs_of(base, envs);
+    assert_eq!(runs["count"], 3, "{runs}");
+    runs
 }
 
-fn migrated_line(out: &str) -> &str {
-    out.lines()
+/// `store migrate --from from --to to` with `envs`: asserts that its runs line counts
+/// `written` of the 3 runs written and the others already identical, and returns that line.
+fn migrate(base: &Path, envs: &[(&str, &str)], from: &str, to: &str, written: u32) -> String {
+    let out = stdout_of(
+        base,
+        envs,
+        &["store", "migrate", "--from", from, "--to", to],
+    );
+    let line = out
+        .lines()
         .find(|l| l.starts_with("Migrated ") && l.contains(" runs from "))
-        .unwrap_or_else(|| panic!("no runs line in:\n{out}"))
+        .unwrap_or_else(|| panic!("{from} -> {to}: no runs line in:\n{out}"));
+    let counts = format!(" ({written} written, {} already identical); ", 3 - written);
+    assert!(line.contains(&counts), "{from} -> {to}: {out}");
+    line.to_owned()
 }
 
 #[test]
@@ -42,11 +59,7 @@ fn migrate_carries_the_runs_file_to_sqlite_to_postgres_and_back_exactly() {
     };
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
-    for request in REQUESTS {
-        stdout_of(base, &[], &["run", request]);
-    }
-    let original = runs_of(base, &[]);
-    assert_eq!(original["count"], 3, "{original}");
+    let original = run_the_requests(base, &[]);
     let statuses: Vec<&str> = original["runs"]
         .as_array()
         .unwrap()
@@ -57,29 +70,20 @@ fn migrate_carries_the_runs_file_to_sqlite_to_postgres_and_back_exactly() {
 
     // file → SQLite, twice: the second writes nothing.
     let sqlite = format!("sqlite://{}", base.join("runs.db").display());
-    let out = migrate(base, ".tasks.json", &sqlite);
-    let line = migrated_line(&out);
+    let line = migrate(base, &[], ".tasks.json", &sqlite, 3);
     assert!(
         line.starts_with("Migrated 3 runs from file://")
             && line.ends_with(
                 " (3 written, 0 already identical); verified: every run is present and equal"
             ),
-        "{out}"
+        "{line}"
     );
     assert_eq!(runs_of(base, &[("TASK_STORE_URL", &sqlite)]), original);
-    let again = migrate(base, ".tasks.json", &sqlite);
-    assert!(
-        migrated_line(&again).contains(" (0 written, 3 already identical); "),
-        "{again}"
-    );
+    migrate(base, &[], ".tasks.json", &sqlite, 0);
 
     // SQLite → PostgreSQL.
     let pg_url = pg.url();
-    let out = migrate(base, &sqlite, &pg_url);
-    assert!(
-        migrated_line(&out).contains(" (3 written, 0 already identical); "),
-        "{out}"
-    );
+    migrate(base, &[], &sqlite, &pg_url, 3);
     assert_eq!(runs_of(base, &[("TASK_STORE_URL", &pg_url)]), original);
     // A task's history on PostgreSQL finds its run through the task index.
     let review_run = &original["runs"][1];
@@ -104,11 +108,7 @@ fn migrate_carries_the_runs_file_to_sqlite_to_postgres_and_back_exactly() {
     );
 
     // PostgreSQL → a new file store: the runs land beside it.
-    let out = migrate(base, &pg_url, "back.json");
-    assert!(
-        migrated_line(&out).contains(" (3 written, 0 already identical); "),
-        "{out}"
-    );
+    migrate(base, &[], &pg_url, "back.json", 3);
     let back = base.join("back.json");
     let back_env = [("TASKS_FILE", back.to_str().unwrap())];
     assert_eq!(
@@ -118,11 +118,7 @@ fn migrate_carries_the_runs_file_to_sqlite_to_postgres_and_back_exactly() {
     );
     assert!(base.join("back.json.runs").is_dir());
     // And back into the first file store: nothing to write.
-    let out = migrate(base, "back.json", ".tasks.json");
-    assert!(
-        migrated_line(&out).contains(" (0 written, 3 already identical); "),
-        "{out}"
-    );
+    migrate(base, &[], "back.json", ".tasks.json", 0);
 }
 
 #[test]
@@ -134,11 +130,7 @@ fn backup_and_restore_carry_the_runs_between_backends_exactly() {
     let base = dir.path();
     let pg_url = pg.url();
     let on_pg = [("TASK_STORE_URL", pg_url.as_str())];
-    for request in REQUESTS {
-        stdout_of(base, &on_pg, &["run", request]);
-    }
-    let original = runs_of(base, &on_pg);
-    assert_eq!(original["count"], 3);
+    let original = run_the_requests(base, &on_pg);
     // `tasks show` on a shared store reads the store's decisions, not this process's copy.
     std::fs::remove_file(base.join("decision_logs.jsonl")).expect("the local copy");
     let review_task = original["runs"][1]["task_id"].as_str().expect("a task");
@@ -158,12 +150,7 @@ fn backup_and_restore_carry_the_runs_between_backends_exactly() {
             )),
         "{out}"
     );
-    let lines: Vec<Value> = std::fs::read_to_string(base.join("backup.json.runs.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let mut newest_first = lines.clone();
+    let mut newest_first = common::json_lines(&base.join("backup.json.runs.jsonl"));
     newest_first.reverse();
     assert_eq!(
         Value::Array(newest_first),
@@ -211,7 +198,7 @@ fn backup_and_restore_carry_the_runs_between_backends_exactly() {
     assert!(!base.join("from-file.json.runs.jsonl").exists());
     let fresh = TempPg::create("taskpilot_cli_runs").expect("a second database");
     let fresh_url = fresh.url();
-    migrate(base, ".tasks.json", &fresh_url);
+    migrate(base, &[], ".tasks.json", &fresh_url, 3);
     assert_eq!(
         runs_of(base, &[("TASK_STORE_URL", fresh_url.as_str())]),
         original,
@@ -276,79 +263,23 @@ fn a_damaged_runs_file_is_refused_by_line_and_nothing_is_restored() {
     }
 }
 
-/// A MariaDB database made with the `mysql` client, dropped at the end.
-struct TempMaria {
-    name: String,
-}
-
-impl TempMaria {
-    fn sql(sql: &str) -> std::io::Result<std::process::Output> {
-        std::process::Command::new("mysql")
-            .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e", sql])
-            .output()
-    }
-
-    fn create() -> Option<TempMaria> {
-        let name = format!("taskpilot_cli_runs_{}", std::process::id());
-        match TempMaria::sql(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4")) {
-            Ok(out) if out.status.success() => Some(TempMaria { name }),
-            other => {
-                taskpilot_testkit::service_missing(
-                    "MariaDB at 127.0.0.1:3306 (mysql -u root)",
-                    format!("{other:?}"),
-                );
-                None
-            }
-        }
-    }
-}
-
-impl Drop for TempMaria {
-    fn drop(&mut self) {
-        let _ = TempMaria::sql(&format!("DROP DATABASE IF EXISTS `{}`", self.name));
-    }
-}
-
 #[test]
 fn migrate_carries_the_runs_through_redis_mariadb_and_s3_exactly() {
-    if std::net::TcpStream::connect("127.0.0.1:6379").is_err() {
-        taskpilot_testkit::service_missing("Redis at 127.0.0.1:6379", "connection refused");
-        return;
-    }
-    let Some(maria) = TempMaria::create() else {
-        return;
-    };
-    let Ok(endpoint) = std::env::var("TASKPILOT_TEST_S3_ENDPOINT") else {
-        taskpilot_testkit::service_missing(
-            "an S3 server",
-            "TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`",
-        );
+    let (Some(keys), Some(maria), Some(bucket)) = (
+        TempRedis::create("taskpilot-cli-runs"),
+        TempMaria::create("taskpilot_cli_runs"),
+        TempBucket::create("taskpilot-cli-runs"),
+    ) else {
         return;
     };
-    let bucket = format!("taskpilot-cli-runs-{}", std::process::id());
-    assert_eq!(
-        http(&endpoint, "PUT", &format!("/{bucket}")).expect("create the bucket"),
-        200
-    );
-    let s3_env = [
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ALLOW_HTTP", "true"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "cli-runs-test-secret"),
-        ("AWS_REGION", "us-east-1"),
-    ];
+    let s3_env = bucket.envs("cli-runs-test-secret");
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
-    for request in REQUESTS {
-        stdout_of(base, &[], &["run", request]);
-    }
-    let original = runs_of(base, &[]);
-    assert_eq!(original["count"], 3);
+    let original = run_the_requests(base, &[]);
 
-    let prefix = format!("taskpilot-cli-runs-{}", std::process::id());
-    let redis = format!("redis://127.0.0.1:6379/0?prefix={prefix}");
-    let mariadb = format!("mysql://root@127.0.0.1:3306/{}", maria.name);
-    let s3 = format!("s3://{bucket}/runs-test");
+    let redis = keys.url();
+    let mariadb = maria.url("mysql");
+    let s3 = bucket.url("runs-test");
     let hops = [
         (".tasks.json", redis.as_str()),
         (redis.as_str(), mariadb.as_str()),
@@ -356,15 +287,7 @@ fn migrate_carries_the_runs_through_redis_mariadb_and_s3_exactly() {
         (s3.as_str(), "back.json"),
     ];
     for (from, to) in hops {
-        let out = stdout_of(
-            base,
-            &s3_env,
-            &["store", "migrate", "--from", from, "--to", to],
-        );
-        assert!(
-            migrated_line(&out).contains(" (3 written, 0 already identical); "),
-            "{from} -> {to}: {out}"
-        );
+        migrate(base, &s3_env, from, to, 3);
         let mut target_env = s3_env.to_vec();
         let back = base.join("back.json");
         if to == "back.json" {
@@ -374,15 +297,4 @@ fn migrate_carries_the_runs_through_redis_mariadb_and_s3_exactly() {
         }
         assert_eq!(runs_of(base, &target_env), original, "{from} -> {to}");
     }
-    // Redis keys of this test (tasks, decisions, runs) go.
-    let _ = std::process::Command::new("redis-cli")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "EVAL",
-            "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n = n + 1 end return n",
-            "0",
-            &format!("{prefix}:*"),
-        ])
-        .output();
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{add, add_args, json, run, run_cmd, taskpilot};
+use common::{add, add_args, assert_decision_refused, json, run, run_cmd, taskpilot};
 use taskpilot_testkit::strings;
 
 #[test]
@@ -116,12 +116,8 @@ fn human_decisions_and_forbidden_transitions() {
     assert_eq!(task["reviewer_response"], "Human approved: looks fine");
     assert!(task["reviewed_at"].is_string());
     // Approving again, or rejecting an executed task, is refused and names the status found.
-    run(base, &["tasks", "approve", &id])
-        .code(2)
-        .stderr_has("'executed'");
-    run(base, &["tasks", "reject", &id])
-        .code(2)
-        .stderr_has("'executed'");
+    assert_decision_refused(base, "approve", &id, "'executed'");
+    assert_decision_refused(base, "reject", &id, "'executed'");
 
     let other = add(base, "Reject me", "low");
     let task = json(base, &["tasks", "reject", &other, "--json"]);
@@ -132,9 +128,7 @@ fn human_decisions_and_forbidden_transitions() {
             .unwrap()
             .starts_with("Human rejected: ")
     );
-    run(base, &["tasks", "approve", &other])
-        .code(2)
-        .stderr_has("'rejected'");
+    assert_decision_refused(base, "approve", &other, "'rejected'");
 }
 
 #[test]

@@ -4,16 +4,19 @@
 
 mod common;
 
-use common::{json, run, run_cmd, run_request, taskpilot};
+use std::path::Path;
+
+use common::{json, json_lines, run, run_cmd, run_request, taskpilot};
 use serde_json::Value;
 
 const BOARD_DECK: &str = "Create a high priority task to prepare the board deck";
 
-fn lines(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+/// The decisions of the people (`human_approval`) in the decision log.
+fn human_approvals(base: &Path) -> Vec<Value> {
+    let decisions = json_lines(&base.join("decision_logs.jsonl"));
+    decisions
+        .into_iter()
+        .filter(|d| d["decision_type"] == "human_approval")
         .collect()
 }
 
@@ -35,7 +38,7 @@ fn board_deck_request_is_executed_with_high_priority() {
     assert_eq!(stored["status"], "executed");
 
     // Decisions in the file, with the run's request id.
-    let decisions = lines(&base.join("decision_logs.jsonl"));
+    let decisions = json_lines(&base.join("decision_logs.jsonl"));
     assert_eq!(decisions.len(), r["decisions"].as_array().unwrap().len());
     assert_eq!(decisions.len(), 20, "{decisions:?}");
     assert!(decisions.iter().all(|d| d["request_id"] == r["request_id"]));
@@ -52,7 +55,7 @@ fn board_deck_request_is_executed_with_high_priority() {
         assert!(types.contains(&t), "{t} missing: {types:?}");
     }
     // Spans: the tree of one trace.
-    let spans = lines(&base.join("traces.jsonl"));
+    let spans = json_lines(&base.join("traces.jsonl"));
     let root = spans
         .iter()
         .find(|s| s["name"] == "taskpilot.workflow.run")
@@ -113,17 +116,12 @@ fn sensitive_request_goes_to_review_then_human_approval_executes() {
     );
     assert_eq!(task["status"], "executed");
     assert_eq!(task["reviewer_response"], "Human approved: HR agreed");
-    let human: Vec<Value> = lines(&base.join("decision_logs.jsonl"))
-        .into_iter()
-        .filter(|d| d["decision_type"] == "human_approval")
-        .collect();
+    let human = human_approvals(base);
     assert_eq!(human.len(), 1);
     assert_eq!(human[0]["result"], "allow");
     assert_eq!(human[0]["context"]["task_id"], id.as_str());
     // Deciding again names the status found.
-    run(base, &["tasks", "reject", &id])
-        .code(2)
-        .stderr_has("'executed'");
+    common::assert_decision_refused(base, "reject", &id, "'executed'");
 }
 
 #[test]
@@ -154,10 +152,7 @@ fn review_queue_reads_answers_from_standard_input() {
     assert_eq!(status(&first), "executed");
     assert_eq!(status(&second), "rejected");
     assert_eq!(status(&third), "review");
-    let human: Vec<Value> = lines(&base.join("decision_logs.jsonl"))
-        .into_iter()
-        .filter(|d| d["decision_type"] == "human_approval")
-        .collect();
+    let human = human_approvals(base);
     assert_eq!(human.len(), 2);
     assert!(human.iter().all(|d| d["user_id"] == "bob"));
     // End of input is quit; an empty queue says so.
@@ -194,7 +189,7 @@ fn prompt_injection_is_blocked_and_nothing_is_stored() {
         stats,
         serde_json::json!({"total": 0, "by_status": {"pending": 0, "review": 0, "approved": 0, "executed": 0, "failed": 0, "rejected": 0}})
     );
-    let decisions = lines(&base.join("decision_logs.jsonl"));
+    let decisions = json_lines(&base.join("decision_logs.jsonl"));
     assert!(
         decisions
             .iter()

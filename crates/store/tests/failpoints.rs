@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{open_unfolded, unfolded};
+use common::{append, open_unfolded, unfolded};
 use taskpilot_core::{NewTask, Status, Task, TaskId, TimeStyle, Timestamp, Transition};
 use taskpilot_store::file::FAILPOINTS;
 use taskpilot_store::{FileStore, FileStoreOptions, TaskStore};
@@ -42,31 +42,19 @@ const CHILD_DIR: &str = "TASKPILOT_FAILPOINT_DIR";
 const NEVER_REACHED: i32 = 3;
 const SIGABRT: i32 = 6;
 
-/// The fold's failpoints, in the order a fold reaches them.
-const FOLD_STEPS: [&str; 9] = [
-    "fold.tmp_written",
-    "fold.tmp_synced",
-    "fold.bak_tmp_linked",
-    "fold.bak_replaced",
-    "fold.snapshot_installed",
-    "fold.evidence_copied",
-    "fold.evidence_recorded",
-    "fold.journal_retired",
-    "fold.dir_synced",
-];
-const BAK_REPLACED: usize = 3;
-const INSTALLED: usize = 4;
-const EVIDENCE_COPIED: usize = 5;
-const EVIDENCE_RECORDED: usize = 6;
-const RETIRED: usize = 7;
+/// Positions in [`fold_steps`] (a mistake fails every case of the step).
+const BAK_TMP_LINKED: usize = 2; // fold.bak_tmp_linked
+const BAK_REPLACED: usize = 3; // fold.bak_replaced
+const INSTALLED: usize = 4; // fold.snapshot_installed
+const EVIDENCE_COPIED: usize = 5; // fold.evidence_copied
+const EVIDENCE_RECORDED: usize = 6; // fold.evidence_recorded
+const RETIRED: usize = 7; // fold.journal_retired
 
-/// The journal's failpoints.
-const APPEND_STEPS: [&str; 4] = [
-    "append.journal_created",
-    "append.torn_tail_cut",
-    "append.written",
-    "append.synced",
-];
+/// The fold's failpoints in the order a fold reaches them (`TESTED` lists every failpoint in
+/// the order of `FAILPOINTS`: a write's, then a fold's).
+fn fold_steps() -> impl Iterator<Item = &'static str> {
+    TESTED.iter().copied().filter(|f| f.starts_with("fold."))
+}
 
 /// What the child does with the failpoint armed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +123,7 @@ fn cases(failpoint: &'static str) -> Vec<Case> {
         "fold.evidence_copied" | "fold.evidence_recorded" => {
             folds.into_iter().map(|t| case(t, BadLine, false)).collect()
         }
-        f if FOLD_STEPS.contains(&f) => folds
+        f if fold_steps().any(|s| s == f) => folds
             .into_iter()
             .map(|t| case(t, Pending, false))
             .chain([case(Compact, BadLine, false)])
@@ -180,8 +168,8 @@ fn every_failpoint_of_the_store_has_a_crash_test() {
     let tested: BTreeSet<&str> = TESTED.iter().copied().collect();
     assert_eq!(tested.len(), TESTED.len(), "a failpoint has two tests");
     assert_eq!(tested, listed, "crash tests versus FAILPOINTS");
-    let known: BTreeSet<&str> = FOLD_STEPS.iter().chain(&APPEND_STEPS).copied().collect();
-    assert_eq!(known, listed, "FOLD_STEPS + APPEND_STEPS versus FAILPOINTS");
+    let in_order: Vec<&str> = FAILPOINTS.iter().map(|(name, _)| *name).collect();
+    assert_eq!(TESTED, in_order, "crash tests in the order of FAILPOINTS");
     for failpoint in TESTED {
         assert!(
             !cases(failpoint).is_empty(),
@@ -194,6 +182,15 @@ fn every_failpoint_of_the_store_has_a_crash_test() {
             "{name} says what state the files are in"
         );
     }
+}
+
+/// Runs `future` to its end on a runtime of its own.
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
 }
 
 /// Runs every case of `failpoint` in a child process each and checks what it left; or, in the
@@ -233,11 +230,7 @@ fn crash_at(test: &str, failpoint: &'static str) {
             failpoint,
             "the abort happened at the failpoint: {said}"
         );
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(check_after_crash(case, dir.path()));
+        block_on(check_after_crash(case, dir.path()));
     }
 }
 
@@ -279,11 +272,7 @@ impl Acked {
 }
 
 fn child(case: Case, dir: &Path) -> ! {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(play(case, dir));
+    block_on(play(case, dir));
     println!("the failpoint {} was never reached", case.failpoint);
     std::process::exit(NEVER_REACHED)
 }
@@ -327,8 +316,8 @@ async fn play(case: Case, dir: &Path) {
 
     let journal = journal_path(dir);
     match case.journal {
-        Journal::TornTail => append_to(&journal, b"{\"put\": {\"id\": \"task_2025"),
-        Journal::BadLine => append_to(&journal, b"{not json}\n"),
+        Journal::TornTail => append(&journal, b"{\"put\": {\"id\": \"task_2025"),
+        Journal::BadLine => append(&journal, b"{not json}\n"),
         Journal::Pending | Journal::Folded => {}
     }
 
@@ -399,15 +388,6 @@ async fn write_in_flight(store: &FileStore, dir: &Path, n: usize, description: &
 
 fn journal_path(dir: &Path) -> PathBuf {
     dir.join("store").join(".tasks.json.journal")
-}
-
-fn append_to(path: &Path, bytes: &[u8]) {
-    OpenOptions::new()
-        .append(true)
-        .open(path)
-        .unwrap()
-        .write_all(bytes)
-        .unwrap();
 }
 
 /// Bytes up to and including the last newline.
@@ -505,7 +485,7 @@ const RECOVERY_LOG: &str = ".tasks.json.recovery.log";
 async fn check_after_crash(case: Case, dir: &Path) {
     let path = store_path(dir);
     let history = history(dir);
-    let step = FOLD_STEPS.iter().position(|s| *s == case.failpoint);
+    let step = fold_steps().position(|s| s == case.failpoint);
     let bad = case.journal == Journal::BadLine;
     let in_flight_kept = match case.trigger {
         Trigger::Write => match case.failpoint {
@@ -531,7 +511,7 @@ async fn check_after_crash(case: Case, dir: &Path) {
             &[
                 (i < RETIRED, JOURNAL),
                 (i <= BAK_REPLACED, ".tasks.json.tmp"),
-                (i == 2, ".tasks.json.bak.tmp"),
+                (i == BAK_TMP_LINKED, ".tasks.json.bak.tmp"),
                 (bad && i >= EVIDENCE_COPIED, CORRUPT),
                 (bad && i >= EVIDENCE_RECORDED, RECOVERY_LOG),
             ],

@@ -5,9 +5,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{open_store as open, open_unfolded, set_aside, task_file};
+use common::{append, open_store as open, open_unfolded, refused, set_aside, task_file};
 use taskpilot_core::{NewTask, Status};
-use taskpilot_store::{FileStore, ListQuery, StoreError, TaskStore, conformance};
+use taskpilot_store::{ListQuery, StoreError, TaskStore, conformance};
 use taskpilot_testkit::files_in;
 
 common::each_backend!(conformance::run_all; file_store_passes_the_conformance_suite: File);
@@ -91,10 +91,7 @@ async fn corrupt_snapshot_and_bak_is_an_error_that_changes_nothing() {
     let (dir, path) = task_file();
     std::fs::write(&path, b"garbage").unwrap();
     std::fs::write(dir.path().join(".tasks.json.bak"), b"also garbage").unwrap();
-    let err = FileStore::open(path.clone())
-        .await
-        .err()
-        .expect("must fail");
+    let err = refused(&path).await;
     let msg = err.to_string();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{msg}");
     assert!(
@@ -119,10 +116,10 @@ async fn torn_journal_tail_is_ignored_and_earlier_records_kept() {
     let a = store.create(NewTask::new("a", "low")).await.unwrap();
     let b = store.create(NewTask::new("b", "low")).await.unwrap();
     store.abandon(); // as if killed: the journal stays
-    let journal = dir.path().join(".tasks.json.journal");
-    let mut bytes = std::fs::read(&journal).unwrap();
-    bytes.extend_from_slice(br#"{"put":{"id":"task_2025"#);
-    std::fs::write(&journal, &bytes).unwrap();
+    append(
+        &dir.path().join(".tasks.json.journal"),
+        br#"{"put":{"id":"task_2025"#,
+    );
 
     let store = open(&path).await;
     assert_eq!(store.get(&a.id).await.unwrap(), a);

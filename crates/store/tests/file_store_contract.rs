@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{open_store as open, open_unfolded, set_aside, task_file};
+use common::{assert_says, open_store as open, open_unfolded, refused, set_aside, task_file};
 use taskpilot_core::{NewTask, Status, Transition};
 use taskpilot_store::{FileStore, FileStoreOptions, TaskStore};
 use taskpilot_testkit::files_in;
@@ -426,51 +426,39 @@ async fn a_fifo_or_a_device_is_refused_and_nothing_is_created() {
     let (dir, fifo) = task_file();
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
-    let err = FileStore::open(fifo.clone()).await.err().expect("refused");
-    let msg = err.to_string();
+    let msg = refused(&fifo).await.to_string();
     assert!(
         msg.contains("FIFO") && msg.contains(".tasks.json") && msg.contains("TASKS_FILE"),
         "{msg}"
     );
     assert_eq!(files_in(dir.path()), [".tasks.json"]);
 
-    let err = FileStore::open(PathBuf::from("/dev/null"))
-        .await
-        .err()
-        .expect("refused");
-    assert!(err.to_string().contains("character device"), "{err}");
+    assert_says(&refused(Path::new("/dev/null")).await, "character device");
     assert!(!Path::new("/dev/null.lock").exists());
+}
+
+/// Asserts that the 4 files a store in `dir` leaves after a write have the permissions `mode`.
+async fn assert_files_after_a_write_have(dir: &Path, wanted: u32) {
+    let store = open(&dir.join(".tasks.json")).await;
+    store.create(NewTask::new("a", "high")).await.unwrap();
+    drop(store);
+    let names = files_in(dir);
+    assert_eq!(names.len(), 4, "{names:?}");
+    for name in &names {
+        let mode = std::fs::metadata(dir.join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, wanted, "{name}: {mode:o}");
+    }
 }
 
 #[tokio::test]
 async fn data_files_are_0600_or_0640_in_a_setgid_directory() {
-    let (dir, path) = task_file();
-    let store = open(&path).await;
-    store.create(NewTask::new("a", "high")).await.unwrap();
-    drop(store);
-    let names = files_in(dir.path());
-    assert_eq!(names.len(), 4, "{names:?}");
-    for name in &names {
-        let mode = std::fs::metadata(dir.path().join(name))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
-    }
-
+    let (dir, _) = task_file();
+    assert_files_after_a_write_have(dir.path(), 0o600).await;
     let shared = dir.path().join("shared");
     std::fs::create_dir(&shared).unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2770)).unwrap();
-    let store = open(&shared.join(".tasks.json")).await;
-    store.create(NewTask::new("a", "high")).await.unwrap();
-    drop(store);
-    let names = files_in(&shared);
-    assert_eq!(names.len(), 4, "{names:?}");
-    for name in &names {
-        let mode = std::fs::metadata(shared.join(name))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o640, "{name}: {mode:o}");
-    }
+    assert_files_after_a_write_have(&shared, 0o640).await;
 }

@@ -9,9 +9,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::{open_store, open_unfolded, run_files, set_aside, task_file, unfolded};
+use common::{
+    append, assert_says, new_task, open_store, open_unfolded, refused, run_files, set_aside,
+    task_file, unfolded,
+};
 use sha2::{Digest, Sha256};
-use taskpilot_core::{NewTask, Task, TaskId, TimeStyle, Timestamp};
+use taskpilot_core::{NewTask, Task};
 use taskpilot_store::{FileStore, FileStoreOptions, TaskStore, shared_suite};
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -136,11 +139,7 @@ async fn an_unreadable_line_read_by_another_handle_is_named_by_its_line_number()
     a.create(NewTask::new("one", "low")).await.unwrap(); // line 1 header, 2
     a.create(NewTask::new("two", "low")).await.unwrap(); // line 3
     assert_eq!(b.stats().await.unwrap().total(), 2, "b read lines 1-3");
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(journal(&path))
-        .and_then(|mut f| std::io::Write::write_all(&mut f, b"{not json}\n")) // line 4
-        .unwrap();
+    append(&journal(&path), b"{not json}\n"); // line 4
     let three = a.create(NewTask::new("three", "low")).await.unwrap(); // line 5
     for store in [&a, &b] {
         let report = store.check().await.unwrap();
@@ -165,9 +164,7 @@ fn tasks_of_record_length(mut bytes: usize) -> Vec<Task> {
     let record = |task: &Task| serde_json::to_vec(&serde_json::json!({ "put": task })).unwrap();
     let mut tasks = Vec::new();
     while bytes > 0 {
-        let task = NewTask::new("filler", "low")
-            .into_task(TaskId::generate(), Timestamp::now_in(TimeStyle::Naive))
-            .unwrap();
+        let task = new_task("filler");
         let overhead = record(&task).len() + 1;
         assert!(bytes >= overhead, "{bytes} bytes cannot hold a record");
         let room = bytes - overhead;
@@ -299,15 +296,9 @@ async fn a_handle_that_saw_a_torn_tail_reads_what_another_appended_after_cutting
     let store = open_unfolded(&path).await;
     store.create(NewTask::new("one", "low")).await.unwrap();
     store.abandon();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(journal(&path))
-        .and_then(|mut f| {
-            // Longer than the journal's complete lines and than the record appended next.
-            let torn = format!(r#"{{"put": {{"id": "task_20{}"#, "x".repeat(3000));
-            std::io::Write::write_all(&mut f, torn.as_bytes())
-        })
-        .unwrap();
+    // Longer than the journal's complete lines and than the record appended next.
+    let torn = format!(r#"{{"put": {{"id": "task_20{}"#, "x".repeat(3000));
+    append(&journal(&path), torn.as_bytes());
     let a = open_unfolded(&path).await;
     let b = open_unfolded(&path).await;
     let two = a.create(NewTask::new("two", "low")).await.unwrap();
@@ -330,26 +321,15 @@ async fn a_fold_that_cannot_retire_the_journal_fails_naming_the_file() {
     std::fs::create_dir(&journal_bak).unwrap();
     std::fs::write(journal_bak.join("occupied"), b"").unwrap();
     store.create(NewTask::new("one", "low")).await.unwrap();
-    let err = store.compact().await.unwrap_err().to_string();
-    assert!(
-        err.contains(&journal_bak.display().to_string()),
-        "the error names {}: {err}",
-        journal_bak.display()
-    );
+    let err = store.compact().await.unwrap_err();
+    assert_says(&err, &journal_bak.display().to_string());
 }
 
 #[tokio::test]
 async fn a_load_that_moved_records_aside_rewrites_the_task_file_at_once() {
     let (_dir, path) = task_file();
-    let good = NewTask::new("good", "low")
-        .into_task(TaskId::generate(), Timestamp::now_in(TimeStyle::Naive))
-        .unwrap();
-    let mut bad = serde_json::to_value(
-        NewTask::new("bad", "low")
-            .into_task(TaskId::generate(), Timestamp::now_in(TimeStyle::Naive))
-            .unwrap(),
-    )
-    .unwrap();
+    let good = new_task("good");
+    let mut bad = serde_json::to_value(new_task("bad")).unwrap();
     bad["status"] = "finished".into();
     let bad_id = bad["id"].as_str().unwrap().to_owned();
     std::fs::write(
@@ -458,11 +438,7 @@ async fn errors_in_the_runs_directory_are_reported_not_taken_for_absence() {
     let unreadable_file = runs_dir.join(format!("{}.json", unreadable.run_id));
     std::fs::create_dir(&unreadable_file).unwrap();
     let err = runs.load_run(&unreadable.run_id).await.unwrap_err();
-    assert!(
-        err.to_string()
-            .contains(&unreadable_file.display().to_string()),
-        "{err}"
-    );
+    assert_says(&err, &unreadable_file.display().to_string());
     std::fs::remove_dir(&unreadable_file).unwrap();
 
     // An open marker that cannot be removed fails the write that ends the run.
@@ -476,10 +452,7 @@ async fn errors_in_the_runs_directory_are_reported_not_taken_for_absence() {
         ..run.clone()
     };
     let err = runs.replace_run(&done, run.version).await.unwrap_err();
-    assert!(
-        err.to_string().contains(&marker.display().to_string()),
-        "{err}"
-    );
+    assert_says(&err, &marker.display().to_string());
     std::fs::remove_dir_all(&marker).unwrap();
 
     // Without a marker to remove, ending a run is fine.
@@ -511,24 +484,24 @@ async fn a_task_file_that_is_not_a_regular_file_is_named_exactly_through_its_lin
             .unwrap()
             .success()
     );
-    let direct = FileStore::open(fifo.clone()).await.err().expect("refused");
-    assert!(
-        direct.to_string().contains(&format!(
+    let err = refused(&fifo).await;
+    assert_says(
+        &err,
+        &format!(
             "TASKS_FILE {} is a FIFO (named pipe), not a regular file",
             fifo.display()
-        )),
-        "{direct}"
+        ),
     );
     let link = dir.path().join(".tasks.json");
     std::os::unix::fs::symlink(&fifo, &link).unwrap();
-    let linked = FileStore::open(link.clone()).await.err().expect("refused");
-    assert!(
-        linked.to_string().contains(&format!(
+    let err = refused(&link).await;
+    assert_says(
+        &err,
+        &format!(
             "TASKS_FILE {} (→ {}) is a FIFO (named pipe)",
             link.display(),
             fifo.display()
-        )),
-        "{linked}"
+        ),
     );
 }
 
@@ -538,19 +511,13 @@ async fn a_task_file_under_a_regular_file_is_an_error_naming_it() {
     let file = dir.path().join("plain");
     std::fs::write(&file, b"").unwrap();
     let path = file.join(".tasks.json");
-    let err = FileStore::open(path.clone()).await.err().expect("refused");
-    assert!(
-        err.to_string()
-            .contains(&format!("inspect {}", path.display())),
-        "{err}"
-    );
+    let err = refused(&path).await;
+    assert_says(&err, &format!("inspect {}", path.display()));
 }
 
 /// A task file written by someone else (no `.bak` yet), as the seed's format.
 fn seeded(path: &Path) -> Task {
-    let task = NewTask::new("seeded", "low")
-        .into_task(TaskId::generate(), Timestamp::now_in(TimeStyle::Naive))
-        .unwrap();
+    let task = new_task("seeded");
     taskpilot_store::write_seed_file(path, [&task]).unwrap();
     task
 }
@@ -564,11 +531,10 @@ async fn a_young_store_is_rebuilt_only_from_a_journal_that_starts_from_nothing()
     store.create(NewTask::new("after", "low")).await.unwrap();
     store.abandon();
     std::fs::write(&path, b"{ broken").unwrap();
-    let err = FileStore::open(path.clone()).await.err().expect("refused");
-    assert!(
-        err.to_string()
-            .contains("only holds the changes made after that file was written"),
-        "{err}"
+    let err = refused(&path).await;
+    assert_says(
+        &err,
+        "only holds the changes made after that file was written",
     );
     assert_eq!(
         std::fs::read(&path).unwrap(),
@@ -579,11 +545,8 @@ async fn a_young_store_is_rebuilt_only_from_a_journal_that_starts_from_nothing()
     // No journal at all.
     let (_dir, path) = task_file();
     std::fs::write(&path, b"{ broken").unwrap();
-    let err = FileStore::open(path.clone()).await.err().expect("refused");
-    assert!(
-        err.to_string().contains("no journal to rebuild from"),
-        "{err}"
-    );
+    let err = refused(&path).await;
+    assert_says(&err, "no journal to rebuild from");
 }
 
 #[tokio::test]
@@ -594,12 +557,8 @@ async fn a_journal_that_cannot_be_read_stops_a_recovery_instead_of_being_skipped
     std::fs::remove_file(&journal_bak).unwrap();
     std::fs::create_dir(&journal_bak).unwrap();
     std::fs::write(&path, b"{ broken").unwrap();
-    let err = FileStore::open(path.clone()).await.err().expect("refused");
-    assert!(
-        err.to_string()
-            .contains(&format!("read {}", journal_bak.display())),
-        "{err}"
-    );
+    let err = refused(&path).await;
+    assert_says(&err, &format!("read {}", journal_bak.display()));
     assert_eq!(
         std::fs::read(&path).unwrap(),
         b"{ broken",
@@ -613,11 +572,10 @@ async fn a_task_file_or_journal_that_cannot_be_read_is_an_error_not_a_missing_fi
     let (_dir, path) = task_file();
     std::fs::write(&path, b"{}\n").unwrap();
     std::fs::create_dir(journal(&path)).unwrap();
-    let err = FileStore::open(path.clone()).await.err().expect("refused");
-    assert!(
-        err.to_string()
-            .contains(&format!("open the journal {}", journal(&path).display())),
-        "{err}"
+    let err = refused(&path).await;
+    assert_says(
+        &err,
+        &format!("open the journal {}", journal(&path).display()),
     );
     std::fs::remove_dir(journal(&path)).unwrap();
 
@@ -627,9 +585,5 @@ async fn a_task_file_or_journal_that_cannot_be_read_is_an_error_not_a_missing_fi
     std::fs::create_dir(&path).unwrap();
     std::fs::write(path.join("occupied"), b"").unwrap();
     let err = store.stats().await.unwrap_err();
-    assert!(
-        err.to_string()
-            .contains(&format!("cannot read {}", path.display())),
-        "{err}"
-    );
+    assert_says(&err, &format!("cannot read {}", path.display()));
 }

@@ -1,9 +1,11 @@
 //! Shared helpers for the black-box tests: run the real `taskpilot` binary in a temporary base
-//! directory with a clean environment.
+//! directory with a clean environment; and what a test needs on the machine's services, each
+//! removed at the end: a PostgreSQL or MariaDB database ([`TempPg`], [`TempMaria`]), a Redis key
+//! prefix ([`TempRedis`]), a bucket on the test S3 server ([`TempBucket`]).
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
@@ -159,6 +161,22 @@ pub(crate) fn add(base: &Path, title: &str, priority: &str) -> String {
     json(base, &args)["id"].as_str().expect("id").to_owned()
 }
 
+/// Asserts that `taskpilot tasks <verb> <id>` (`approve`, `reject`) is refused with exit code 2,
+/// naming the status the task is in (`'executed'`).
+pub(crate) fn assert_decision_refused(base: &Path, verb: &str, id: &str, status: &str) {
+    run(base, &["tasks", verb, id]).code(2).stderr_has(status);
+}
+
+/// The JSON lines of a file (decisions, spans, the log, a runs backup); none when it is missing.
+pub(crate) fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let line = |l: &str| -> serde_json::Value {
+        serde_json::from_str(l)
+            .unwrap_or_else(|e| panic!("{}: {l:?} is not JSON: {e}", path.display()))
+    };
+    text.lines().map(line).collect()
+}
+
 /// The 3,689-task fixture (or a generated one of the same shape on a fresh clone).
 pub(crate) fn reference_fixture() -> PathBuf {
     taskpilot_store::fixture::reference_fixture()
@@ -258,7 +276,6 @@ pub(crate) fn stdout_of(base: &Path, envs: &[(&str, &str)], args: &[&str]) -> St
 /// A plain HTTP request to the S3 test server (moto makes a bucket without a signature): the
 /// status code, or 0 when the answer has none.
 pub(crate) fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<u16> {
-    use std::io::{Read, Write};
     let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = std::net::TcpStream::connect(host)?;
     write!(
@@ -272,6 +289,79 @@ pub(crate) fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0))
+}
+
+/// One HTTP request as [`http_server`] read it.
+pub(crate) struct Request {
+    /// The request line (`POST /path HTTP/1.1`).
+    pub(crate) line: String,
+    /// The headers, names in lower case.
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Request {
+    /// The value of the header `name` (lower case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP server on 127.0.0.1 (a webhook receiver): each connection in a thread of its own,
+/// its request handed to `answer`, which returns the whole response to write. Returns the
+/// server's address.
+pub(crate) fn http_server(
+    answer: impl Fn(Request) -> String + Send + Sync + 'static,
+) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener.local_addr().expect("the server's address");
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                if let Some(request) = read_request(&mut reader) {
+                    let response = answer(request);
+                    let _ = reader.into_inner().write_all(response.as_bytes());
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Reads one request; `None` when the connection ends before its body does.
+fn read_request(reader: &mut impl BufRead) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let request = Request {
+        line,
+        headers,
+        body: Vec::new(),
+    };
+    let length = request
+        .header("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request { body, ..request })
 }
 
 /// A fresh PostgreSQL database on the machine's server (as `postgres` or `root`), created with
@@ -316,11 +406,152 @@ impl Drop for TempPg {
     }
 }
 
+/// A fresh MariaDB database on the machine's server (as `root`), created with the `mysql`
+/// client and dropped on drop.
+pub(crate) struct TempMaria {
+    name: String,
+}
+
+impl TempMaria {
+    /// A database named `prefix_…`; `None` (after `service_missing`) without a server.
+    pub(crate) fn create(prefix: &str) -> Option<TempMaria> {
+        let name = taskpilot_testkit::unique_name(prefix, '_');
+        match mysql(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4")) {
+            Ok(()) => Some(TempMaria { name }),
+            Err(e) => {
+                taskpilot_testkit::service_missing("MariaDB at 127.0.0.1:3306 (mysql -u root)", e);
+                None
+            }
+        }
+    }
+
+    /// The database's URL with this scheme (`mysql` or `mariadb`; the store takes both).
+    pub(crate) fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://root@127.0.0.1:3306/{}", self.name)
+    }
+}
+
+impl Drop for TempMaria {
+    fn drop(&mut self) {
+        if let Err(e) = mysql(&format!("DROP DATABASE IF EXISTS `{}`", self.name)) {
+            eprintln!("warning: could not drop {}: {e}", self.name);
+        }
+    }
+}
+
+/// A key prefix of its own on the machine's Redis (127.0.0.1:6379); every key under it (tasks,
+/// decisions, runs) is deleted with `redis-cli` on drop.
+pub(crate) struct TempRedis {
+    prefix: String,
+}
+
+impl TempRedis {
+    /// A prefix `prefix-…`; `None` (after `service_missing`) when Redis does not answer.
+    pub(crate) fn create(prefix: &str) -> Option<TempRedis> {
+        if let Err(e) = std::net::TcpStream::connect("127.0.0.1:6379") {
+            taskpilot_testkit::service_missing("Redis at 127.0.0.1:6379", e);
+            return None;
+        }
+        let prefix = taskpilot_testkit::unique_name(prefix, '-');
+        Some(TempRedis { prefix })
+    }
+
+    /// The store URL on this prefix.
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:6379/0?prefix={}", self.prefix)
+    }
+}
+
+impl Drop for TempRedis {
+    fn drop(&mut self) {
+        let delete = "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do \
+                      redis.call('DEL', k) n = n + 1 end return n";
+        let keys = format!("{}:*", self.prefix);
+        if let Err(e) = client(
+            "redis-cli",
+            &["-h", "127.0.0.1", "EVAL", delete, "0", &keys],
+        ) {
+            eprintln!("warning: could not delete the keys {keys}: {e}");
+        }
+    }
+}
+
+/// A bucket of its own on the test S3 server (`eval "$(scripts/s3-server start)"`).
+pub(crate) struct TempBucket {
+    endpoint: String,
+    name: String,
+}
+
+impl TempBucket {
+    /// A bucket `prefix-…`; `None` (after `service_missing`) without a test server.
+    ///
+    /// # Panics
+    /// When the server does not create the bucket.
+    pub(crate) fn create(prefix: &str) -> Option<TempBucket> {
+        let endpoint = match std::env::var("TASKPILOT_TEST_S3_ENDPOINT") {
+            Ok(e) if !e.is_empty() => e,
+            _ => {
+                taskpilot_testkit::service_missing(
+                    "an S3 server",
+                    "TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`",
+                );
+                return None;
+            }
+        };
+        let name = taskpilot_testkit::unique_name(prefix, '-');
+        let created = http(&endpoint, "PUT", &format!("/{name}"));
+        assert_eq!(
+            created.ok(),
+            Some(200),
+            "create the bucket {name} at {endpoint}"
+        );
+        Some(TempBucket { endpoint, name })
+    }
+
+    /// `s3://<bucket>/<prefix>`.
+    pub(crate) fn url(&self, prefix: &str) -> String {
+        format!("s3://{}/{prefix}", self.name)
+    }
+
+    /// The `AWS_*` variables that reach the server, with this secret key (which a test may
+    /// look for in what the binary prints).
+    pub(crate) fn envs<'a>(&'a self, secret: &'a str) -> [(&'static str, &'a str); 5] {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_REGION", "us-east-1"),
+        ]
+    }
+}
+
+/// Runs `future` to its end on a runtime of its own (the tests themselves are synchronous).
+pub(crate) fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
 fn psql(url: &str, sql: &str) -> Result<(), String> {
-    let out = std::process::Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+    client("psql", &[url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+}
+
+fn mysql(sql: &str) -> Result<(), String> {
+    client(
+        "mysql",
+        &["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e", sql],
+    )
+}
+
+/// Runs a service's command-line client; its standard error when it fails.
+fn client(program: &str, args: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new(program)
+        .args(args)
         .output()
-        .map_err(|e| format!("cannot run psql: {e}"))?;
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {

@@ -1,6 +1,7 @@
 //! What the store's test files share: opening a file store the way they need it (as a process
 //! would, or folding only at close so a test can leave a journal in place) and what it leaves
-//! (set-aside files, run files); and in [`backends`] a fresh store on any backend, the tests
+//! (set-aside files, run files); a new task, bytes appended to a file, an error's message; and
+//! in [`backends`] a fresh store on any backend, the tests
 //! ([`on_fresh!`], [`each_backend!`]) that run the shared suites on one, and a server process of
 //! a test's own. Each test file uses a part of it.
 
@@ -16,7 +17,8 @@ pub(crate) mod backends;
 use std::path::{Path, PathBuf};
 
 pub(crate) use backends::{Backend, Fresh, OwnServer, each_backend, free_port, on_fresh};
-use taskpilot_store::{FileStore, FileStoreOptions};
+use taskpilot_core::{NewTask, Task, TaskId, TimeStyle, Timestamp};
+use taskpilot_store::{FileStore, FileStoreOptions, StoreError};
 use taskpilot_testkit::files_in;
 use tempfile::TempDir;
 
@@ -81,4 +83,35 @@ pub(crate) fn set_aside(dir: &Path, prefix: &str) -> String {
     let found: Vec<&String> = names.iter().filter(|n| n.starts_with(prefix)).collect();
     assert_eq!(found.len(), 1, "one {prefix}* in {names:?}");
     found[0].clone()
+}
+
+/// The error of opening the file store at `path` as a process would; panics if it opens.
+pub(crate) async fn refused(path: &Path) -> StoreError {
+    FileStore::open(path.to_owned())
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("opening {} must fail", path.display()))
+}
+
+/// Asserts that the message of `err` holds `part` (a path, a cause).
+pub(crate) fn assert_says(err: &impl std::fmt::Display, part: &str) {
+    let message = err.to_string();
+    assert!(message.contains(part), "{message:?} does not say {part:?}");
+}
+
+/// A new low-priority task titled `title`, not stored, created now (naive timestamps).
+pub(crate) fn new_task(title: &str) -> Task {
+    NewTask::new(title, "low")
+        .into_task(TaskId::generate(), Timestamp::now_in(TimeStyle::Naive))
+        .expect("a valid task")
+}
+
+/// Appends `bytes` to the file at `path` (a torn record, a damaged line).
+pub(crate) fn append(path: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .unwrap_or_else(|e| panic!("append to {}: {e}", path.display()));
 }
