@@ -11,8 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Ran, assert_migrated, http, read_json, run_cmd, taskpilot};
-use taskpilot_testkit::unique_name;
+use common::{Ran, TempBucket, TempRedis, assert_migrated, read_json, run_cmd, taskpilot};
 
 /// `taskpilot args…` in `base` with a clean environment plus `envs`.
 fn with_env(base: &Path, envs: &[(&str, &str)], args: &[&str]) -> Ran {
@@ -70,59 +69,32 @@ fn round_trip(base: &Path, fixture: &Path, url: &str, envs: &[(&str, &str)]) {
 #[test]
 fn the_fixture_goes_file_to_redis_and_back_equal() {
     let fixture = common::reference_fixture();
-    if std::net::TcpStream::connect("127.0.0.1:6379").is_err() {
-        taskpilot_testkit::service_missing("Redis at 127.0.0.1:6379", "connection refused");
+    let Some(redis) = TempRedis::create("taskpilot-cli-test") else {
         return;
-    }
-    let prefix = unique_name("taskpilot-cli-test", '-');
-    let url = format!("redis://127.0.0.1:6379/0?prefix={prefix}");
+    };
     let dir = tempfile::tempdir().expect("tempdir");
-    round_trip(dir.path(), &fixture, &url, &[]);
-    let on_url = [("TASK_STORE_URL", url.as_str())];
-    let out = with_env(dir.path(), &on_url, &["tasks", "clear", "--yes"]);
-    if out.code != Some(0) {
-        eprintln!(
-            "warning: could not clear the prefix {prefix}: {}",
-            out.stderr
-        );
-    }
+    round_trip(dir.path(), &fixture, &redis.url(), &[]);
 }
 
 #[test]
 fn the_fixture_goes_file_to_s3_and_back_equal() {
     let fixture = common::reference_fixture();
-    let Ok(endpoint) = std::env::var("TASKPILOT_TEST_S3_ENDPOINT") else {
-        taskpilot_testkit::service_missing(
-            "an S3 server",
-            "TASKPILOT_TEST_S3_ENDPOINT is not set; run `eval \"$(scripts/s3-server start)\"`",
-        );
+    let Some(bucket) = TempBucket::create("taskpilot-cli") else {
         return;
     };
-    let bucket = unique_name("taskpilot-cli", '-');
-    assert_eq!(
-        http(&endpoint, "PUT", &format!("/{bucket}")).expect("create bucket"),
-        200
-    );
-    let envs = [
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ALLOW_HTTP", "true"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "cli-test-secret-value"),
-        ("AWS_REGION", "us-east-1"),
-    ];
     let dir = tempfile::tempdir().expect("tempdir");
-    round_trip(dir.path(), &fixture, &format!("s3://{bucket}/cli"), &envs);
+    let envs = bucket.envs("cli-test-secret-value");
+    round_trip(dir.path(), &fixture, &bucket.url("cli"), &envs);
 }
 
 /// Only the config crate reads the environment: `TASK_STORE_PREFIX` written in `.env` is the
 /// Redis store's key prefix (the task lands under it, and not under the default).
 #[test]
 fn task_store_prefix_from_dotenv_is_the_redis_key_prefix() {
-    if std::net::TcpStream::connect("127.0.0.1:6379").is_err() {
-        taskpilot_testkit::service_missing("Redis at 127.0.0.1:6379", "connection refused");
+    let Some(redis) = TempRedis::create("taskpilot-dotenv-prefix") else {
         return;
-    }
-    let prefix = unique_name("taskpilot-dotenv-prefix", '-');
+    };
+    let prefix = redis.prefix();
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         dir.path().join(".env"),
@@ -130,7 +102,7 @@ fn task_store_prefix_from_dotenv_is_the_redis_key_prefix() {
     )
     .expect("write .env");
     let id = common::add(dir.path(), "prefixed", "low");
-    let explicit = format!("redis://127.0.0.1:6379/0?prefix={prefix}");
+    let explicit = redis.url();
     let on_prefix = [("TASK_STORE_URL", explicit.as_str())];
     let listed = with_env(dir.path(), &on_prefix, &["tasks", "list", "--json"])
         .success()
@@ -142,6 +114,5 @@ fn task_store_prefix_from_dotenv_is_the_redis_key_prefix() {
         .filter_map(|t| t["id"].as_str())
         .collect();
     assert_eq!(ids, vec![id.as_str()], "the task is under {prefix}");
-    let out = with_env(dir.path(), &on_prefix, &["tasks", "clear", "--yes"]);
-    assert_eq!(out.code, Some(0), "clear the prefix {prefix}");
+    with_env(dir.path(), &on_prefix, &["tasks", "clear", "--yes"]).success();
 }

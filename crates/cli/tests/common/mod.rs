@@ -460,6 +460,11 @@ impl TempRedis {
     pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:6379/0?prefix={}", self.prefix)
     }
+
+    /// The key prefix itself (`TASK_STORE_PREFIX`).
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
 }
 
 impl Drop for TempRedis {
