@@ -70,6 +70,14 @@ fn user_names_the_reviewer_unless_reviewer_is_given() {
     assert_eq!(decided_by(base, &id), "carol");
     let task = json(base, &["tasks", "show", &id, "--json"]);
     assert_eq!(task["status"], "rejected");
+    // A blank --reviewer records no one there too, as with tasks approve/reject.
+    let id = in_review(base, "Share the confidential salary report, blank queue");
+    run_cmd(
+        taskpilot(base).env("USER", "carol").write_stdin("r\n\n"),
+        &["review", "--reviewer", " "],
+    )
+    .success();
+    assert_eq!(decided_by(base, &id), Value::Null);
 }
 
 #[test]

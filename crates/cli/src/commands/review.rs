@@ -65,10 +65,7 @@ impl Input {
 }
 
 pub(crate) async fn run(args: ReviewArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let reviewer = args
-        .reviewer
-        .clone()
-        .or_else(taskpilot_config::console::user);
+    let reviewer = super::tasks::reviewer_or_user(args.reviewer.as_deref());
     let rt = runtime(ctx).await?;
     let mut tasks = rt
         .store

@@ -343,6 +343,14 @@ async fn decide(ctx: &Context, to: Status, args: &DecisionArgs) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+/// Who a human decision is recorded as: `--reviewer` when given, else `USER`; blank is no one.
+pub(crate) fn reviewer_or_user(given: Option<&str>) -> Option<String> {
+    given
+        .map(str::to_owned)
+        .or_else(taskpilot_config::console::user)
+        .filter(|u| !u.trim().is_empty())
+}
+
 async fn decide_task(ctx: &Context, to: Status, args: &DecisionArgs) -> anyhow::Result<()> {
     let DecisionArgs {
         id,
@@ -352,8 +360,8 @@ async fn decide_task(ctx: &Context, to: Status, args: &DecisionArgs) -> anyhow::
     } = args;
     let id = TaskId::parse(id)?;
     let rt = super::run::runtime(ctx).await?;
-    let user = reviewer.clone().or_else(taskpilot_config::console::user);
-    let user = user.as_deref().filter(|u| !u.trim().is_empty());
+    let user = reviewer_or_user(reviewer.as_deref());
+    let user = user.as_deref();
     let outcome = if to == Status::Approved {
         rt.approve(&id, reason.as_deref(), user).await
     } else {
